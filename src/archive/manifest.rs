@@ -1,0 +1,91 @@
+//! The manifest: what an archive holds, written last.
+
+use crate::schema::{EngineKind, Schema};
+use serde::{Deserialize, Serialize};
+
+/// Identifies the format in `manifest.json`.
+pub const FORMAT_NAME: &str = "haul-archive";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The archive's table of contents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub haul_version: String,
+    pub source: SourceInfo,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    /// How the snapshot was made consistent.
+    pub snapshot: String,
+    /// App schema versions found in the data (Gogs `version`, Laravel
+    /// `migrations`, ...).
+    #[serde(default)]
+    pub app_markers: Vec<AppMarker>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// SHA-256 of the `schema.json` member.
+    pub schema_sha256: String,
+    pub schema: Schema,
+    pub tables: Vec<TableEntry>,
+}
+
+/// Where a dump came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub engine: EngineKind,
+    pub server_version: String,
+    pub database: String,
+}
+
+/// An app schema version marker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppMarker {
+    pub app: String,
+    pub table: String,
+    pub version: String,
+}
+
+/// One table's data in the archive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub name: String,
+    /// Member directory holding `header.csv` and the chunks.
+    pub dir: String,
+    /// Data columns in chunk field order.
+    pub columns: Vec<String>,
+    pub rows: u64,
+    /// CSV bytes before compression.
+    pub raw_bytes: u64,
+    /// Compressed bytes stored.
+    pub stored_bytes: u64,
+    pub chunks: Vec<ChunkEntry>,
+}
+
+/// One chunk: an independent zstd frame of CSV rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkEntry {
+    pub member: String,
+    pub rows: u64,
+    pub raw_bytes: u64,
+    pub stored_bytes: u64,
+    /// SHA-256 of the stored (compressed) bytes, lowercase hex.
+    pub sha256: String,
+}
+
+impl Manifest {
+    pub fn total_rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+    pub fn raw_bytes(&self) -> u64 {
+        self.tables.iter().map(|t| t.raw_bytes).sum()
+    }
+    pub fn stored_bytes(&self) -> u64 {
+        self.tables.iter().map(|t| t.stored_bytes).sum()
+    }
+    pub fn table(&self, name: &str) -> Option<&TableEntry> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}

@@ -1,0 +1,194 @@
+//! Writes an archive: `schema.json` first, chunks as they come, the manifest
+//! last. A file target is written under a temporary name in the same
+//! directory and renamed only once the manifest is complete.
+
+use super::manifest::{ChunkEntry, Manifest, TableEntry};
+use super::{member_dir, ArchiveError, MANIFEST_MEMBER, SCHEMA_MEMBER};
+use crate::schema::Schema;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A compressed chunk ready to be stored.
+pub struct StoredChunk {
+    pub table: usize,
+    pub rows: u64,
+    pub raw_bytes: u64,
+    pub data: Vec<u8>,
+    pub sha256: String,
+}
+
+/// Where the archive goes.
+enum Output {
+    File {
+        tmp: PathBuf,
+        path: PathBuf,
+    },
+    Stdout,
+}
+
+/// Sequential tar writer for one archive.
+pub struct ArchiveWriter {
+    tar: tar::Builder<Box<dyn Write + Send>>,
+    out: Output,
+    display: PathBuf,
+    mtime: u64,
+    tables: Vec<TableEntry>,
+    schema_sha256: String,
+    committed: bool,
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl ArchiveWriter {
+    /// Start an archive at `path` (`-` for stdout) for the given schema.
+    pub fn create(path: &Path, schema: &Schema) -> Result<Self, ArchiveError> {
+        let (out, sink): (Output, Box<dyn Write + Send>) = if path == Path::new("-") {
+            (Output::Stdout, Box::new(BufWriter::with_capacity(1 << 20, io::stdout())))
+        } else {
+            let name = path.file_name().ok_or_else(|| ArchiveError::Write {
+                path: path.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
+            })?;
+            let tmp = path.with_file_name(format!(
+                ".{}.tmp-{}",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
+            let f = File::create(&tmp).map_err(io_err(path))?;
+            (
+                Output::File {
+                    tmp,
+                    path: path.to_path_buf(),
+                },
+                Box::new(BufWriter::with_capacity(1 << 20, f)),
+            )
+        };
+        let mtime = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut tar = tar::Builder::new(sink);
+        tar.mode(tar::HeaderMode::Deterministic);
+        let schema_json = serde_json::to_vec_pretty(schema).map_err(|e| ArchiveError::Write {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        })?;
+        let mut w = ArchiveWriter {
+            tar,
+            out,
+            display: path.to_path_buf(),
+            mtime,
+            tables: Vec::new(),
+            schema_sha256: hex::encode(Sha256::digest(&schema_json)),
+            committed: false,
+        };
+        w.append(SCHEMA_MEMBER, &schema_json)?;
+        for (i, t) in schema.tables.iter().enumerate() {
+            let dir = member_dir(i, &t.name);
+            let columns: Vec<String> = t.data_columns().map(|c| c.name.clone()).collect();
+            let mut header = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::new());
+            header
+                .write_record(&columns)
+                .map_err(|e| io_err(path)(io::Error::other(e)))?;
+            let header = header.into_inner().map_err(|e| io_err(path)(io::Error::other(e.to_string())))?;
+            w.append(&format!("{dir}/header.csv"), &header)?;
+            w.tables.push(TableEntry {
+                name: t.name.clone(),
+                dir,
+                columns,
+                rows: 0,
+                raw_bytes: 0,
+                stored_bytes: 0,
+                chunks: Vec::new(),
+            });
+        }
+        Ok(w)
+    }
+
+    fn append(&mut self, name: &str, data: &[u8]) -> Result<(), ArchiveError> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(self.mtime);
+        h.set_entry_type(tar::EntryType::Regular);
+        self.tar
+            .append_data(&mut h, name, data)
+            .map_err(io_err(&self.display))
+    }
+
+    /// Store one compressed chunk.
+    pub fn add_chunk(&mut self, chunk: StoredChunk) -> Result<(), ArchiveError> {
+        let t = &self.tables[chunk.table];
+        let member = format!("{}/{:06}.csv.zst", t.dir, t.chunks.len() + 1);
+        self.append(&member, &chunk.data)?;
+        let t = &mut self.tables[chunk.table];
+        t.rows += chunk.rows;
+        t.raw_bytes += chunk.raw_bytes;
+        t.stored_bytes += chunk.data.len() as u64;
+        t.chunks.push(ChunkEntry {
+            member,
+            rows: chunk.rows,
+            raw_bytes: chunk.raw_bytes,
+            stored_bytes: chunk.data.len() as u64,
+            sha256: chunk.sha256,
+        });
+        Ok(())
+    }
+
+    /// Table entries so far (rows and chunks per table).
+    pub fn tables(&self) -> &[TableEntry] {
+        &self.tables
+    }
+
+    /// SHA-256 of the schema member as written.
+    pub fn schema_sha256(&self) -> &str {
+        &self.schema_sha256
+    }
+
+    /// Write the manifest and make the archive visible under its name.
+    /// `manifest.tables` and `schema_sha256` are filled in here.
+    pub fn finish(mut self, mut manifest: Manifest) -> Result<(), ArchiveError> {
+        manifest.tables = std::mem::take(&mut self.tables);
+        manifest.schema_sha256 = self.schema_sha256.clone();
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| io_err(&self.display)(io::Error::other(e)))?;
+        self.append(MANIFEST_MEMBER, &json)?;
+        self.tar.finish().map_err(io_err(&self.display))?;
+        let display = self.display.clone();
+        let inner = std::mem::replace(
+            &mut self.tar,
+            tar::Builder::new(Box::new(io::sink()) as Box<dyn Write + Send>),
+        );
+        let mut inner = inner.into_inner().map_err(io_err(&display))?;
+        inner.flush().map_err(io_err(&display))?;
+        drop(inner);
+        if let Output::File { tmp, path } = &self.out {
+            // Make the data durable before the rename publishes it.
+            File::open(tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(io_err(&display))?;
+            std::fs::rename(tmp, path).map_err(io_err(&display))?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for ArchiveWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            if let Output::File { tmp, .. } = &self.out {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Command-line interface. The doc comments here are the help text.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Move relational databases: consistent dumps into one archive, restores
+/// into new servers.
+///
+/// Connection URLs: postgres://user:pass@host:port/db, mysql://…,
+/// sqlite:///abs/path.db or sqlite://rel/path.db. Passwords can also come
+/// from PGPASSWORD / MYSQL_PWD and are never printed.
+#[derive(Debug, Parser)]
+#[command(name = "haul", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Show the whole chain of causes when something fails.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// No progress output.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dump a database (or chosen tables) into one archive file.
+    Dump(DumpArgs),
+    /// Replay an archive into a target database.
+    Restore(RestoreArgs),
+    /// Show what a restore would do, without writing anything.
+    Plan(RestoreArgs),
+    /// Show what an archive holds.
+    Inspect(InspectArgs),
+    /// Check every chunk of an archive; optionally compare with a live database.
+    Verify(VerifyArgs),
+}
+
+/// Which tables to work on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TableArgs {
+    /// Only these tables (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "T1,T2")]
+    pub tables: Vec<String>,
+    /// Leave out these tables (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "T1,T2")]
+    pub exclude_tables: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Database to dump (connection URL).
+    pub source: String,
+    /// Archive file to write; `-` writes to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Parallel workers (default: number of cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Uncompressed size at which a chunk is cut (e.g. 8MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    pub chunk_size: usize,
+    /// zstd compression level (1-19).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub level: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Archive file to restore.
+    pub archive: PathBuf,
+    /// Target database (connection URL); SQLite files are created if missing.
+    pub target: String,
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Parallel workers (default: number of cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Drop the archive's tables from the target first, if they exist.
+    #[arg(long)]
+    pub clean: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Archive file.
+    pub archive: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Archive file.
+    pub archive: PathBuf,
+    /// Also compare row counts and content with this live database.
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
+    /// Parallel workers (default: number of cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+}
+
+/// Parse sizes like `8MiB`, `512k`, `1G`, `1000000`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        u => return Err(format!("unknown unit {u:?}")),
+    };
+    let v = n.checked_mul(mult).ok_or("too large")?;
+    if !(64 << 10..=(512 << 20)).contains(&v) {
+        return Err("chunk size must be between 64KiB and 512MiB".into());
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("8MiB").unwrap(), 8 << 20);
+        assert_eq!(super::parse_size("512k").unwrap(), 512 << 10);
+        assert!(super::parse_size("1").is_err());
+        assert!(super::parse_size("x").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

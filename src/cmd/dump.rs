@@ -1,0 +1,215 @@
+//! `haul dump`: a consistent snapshot into one archive.
+
+use super::{filter, jobs, now_rfc3339, runtime, Global};
+use crate::archive::manifest::{FORMAT_NAME, FORMAT_VERSION};
+use crate::archive::writer::StoredChunk;
+use crate::archive::{ArchiveWriter, Manifest};
+use crate::cli::DumpArgs;
+use crate::conn::ConnSpec;
+use crate::engine::{self, EngineError, Part, Source};
+use crate::error::UsageError;
+use crate::pipeline::{ChunkSink, Compressors, RawChunk, SinkClosed};
+use crate::progress::{human_bytes, Mode, Progress};
+use anyhow::{Context, Result};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+
+pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
+    let spec = ConnSpec::parse(&args.source)?;
+    let out = args.output.clone();
+    if out != Path::new("-") {
+        if out.is_dir() {
+            return Err(UsageError(format!("{} is a directory; give a file name", out.display())).into());
+        }
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(UsageError(format!("directory {} does not exist", parent.display())).into());
+        }
+    }
+    let jobs = jobs(args.jobs);
+    let filter = filter(&args.tables);
+    let rt = runtime(jobs)?;
+    let mode = Mode::detect(g.quiet);
+    let summary = rt
+        .block_on(dump(&spec, &out, &filter, jobs, args.chunk_size, args.level, mode))
+        .with_context(|| format!("dump of {spec} failed"))?;
+    let to_stdout = out == Path::new("-");
+    if g.json {
+        let line = serde_json::to_string(&summary)?;
+        if to_stdout {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    } else if !g.quiet {
+        eprintln!(
+            "haul: dumped {} tables, {} rows from {} in {:.1}s: {} of CSV stored as {} ({:.1}x) in {}",
+            summary.tables,
+            summary.rows,
+            spec,
+            summary.seconds,
+            human_bytes(summary.raw_bytes),
+            human_bytes(summary.stored_bytes),
+            summary.raw_bytes as f64 / summary.stored_bytes.max(1) as f64,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// What a dump did.
+#[derive(Debug, serde::Serialize)]
+pub struct DumpSummary {
+    pub command: &'static str,
+    pub archive: String,
+    pub tables: usize,
+    pub rows: u64,
+    pub raw_bytes: u64,
+    pub stored_bytes: u64,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+async fn dump(
+    spec: &ConnSpec,
+    out: &Path,
+    filter: &crate::schema::TableFilter,
+    jobs: usize,
+    chunk_size: usize,
+    level: i32,
+    mode: Mode,
+) -> Result<DumpSummary> {
+    let started_at = now_rfc3339();
+    let source: Arc<dyn Source> = Arc::from(engine::open_source(spec, jobs).await?);
+    let schema = source.schema(filter).await?;
+    let warnings = source.warnings();
+    let expected: Vec<(String, Option<u64>)> = schema
+        .tables
+        .iter()
+        .map(|t| (t.name.clone(), t.estimated_rows))
+        .collect();
+    let progress = Progress::new(mode, "dump", &expected);
+    for w in &warnings {
+        progress.note(&format!("warning: {w}"));
+    }
+
+    // Work list: every part of every table, largest tables first.
+    let mut work: Vec<(usize, Part)> = Vec::new();
+    let remaining: Arc<Vec<AtomicUsize>> = Arc::new(
+        schema.tables.iter().map(|_| AtomicUsize::new(0)).collect(),
+    );
+    let mut order: Vec<usize> = (0..schema.tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(schema.tables[i].estimated_rows.unwrap_or(0)));
+    for i in order {
+        let parts = source.parts(&schema.tables[i], jobs).await?;
+        remaining[i].store(parts.len(), Ordering::Relaxed);
+        work.extend(parts.into_iter().map(|p| (i, p)));
+    }
+    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
+
+    let writer = ArchiveWriter::create(out, &schema)?;
+    let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs * 2);
+    let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs * 2);
+    let compressors = Compressors::start(jobs, level, raw_rx, stored_tx);
+    let writer_thread = std::thread::spawn(move || {
+        let mut writer = writer;
+        for chunk in stored_rx {
+            writer.add_chunk(chunk)?;
+        }
+        Ok::<_, crate::archive::ArchiveError>(writer)
+    });
+
+    let schema = Arc::new(schema);
+    let mut tasks = Vec::new();
+    for _ in 0..jobs {
+        let queue = Arc::clone(&queue);
+        let source = Arc::clone(&source);
+        let schema = Arc::clone(&schema);
+        let raw_tx = raw_tx.clone();
+        let progress = Arc::clone(&progress);
+        let remaining = Arc::clone(&remaining);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                let Some((i, part)) = next else { return Ok(()) };
+                let table = &schema.tables[i];
+                let tx = raw_tx.clone();
+                let mut sink = ChunkSink::new(
+                    i,
+                    chunk_size,
+                    Box::new(move |c| tx.send(c).map_err(|_| SinkClosed)),
+                    Some(progress.table(i)),
+                );
+                let r = source.read(table, &part, &mut sink).await;
+                if let Err(e) = r {
+                    if let Ok(mut q) = queue.lock() {
+                        q.clear();
+                    }
+                    return Err(e);
+                }
+                sink.finish()?;
+                if remaining[i].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    progress.table_done(i);
+                }
+            }
+        }));
+    }
+    drop(raw_tx);
+    let mut first_err: Option<EngineError> = None;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                // A closed sink means the writer failed: its error says why.
+                if first_err.is_none() || matches!(first_err, Some(EngineError::SinkClosed(_))) {
+                    first_err = Some(e);
+                }
+            }
+            Err(join) => anyhow::bail!("a dump worker failed: {join}"),
+        }
+    }
+    compressors.join();
+    let writer = writer_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the archive writer panicked"))?;
+    let writer = match (writer, first_err) {
+        (Err(e), _) => return Err(e.into()),
+        (Ok(_), Some(e)) => return Err(e.into()),
+        (Ok(w), None) => w,
+    };
+    source.close().await?;
+    progress.finish();
+    let tables = writer.tables().to_vec();
+    let rows = tables.iter().map(|t| t.rows).sum();
+    let raw_bytes = tables.iter().map(|t| t.raw_bytes).sum();
+    let stored_bytes = tables.iter().map(|t| t.stored_bytes).sum();
+    let schema = Arc::try_unwrap(schema).unwrap_or_else(|a| (*a).clone());
+    let manifest = Manifest {
+        format: FORMAT_NAME.into(),
+        format_version: FORMAT_VERSION,
+        haul_version: env!("CARGO_PKG_VERSION").into(),
+        source: source.info().clone(),
+        started_at,
+        finished_at: now_rfc3339(),
+        snapshot: source.snapshot_method(),
+        app_markers: vec![],
+        warnings: warnings.clone(),
+        schema_sha256: String::new(),
+        schema,
+        tables: vec![],
+    };
+    writer.finish(manifest)?;
+    Ok(DumpSummary {
+        command: "dump",
+        archive: out.display().to_string(),
+        tables: tables.len(),
+        rows,
+        raw_bytes,
+        stored_bytes,
+        seconds: progress.elapsed().as_secs_f64(),
+        warnings,
+    })
+}

@@ -1,0 +1,62 @@
+//! One module per subcommand, each with a `run`.
+
+pub mod dump;
+pub mod inspect;
+pub mod restore;
+pub mod verify;
+
+use crate::cli::{Cli, Command, TableArgs};
+use crate::schema::TableFilter;
+use anyhow::Result;
+
+/// Options every command sees.
+pub struct Global {
+    pub quiet: bool,
+    pub json: bool,
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let g = Global {
+        quiet: cli.quiet,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Dump(a) => dump::run(a, &g),
+        Command::Restore(a) => restore::run(a, &g, false),
+        Command::Plan(a) => restore::run(a, &g, true),
+        Command::Inspect(a) => inspect::run(a, &g),
+        Command::Verify(a) => verify::run(a, &g),
+    }
+}
+
+/// Worker count: the flag, or the number of cores.
+pub fn jobs(flag: Option<usize>) -> usize {
+    flag.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        .clamp(1, 64)
+}
+
+/// A runtime with room for `jobs` workers plus the driver tasks.
+pub fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.max(2) + 1)
+        .enable_all()
+        .build()?)
+}
+
+pub fn filter(t: &TableArgs) -> TableFilter {
+    TableFilter {
+        include: t.tables.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        exclude: t
+            .exclude_tables
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
+
+/// Current time as RFC 3339 UTC with microseconds.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,198 @@
+//! Engines: everything engine-specific and nothing else. A [`Source`] is an
+//! open consistent snapshot that introspects and streams rows; a [`Target`]
+//! creates tables, bulk-loads chunks and applies constraints.
+
+pub mod postgres;
+pub mod sqlite;
+
+use crate::archive::codec::CodecError;
+use crate::archive::SourceInfo;
+use crate::conn::ConnSpec;
+use crate::pipeline::{ChunkSink, Rows, SinkClosed};
+use crate::schema::{Check, EngineKind, ForeignKey, Index, Key, Schema, Table, TableFilter};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Errors from an engine, with the context of what was being done.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("cannot connect to {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("{target}: authentication failed: {reason}")]
+    Auth { target: String, reason: String },
+    #[error("{target}: database {database:?} does not exist")]
+    NoDatabase { target: String, database: String },
+    #[error("{target}: table {table:?} does not exist")]
+    NoTable { target: String, table: String },
+    #[error("{context}: {message}")]
+    Server { context: String, message: String },
+    #[error("table {table}, {chunk}: {message}")]
+    Load {
+        table: String,
+        chunk: String,
+        message: String,
+    },
+    #[error("table {table}, {chunk}: {source}")]
+    Codec {
+        table: String,
+        chunk: String,
+        #[source]
+        source: CodecError,
+    },
+    #[error(transparent)]
+    SinkClosed(#[from] SinkClosed),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A slice of a table that one worker reads (a page range, a key range).
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// Engine-specific row filter (SQL), `None` for the whole table.
+    pub filter: Option<String>,
+}
+
+/// A constraint or index that a restore may create after the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Constraint {
+    PrimaryKey(Key),
+    Unique(Key),
+    Index(Index),
+    ForeignKey(ForeignKey),
+    Check(Check),
+}
+
+impl Constraint {
+    pub fn name(&self) -> &str {
+        match self {
+            Constraint::PrimaryKey(k) | Constraint::Unique(k) => &k.name,
+            Constraint::Index(i) => &i.name,
+            Constraint::ForeignKey(f) => &f.name,
+            Constraint::Check(c) => &c.name,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Constraint::PrimaryKey(_) => "primary key",
+            Constraint::Unique(_) => "unique",
+            Constraint::Index(_) => "index",
+            Constraint::ForeignKey(_) => "foreign key",
+            Constraint::Check(_) => "check",
+        }
+    }
+
+    /// Every constraint and index of a table, foreign keys last.
+    pub fn all_of(table: &Table) -> Vec<Constraint> {
+        let mut v = Vec::new();
+        if let Some(pk) = &table.primary_key {
+            v.push(Constraint::PrimaryKey(pk.clone()));
+        }
+        v.extend(table.uniques.iter().cloned().map(Constraint::Unique));
+        v.extend(table.indexes.iter().cloned().map(Constraint::Index));
+        v.extend(table.checks.iter().cloned().map(Constraint::Check));
+        v.extend(table.foreign_keys.iter().cloned().map(Constraint::ForeignKey));
+        v
+    }
+}
+
+/// An open, consistent snapshot of a source database.
+#[async_trait]
+pub trait Source: Send + Sync {
+    fn info(&self) -> &SourceInfo;
+    /// How consistency is achieved, for the manifest.
+    fn snapshot_method(&self) -> String;
+    /// Things the user should know about this snapshot.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Introspect the tables the filter selects.
+    async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError>;
+    /// Split a table into parts readable in parallel.
+    async fn parts(&self, table: &Table, jobs: usize) -> Result<Vec<Part>, EngineError>;
+    /// Stream a part's rows (data columns, in order) into `sink`.
+    async fn read(&self, table: &Table, part: &Part, sink: &mut ChunkSink)
+        -> Result<(), EngineError>;
+    /// End the snapshot.
+    async fn close(&self) -> Result<(), EngineError>;
+}
+
+/// A database being restored into.
+#[async_trait]
+pub trait Target: Send + Sync {
+    fn kind(&self) -> EngineKind;
+    async fn server_version(&self) -> Result<String, EngineError>;
+    /// Introspect the target's existing tables.
+    async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError>;
+    /// Whether a table holds any row.
+    async fn has_rows(&self, table: &str) -> Result<bool, EngineError>;
+    /// Whether this constraint can be added after the data is loaded (else
+    /// it is created with the table).
+    fn can_add_later(&self, c: &Constraint) -> bool;
+    /// Create what tables depend on (enum types, sequences).
+    async fn prepare(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
+    async fn drop_table(&self, table: &str) -> Result<(), EngineError>;
+    /// Create a table with only the `inline` constraints.
+    async fn create_table(
+        &self,
+        table: &Table,
+        inline: &[Constraint],
+        from: EngineKind,
+    ) -> Result<(), EngineError>;
+    /// Bulk-load rows into `columns` of `table`, atomically; returns the
+    /// number of rows the server stored. `label` names the chunk in errors.
+    async fn load(
+        &self,
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+    ) -> Result<u64, EngineError>;
+    async fn add_constraint(
+        &self,
+        table: &Table,
+        c: &Constraint,
+        from: EngineKind,
+    ) -> Result<(), EngineError>;
+    /// Move sequences / auto-increment counters past the loaded data.
+    async fn reset_sequences(&self, table: &Table, from: EngineKind) -> Result<(), EngineError>;
+    /// Replay extras (views, triggers) and refresh planner statistics.
+    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
+}
+
+/// Open a snapshot for dumping.
+pub async fn open_source(
+    spec: &ConnSpec,
+    jobs: usize,
+) -> Result<Box<dyn Source>, EngineError> {
+    match spec.engine {
+        EngineKind::Postgres => Ok(Box::new(postgres::PgSource::open(spec, jobs).await?)),
+        EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteSource::open(spec)?)),
+        EngineKind::Mysql => Err(EngineError::Unsupported(
+            "MySQL/MariaDB is not supported by this build of haul yet".into(),
+        )),
+    }
+}
+
+/// Connect to a restore target.
+pub async fn open_target(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Target>, EngineError> {
+    match spec.engine {
+        EngineKind::Postgres => Ok(Box::new(postgres::PgTarget::open(spec, jobs).await?)),
+        EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteTarget::open(spec)?)),
+        EngineKind::Mysql => Err(EngineError::Unsupported(
+            "MySQL/MariaDB is not supported by this build of haul yet".into(),
+        )),
+    }
+}
+
+/// Quote an identifier with double quotes (PostgreSQL, SQLite).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quote a string literal with single quotes.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

@@ -1,0 +1,69 @@
+//! User-facing errors and the documented exit codes.
+
+use crate::archive::ArchiveError;
+use crate::conn::UrlError;
+use crate::engine::EngineError;
+use thiserror::Error;
+
+/// Exit codes (README.md "Exit codes" lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+    Connection = 3,
+    BadArchive = 4,
+    Refused = 5,
+    Mismatch = 6,
+}
+
+/// Bad arguments found while validating them into a plan.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The target is not in a state the restore may write to.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct RefusedError(pub String);
+
+/// `verify` found a difference.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct MismatchError(pub String);
+
+/// The exit code for an error: the first classified cause in its chain.
+pub fn exit_code(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<UrlError>() {
+            return Exit::Usage;
+        }
+        if cause.is::<RefusedError>() {
+            return Exit::Refused;
+        }
+        if cause.is::<MismatchError>() {
+            return Exit::Mismatch;
+        }
+        if let Some(a) = cause.downcast_ref::<ArchiveError>() {
+            return match a {
+                ArchiveError::Write { .. } => Exit::Failure,
+                ArchiveError::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Exit::Usage
+                }
+                _ => Exit::BadArchive,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<EngineError>() {
+            return match e {
+                EngineError::Connect { .. }
+                | EngineError::Auth { .. }
+                | EngineError::NoDatabase { .. } => Exit::Connection,
+                EngineError::NoTable { .. } => Exit::Usage,
+                _ => Exit::Failure,
+            };
+        }
+    }
+    Exit::Failure
+}

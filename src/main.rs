@@ -1,0 +1,38 @@
+//! haul: move relational databases. See README.md and docs/architecture.md.
+
+mod archive;
+mod cli;
+mod cmd;
+mod conn;
+mod engine;
+mod error;
+mod pipeline;
+mod progress;
+mod restore;
+mod schema;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let verbose = cli.verbose;
+    match cmd::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = error::exit_code(&e);
+            if verbose {
+                eprintln!("haul: error: {e}");
+                for cause in e.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+            } else {
+                match e.chain().last() {
+                    Some(root) if e.chain().count() > 1 => eprintln!("haul: error: {e}: {root}"),
+                    _ => eprintln!("haul: error: {e}"),
+                }
+            }
+            ExitCode::from(code as u8)
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The neutral schema model: what every engine introspects into and renders
+//! DDL from.
+//!
+//! Each object carries both a neutral description (types, column lists) that a
+//! cross-engine restore maps from, and the native text it had on the source
+//! engine, which a same-engine restore replays verbatim for exact fidelity.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The engines haul knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Postgres,
+    Sqlite,
+    Mysql,
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EngineKind::Postgres => "postgres",
+            EngineKind::Sqlite => "sqlite",
+            EngineKind::Mysql => "mysql",
+        })
+    }
+}
+
+/// A whole database as dumped: its tables plus engine-level objects that
+/// tables depend on (enum types, sequences) or that follow the data (views,
+/// triggers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    pub tables: Vec<Table>,
+    /// Named enum types (PostgreSQL `CREATE TYPE ... AS ENUM`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enums: Vec<EnumType>,
+    /// Sequences not owned by a column (owned ones live on their column).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequences: Vec<Sequence>,
+    /// Objects replayed after the data, same-engine only (views, triggers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<NativeObject>,
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<Key>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uniques: Vec<Key>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKey>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// The next value the table's auto-increment counter would hand out
+    /// (MySQL `AUTO_INCREMENT=`, SQLite `sqlite_sequence` + 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment_next: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The source's own `CREATE TABLE` statement where the engine keeps one
+    /// (SQLite); a same-engine restore replays it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_ddl: Option<String>,
+    /// Engine-specific table options (MySQL engine, charset, collation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<(String, String)>,
+    /// Estimated number of rows at introspection time (for progress only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_rows: Option<u64>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Columns that carry data in the archive (generated columns do not:
+    /// the target recomputes them).
+    pub fn data_columns(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| c.generated.is_none())
+    }
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// The engine-independent type.
+    #[serde(rename = "type")]
+    pub ty: NeutralType,
+    /// The type exactly as the source engine spells it.
+    pub native_type: String,
+    pub nullable: bool,
+    /// Default expression in the source engine's syntax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment: Option<AutoIncrement>,
+    /// Generation expression of a generated (computed) column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Engine-independent column types. Cross-engine restore maps through these;
+/// `docs/types.md` is the table of how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NeutralType {
+    Bool,
+    Int {
+        bytes: u8,
+        #[serde(default, skip_serializing_if = "is_false")]
+        unsigned: bool,
+    },
+    Decimal {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scale: Option<u32>,
+    },
+    Float {
+        bytes: u8,
+    },
+    Text {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_chars: Option<u64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        fixed: bool,
+    },
+    Binary {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_bytes: Option<u64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        fixed: bool,
+    },
+    Date,
+    Time {
+        #[serde(default, skip_serializing_if = "is_false")]
+        tz: bool,
+    },
+    Timestamp {
+        #[serde(default, skip_serializing_if = "is_false")]
+        tz: bool,
+    },
+    Interval,
+    Uuid,
+    Json {
+        #[serde(default, skip_serializing_if = "is_false")]
+        binary: bool,
+    },
+    Enum {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        values: Vec<String>,
+    },
+    Set {
+        values: Vec<String>,
+    },
+    Array {
+        element: Box<NeutralType>,
+    },
+    Bits {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        length: Option<u32>,
+    },
+    /// SQLite's typeless column: any storage class per value.
+    Any,
+    /// Something haul passes through as text without understanding it
+    /// (inet, geometry, ranges, ...); `native_type` says what.
+    Other,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl NeutralType {
+    /// Whether values of this type are stored hex-encoded in the archive.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, NeutralType::Binary { .. })
+    }
+}
+
+/// How a column gets automatic values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoIncrement {
+    /// PostgreSQL: `serial`-style owned sequence, or an identity column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Sequence>,
+    /// PostgreSQL identity: `always` or `by default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// A sequence and its position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub name: String,
+    /// Native options (`AS integer INCREMENT BY 1 ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value: Option<i64>,
+    #[serde(default)]
+    pub is_called: bool,
+}
+
+/// A generated column's expression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generated {
+    pub expression: String,
+    /// Stored (materialised) or virtual.
+    pub stored: bool,
+}
+
+/// A primary key or unique constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Key {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Native definition (`PRIMARY KEY (id)`, `UNIQUE (a, b)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<String>,
+}
+
+/// A secondary (non-constraint) index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    /// Native `CREATE INDEX` statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<String>,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<String>,
+    /// Native definition (`FOREIGN KEY (a) REFERENCES t(b) ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<String>,
+}
+
+/// A check constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    /// Native definition (`CHECK (x > 0)`).
+    pub native: String,
+}
+
+/// An enum type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnumType {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// An object replayed verbatim after the data on a same-engine restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NativeObject {
+    pub kind: String,
+    pub name: String,
+    pub ddl: String,
+}
+
+/// Which tables a dump or restore covers.
+#[derive(Debug, Clone, Default)]
+pub struct TableFilter {
+    /// Only these (empty: all).
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl TableFilter {
+    pub fn wants(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|t| t == name))
+            && !self.exclude.iter().any(|t| t == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutral_type_json_is_tagged() {
+        let t = NeutralType::Int {
+            bytes: 8,
+            unsigned: true,
+        };
+        let j = serde_json::to_string(&t).unwrap();
+        assert_eq!(j, r#"{"kind":"int","bytes":8,"unsigned":true}"#);
+        let back: NeutralType = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, t);
+    }
+
+    #[test]
+    fn filter() {
+        let f = TableFilter {
+            include: vec![],
+            exclude: vec!["b".into()],
+        };
+        assert!(f.wants("a"));
+        assert!(!f.wants("b"));
+    }
+}
