@@ -15,6 +15,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`haul inspect x | head`), like other
+    // Unix tools, instead of panicking on the next print.
+    // SAFETY: resetting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     let verbose = cli.verbose;
     match cmd::run(cli) {
