@@ -62,8 +62,8 @@ pub struct DumpArgs {
     /// Parallel workers (default: number of cores).
     #[arg(short, long)]
     pub jobs: Option<usize>,
-    /// Uncompressed size at which a chunk is cut (e.g. 8MiB).
-    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    /// Uncompressed size at which a chunk is cut (e.g. 4MiB).
+    #[arg(long, default_value = "4MiB", value_parser = parse_size)]
     pub chunk_size: usize,
     /// zstd compression level (1-19).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]

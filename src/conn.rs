@@ -71,13 +71,19 @@ impl ConnSpec {
             "postgres" | "postgresql" => EngineKind::Postgres,
             "mysql" | "mariadb" => EngineKind::Mysql,
             "sqlite" => EngineKind::Sqlite,
-            _ => return Err(err("unknown scheme; expected postgres://, mysql:// or sqlite://")),
+            _ => {
+                return Err(err(
+                    "unknown scheme; expected postgres://, mysql:// or sqlite://",
+                ))
+            }
         };
         if engine == EngineKind::Sqlite {
             let path = rest.split(['?', '#']).next().unwrap_or("");
             let path = percent_decode_str(path).decode_utf8_lossy().into_owned();
             if path.is_empty() {
-                return Err(err("no database file (sqlite:///abs/path.db or sqlite://rel/path.db)"));
+                return Err(err(
+                    "no database file (sqlite:///abs/path.db or sqlite://rel/path.db)",
+                ));
             }
             let path = PathBuf::from(path);
             let database = path
@@ -111,9 +117,15 @@ impl ConnSpec {
             },
             None => (None, None),
         };
-        let default_port = if engine == EngineKind::Postgres { 5432 } else { 3306 };
+        let default_port = if engine == EngineKind::Postgres {
+            5432
+        } else {
+            3306
+        };
         let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-            let (h, p) = h.split_once(']').ok_or_else(|| err("unclosed '[' in host"))?;
+            let (h, p) = h
+                .split_once(']')
+                .ok_or_else(|| err("unclosed '[' in host"))?;
             (h.to_string(), p.strip_prefix(':').unwrap_or(""))
         } else {
             match hostport.rsplit_once(':') {
@@ -126,13 +138,21 @@ impl ConnSpec {
         } else {
             port.parse().map_err(|_| err("port is not a number"))?
         };
-        let host = if host.is_empty() { "localhost".to_string() } else { host };
+        let host = if host.is_empty() {
+            "localhost".to_string()
+        } else {
+            host
+        };
         let database = decode(db);
         if database.is_empty() {
             return Err(err("no database name (…/DBNAME at the end)"));
         }
         if password.is_none() {
-            let var = if engine == EngineKind::Postgres { "PGPASSWORD" } else { "MYSQL_PWD" };
+            let var = if engine == EngineKind::Postgres {
+                "PGPASSWORD"
+            } else {
+                "MYSQL_PWD"
+            };
             password = std::env::var(var).ok();
         }
         Ok(ConnSpec {

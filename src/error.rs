@@ -8,7 +8,6 @@ use thiserror::Error;
 /// Exit codes (README.md "Exit codes" lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    Success = 0,
     Failure = 1,
     Usage = 2,
     Connection = 3,

@@ -6,7 +6,6 @@
 use crate::archive::codec::{ChunkDecoder, ChunkEncoder, CodecError, Field};
 use crate::archive::writer::StoredChunk;
 use crate::progress::TableProgress;
-use sha2::{Digest, Sha256};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -123,7 +122,13 @@ impl Compressors {
                 let input = Arc::clone(&input);
                 let output = output.clone();
                 std::thread::spawn(move || {
-                    let mut cctx = zstd::bulk::Compressor::new(level).ok();
+                    // Each frame carries zstd's own content checksum, so a
+                    // restore detects corruption without re-hashing.
+                    let mut cctx = zstd::bulk::Compressor::new(level).ok().and_then(|mut c| {
+                        c.set_parameter(zstd::stream::raw::CParameter::ChecksumFlag(true))
+                            .ok()?;
+                        Some(c)
+                    });
                     loop {
                         let next = match input.lock() {
                             Ok(rx) => rx.recv(),
@@ -131,17 +136,21 @@ impl Compressors {
                         };
                         let Ok(raw) = next else { return };
                         let data = match cctx.as_mut().map(|c| c.compress(&raw.csv)) {
-                            Some(Ok(d)) => d,
+                            // compress() reserves the worst case; keep only what is used.
+                            Some(Ok(mut d)) => {
+                                d.shrink_to_fit();
+                                d
+                            }
                             // Out of memory in zstd: stop, the writer reports it.
                             _ => return,
                         };
-                        let sha256 = hex::encode(Sha256::digest(&data));
+                        let blake3 = blake3::hash(&data).to_hex().to_string();
                         let stored = StoredChunk {
                             table: raw.table,
                             rows: raw.rows,
                             raw_bytes: raw.csv.len() as u64,
                             data,
-                            sha256,
+                            blake3,
                         };
                         if output.send(stored).is_err() {
                             return;
@@ -203,7 +212,7 @@ impl Rows for ChunkRows<'_> {
     }
 }
 
-/// An order-independent hash of a table's rows: the sum of per-row SHA-256
+/// An order-independent hash of a table's rows: the sum of per-row BLAKE3
 /// prefixes over the encoded fields, plus the row count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ContentHash {
@@ -215,16 +224,17 @@ impl ContentHash {
     /// Add every row of a raw CSV chunk.
     pub fn add_chunk(&mut self, csv: &[u8], width: usize) -> Result<(), CodecError> {
         let mut dec = ChunkDecoder::new(csv, width);
-        let mut h = Sha256::new();
+        let mut h = blake3::Hasher::new();
         while dec.next_row()? {
             for i in 0..width {
                 let f = dec.raw(i);
-                h.update((f.len() as u64).to_le_bytes());
+                h.update(&(f.len() as u64).to_le_bytes());
                 h.update(f);
             }
-            let d = h.finalize_reset();
+            let d = h.finalize();
+            h.reset();
             let mut prefix = [0u8; 16];
-            prefix.copy_from_slice(&d[..16]);
+            prefix.copy_from_slice(&d.as_bytes()[..16]);
             self.sum = self.sum.wrapping_add(u128::from_le_bytes(prefix));
             self.rows += 1;
         }

@@ -29,8 +29,6 @@ pub enum CodecError {
         column: usize,
         escape: String,
     },
-    #[error("row {row}, column {column}: invalid hex in a binary value")]
-    BadHex { row: u64, column: usize },
     #[error("malformed CSV: {0}")]
     Csv(#[from] csv::Error),
 }
@@ -62,7 +60,9 @@ pub fn decode_field(raw: &[u8]) -> Result<Field<'_>, u8> {
     match raw.get(1) {
         Some(b'\\') => Ok(Field::Value(&raw[1..])),
         Some(b'N') if raw.len() == 2 => Ok(Field::Null),
-        Some(&t @ (tag::INTEGER | tag::REAL | tag::TEXT | tag::BLOB)) if raw.get(2) == Some(&b':') => {
+        Some(&t @ (tag::INTEGER | tag::REAL | tag::TEXT | tag::BLOB))
+            if raw.get(2) == Some(&b':') =>
+        {
             Ok(Field::Tagged(t, &raw[3..]))
         }
         Some(&c) => Err(c),
@@ -93,11 +93,6 @@ impl ChunkEncoder {
             rows: 0,
             fields_in_row: 0,
         }
-    }
-
-    /// Rows completed so far in this chunk.
-    pub fn rows(&self) -> u64 {
-        self.rows
     }
 
     /// Approximate bytes written so far (excludes the writer's small buffer).
@@ -421,13 +416,26 @@ mod tests {
             Just(V::Null),
             proptest::collection::vec(any::<u8>(), 0..40).prop_map(V::Text),
             proptest::collection::vec(
-                prop_oneof![Just(b'\\'), Just(b'N'), Just(b'"'), Just(b','), Just(b'\n'), Just(b'\r'), Just(b'\0')],
+                prop_oneof![
+                    Just(b'\\'),
+                    Just(b'N'),
+                    Just(b'"'),
+                    Just(b','),
+                    Just(b'\n'),
+                    Just(b'\r'),
+                    Just(b'\0')
+                ],
                 0..8
             )
             .prop_map(V::Text),
             proptest::collection::vec(any::<u8>(), 0..40).prop_map(V::Bin),
             (
-                prop_oneof![Just(tag::INTEGER), Just(tag::REAL), Just(tag::TEXT), Just(tag::BLOB)],
+                prop_oneof![
+                    Just(tag::INTEGER),
+                    Just(tag::REAL),
+                    Just(tag::TEXT),
+                    Just(tag::BLOB)
+                ],
                 proptest::collection::vec(any::<u8>(), 0..20)
             )
                 .prop_map(|(t, p)| V::Tag(t, p)),
@@ -443,9 +451,9 @@ mod tests {
             let mut rows = vec![];
             for chunk in seed.chunks(cols) {
                 let mut row = vec![];
-                for i in 0..cols {
+                for (i, kind) in kinds.iter().enumerate() {
                     let v = chunk.get(i).cloned().unwrap_or(V::Null);
-                    let v = match (&kinds[i], v) {
+                    let v = match (kind, v) {
                         (V::Bin(_), V::Text(t)) => V::Bin(t),
                         (V::Bin(_), v) => v,
                         (_, V::Bin(b)) => V::Text(b),

@@ -26,8 +26,8 @@ pub struct Manifest {
     pub app_markers: Vec<AppMarker>,
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// SHA-256 of the `schema.json` member.
-    pub schema_sha256: String,
+    /// BLAKE3 of the `schema.json` member, lowercase hex.
+    pub schema_blake3: String,
     pub schema: Schema,
     pub tables: Vec<TableEntry>,
 }
@@ -71,8 +71,8 @@ pub struct ChunkEntry {
     pub rows: u64,
     pub raw_bytes: u64,
     pub stored_bytes: u64,
-    /// SHA-256 of the stored (compressed) bytes, lowercase hex.
-    pub sha256: String,
+    /// BLAKE3 of the stored (compressed) bytes, lowercase hex (`b3sum`).
+    pub blake3: String,
 }
 
 impl Manifest {

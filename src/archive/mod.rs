@@ -90,7 +90,13 @@ mod tests {
     #[test]
     fn member_dir_is_safe() {
         assert_eq!(super::member_dir(0, "album"), "data/0001-album");
-        assert_eq!(super::member_dir(9, "../etc/passwd"), "data/0010-___etc_passwd");
-        assert_eq!(super::member_dir(1, "Ünïcode table"), "data/0002-_n_code_table");
+        assert_eq!(
+            super::member_dir(9, "../etc/passwd"),
+            "data/0010-___etc_passwd"
+        );
+        assert_eq!(
+            super::member_dir(1, "Ünïcode table"),
+            "data/0002-_n_code_table"
+        );
     }
 }

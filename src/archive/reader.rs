@@ -4,7 +4,6 @@
 
 use super::manifest::{ChunkEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
 use super::{ArchiveError, MANIFEST_MEMBER, MAX_CHUNK_BYTES, MAX_META_BYTES, SCHEMA_MEMBER};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -46,10 +45,12 @@ impl ArchiveReader {
         let mut members = HashMap::new();
         let mut order = Vec::new();
         let mut ar = tar::Archive::new(file.try_clone().map_err(io)?);
-        let entries = ar.entries_with_seek().map_err(|e| ArchiveError::NotAnArchive {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let entries = ar
+            .entries_with_seek()
+            .map_err(|e| ArchiveError::NotAnArchive {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let mut scan_error = None;
         for entry in entries {
             let entry = match entry {
@@ -145,10 +146,9 @@ impl ArchiveReader {
                 return Err(self.bad_manifest(&format!("table {} has no columns", t.name)));
             }
             if t.chunks.iter().map(|c| c.rows).sum::<u64>() != t.rows {
-                return Err(self.bad_manifest(&format!(
-                    "table {}: chunk row counts do not add up",
-                    t.name
-                )));
+                return Err(
+                    self.bad_manifest(&format!("table {}: chunk row counts do not add up", t.name))
+                );
             }
             for c in &t.chunks {
                 expected.insert(&c.member);
@@ -174,7 +174,7 @@ impl ArchiveReader {
             }
         }
         let schema = self.member(SCHEMA_MEMBER)?;
-        if hex::encode(Sha256::digest(&schema)) != self.manifest.schema_sha256 {
+        if blake3::hash(&schema).to_hex().as_str() != self.manifest.schema_blake3 {
             return Err(ArchiveError::Checksum {
                 path: self.path.clone(),
                 table: "(schema)".into(),
@@ -182,10 +182,6 @@ impl ArchiveReader {
             });
         }
         Ok(())
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -223,21 +219,29 @@ impl ArchiveReader {
         self.read_at(off, size)
     }
 
-    /// Read a chunk, check its checksum and decompress it.
-    pub fn read_chunk(&self, table: &str, chunk: &ChunkEntry) -> Result<Vec<u8>, ArchiveError> {
+    /// Read a chunk and decompress it. The zstd frame's content checksum is
+    /// always checked; `full` also checks the manifest's BLAKE3 of the
+    /// stored bytes (what `verify` does; a restore relies on the frame
+    /// checksum).
+    pub fn read_chunk(
+        &self,
+        table: &str,
+        chunk: &ChunkEntry,
+        full: bool,
+    ) -> Result<Vec<u8>, ArchiveError> {
         let bad = |reason: String| ArchiveError::BadChunk {
             path: self.path.clone(),
             table: table.to_string(),
             member: chunk.member.clone(),
             reason,
         };
-        let &(off, size) = self
-            .members
-            .get(&chunk.member)
-            .ok_or_else(|| ArchiveError::MissingMember {
-                path: self.path.clone(),
-                name: chunk.member.clone(),
-            })?;
+        let &(off, size) =
+            self.members
+                .get(&chunk.member)
+                .ok_or_else(|| ArchiveError::MissingMember {
+                    path: self.path.clone(),
+                    name: chunk.member.clone(),
+                })?;
         if size != chunk.stored_bytes {
             return Err(bad(format!(
                 "stored size {size} differs from the manifest's {}",
@@ -248,15 +252,24 @@ impl ArchiveReader {
             return Err(bad("chunk is larger than any haul writes".into()));
         }
         let data = self.read_at(off, size)?;
-        if hex::encode(Sha256::digest(&data)) != chunk.sha256 {
+        if full && blake3::hash(&data).to_hex().as_str() != chunk.blake3 {
             return Err(ArchiveError::Checksum {
                 path: self.path.clone(),
                 table: table.to_string(),
                 member: chunk.member.clone(),
             });
         }
-        let raw = zstd::bulk::decompress(&data, chunk.raw_bytes as usize)
-            .map_err(|e| bad(format!("cannot decompress: {e}")))?;
+        let raw = zstd::bulk::decompress(&data, chunk.raw_bytes as usize).map_err(|e| {
+            if e.to_string().contains("checksum") {
+                ArchiveError::Checksum {
+                    path: self.path.clone(),
+                    table: table.to_string(),
+                    member: chunk.member.clone(),
+                }
+            } else {
+                bad(format!("cannot decompress: {e}"))
+            }
+        })?;
         if raw.len() as u64 != chunk.raw_bytes {
             return Err(bad(format!(
                 "decompressed to {} bytes, the manifest says {}",
@@ -283,7 +296,7 @@ fn empty_manifest() -> Manifest {
         snapshot: String::new(),
         app_markers: vec![],
         warnings: vec![],
-        schema_sha256: String::new(),
+        schema_blake3: String::new(),
         schema: Default::default(),
         tables: vec![],
     }

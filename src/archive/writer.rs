@@ -5,7 +5,6 @@
 use super::manifest::{ChunkEntry, Manifest, TableEntry};
 use super::{member_dir, ArchiveError, MANIFEST_MEMBER, SCHEMA_MEMBER};
 use crate::schema::Schema;
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -16,15 +15,12 @@ pub struct StoredChunk {
     pub rows: u64,
     pub raw_bytes: u64,
     pub data: Vec<u8>,
-    pub sha256: String,
+    pub blake3: String,
 }
 
 /// Where the archive goes.
 enum Output {
-    File {
-        tmp: PathBuf,
-        path: PathBuf,
-    },
+    File { tmp: PathBuf, path: PathBuf },
     Stdout,
 }
 
@@ -35,7 +31,7 @@ pub struct ArchiveWriter {
     display: PathBuf,
     mtime: u64,
     tables: Vec<TableEntry>,
-    schema_sha256: String,
+    schema_blake3: String,
     committed: bool,
 }
 
@@ -50,7 +46,10 @@ impl ArchiveWriter {
     /// Start an archive at `path` (`-` for stdout) for the given schema.
     pub fn create(path: &Path, schema: &Schema) -> Result<Self, ArchiveError> {
         let (out, sink): (Output, Box<dyn Write + Send>) = if path == Path::new("-") {
-            (Output::Stdout, Box::new(BufWriter::with_capacity(1 << 20, io::stdout())))
+            (
+                Output::Stdout,
+                Box::new(BufWriter::with_capacity(1 << 20, io::stdout())),
+            )
         } else {
             let name = path.file_name().ok_or_else(|| ArchiveError::Write {
                 path: path.to_path_buf(),
@@ -86,7 +85,7 @@ impl ArchiveWriter {
             display: path.to_path_buf(),
             mtime,
             tables: Vec::new(),
-            schema_sha256: hex::encode(Sha256::digest(&schema_json)),
+            schema_blake3: blake3::hash(&schema_json).to_hex().to_string(),
             committed: false,
         };
         w.append(SCHEMA_MEMBER, &schema_json)?;
@@ -99,7 +98,9 @@ impl ArchiveWriter {
             header
                 .write_record(&columns)
                 .map_err(|e| io_err(path)(io::Error::other(e)))?;
-            let header = header.into_inner().map_err(|e| io_err(path)(io::Error::other(e.to_string())))?;
+            let header = header
+                .into_inner()
+                .map_err(|e| io_err(path)(io::Error::other(e.to_string())))?;
             w.append(&format!("{dir}/header.csv"), &header)?;
             w.tables.push(TableEntry {
                 name: t.name.clone(),
@@ -139,7 +140,7 @@ impl ArchiveWriter {
             rows: chunk.rows,
             raw_bytes: chunk.raw_bytes,
             stored_bytes: chunk.data.len() as u64,
-            sha256: chunk.sha256,
+            blake3: chunk.blake3,
         });
         Ok(())
     }
@@ -149,16 +150,11 @@ impl ArchiveWriter {
         &self.tables
     }
 
-    /// SHA-256 of the schema member as written.
-    pub fn schema_sha256(&self) -> &str {
-        &self.schema_sha256
-    }
-
     /// Write the manifest and make the archive visible under its name.
-    /// `manifest.tables` and `schema_sha256` are filled in here.
+    /// `manifest.tables` and `schema_blake3` are filled in here.
     pub fn finish(mut self, mut manifest: Manifest) -> Result<(), ArchiveError> {
         manifest.tables = std::mem::take(&mut self.tables);
-        manifest.schema_sha256 = self.schema_sha256.clone();
+        manifest.schema_blake3 = self.schema_blake3.clone();
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| io_err(&self.display)(io::Error::other(e)))?;
         self.append(MANIFEST_MEMBER, &json)?;

@@ -22,11 +22,20 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let out = args.output.clone();
     if out != Path::new("-") {
         if out.is_dir() {
-            return Err(UsageError(format!("{} is a directory; give a file name", out.display())).into());
+            return Err(UsageError(format!(
+                "{} is a directory; give a file name",
+                out.display()
+            ))
+            .into());
         }
-        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !parent.is_dir() {
-            return Err(UsageError(format!("directory {} does not exist", parent.display())).into());
+            return Err(
+                UsageError(format!("directory {} does not exist", parent.display())).into(),
+            );
         }
     }
     let jobs = jobs(args.jobs);
@@ -34,7 +43,15 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let rt = runtime(jobs)?;
     let mode = Mode::detect(g.quiet);
     let summary = rt
-        .block_on(dump(&spec, &out, &filter, jobs, args.chunk_size, args.level, mode))
+        .block_on(dump(
+            &spec,
+            &out,
+            &filter,
+            jobs,
+            args.chunk_size,
+            args.level,
+            mode,
+        ))
         .with_context(|| format!("dump of {spec} failed"))?;
     let to_stdout = out == Path::new("-");
     if g.json {
@@ -98,9 +115,8 @@ async fn dump(
 
     // Work list: every part of every table, largest tables first.
     let mut work: Vec<(usize, Part)> = Vec::new();
-    let remaining: Arc<Vec<AtomicUsize>> = Arc::new(
-        schema.tables.iter().map(|_| AtomicUsize::new(0)).collect(),
-    );
+    let remaining: Arc<Vec<AtomicUsize>> =
+        Arc::new(schema.tables.iter().map(|_| AtomicUsize::new(0)).collect());
     let mut order: Vec<usize> = (0..schema.tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(schema.tables[i].estimated_rows.unwrap_or(0)));
     for i in order {
@@ -111,8 +127,8 @@ async fn dump(
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
 
     let writer = ArchiveWriter::create(out, &schema)?;
-    let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs * 2);
-    let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs * 2);
+    let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs);
+    let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs);
     let compressors = Compressors::start(jobs, level, raw_rx, stored_tx);
     let writer_thread = std::thread::spawn(move || {
         let mut writer = writer;
@@ -197,7 +213,7 @@ async fn dump(
         snapshot: source.snapshot_method(),
         app_markers: vec![],
         warnings: warnings.clone(),
-        schema_sha256: String::new(),
+        schema_blake3: String::new(),
         schema,
         tables: vec![],
     };

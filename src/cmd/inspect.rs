@@ -38,8 +38,15 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         );
         return Ok(());
     }
-    println!("archive   {} ({})", args.archive.display(), human_bytes(r.file_len()));
-    println!("format    {} v{}, written by haul {}", m.format, m.format_version, m.haul_version);
+    println!(
+        "archive   {} ({})",
+        args.archive.display(),
+        human_bytes(r.file_len())
+    );
+    println!(
+        "format    {} v{}, written by haul {}",
+        m.format, m.format_version, m.haul_version
+    );
     println!(
         "source    {} {}, database {}",
         m.source.engine, m.source.server_version, m.source.database
@@ -50,7 +57,10 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         println!("app       no app schema version found");
     }
     for a in &m.app_markers {
-        println!("app       {} schema version {} (table {})", a.app, a.version, a.table);
+        println!(
+            "app       {} schema version {} (table {})",
+            a.app, a.version, a.table
+        );
     }
     for w in &m.warnings {
         println!("warning   {w}");
@@ -64,8 +74,17 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         m.raw_bytes() as f64 / m.stored_bytes().max(1) as f64
     );
     println!();
-    let w = m.tables.iter().map(|t| t.name.len()).max().unwrap_or(5).max(5);
-    println!("{:<w$}  {:>12}  {:>10}  {:>10}  {:>6}", "TABLE", "ROWS", "CSV", "STORED", "CHUNKS");
+    let w = m
+        .tables
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "{:<w$}  {:>12}  {:>10}  {:>10}  {:>6}",
+        "TABLE", "ROWS", "CSV", "STORED", "CHUNKS"
+    );
     for t in &m.tables {
         println!(
             "{:<w$}  {:>12}  {:>10}  {:>10}  {:>6}",

@@ -32,8 +32,12 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Worker count: the flag, or the number of cores.
 pub fn jobs(flag: Option<usize>) -> usize {
-    flag.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
-        .clamp(1, 64)
+    flag.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
+    .clamp(1, 64)
 }
 
 /// A runtime with room for `jobs` workers plus the driver tasks.
@@ -46,7 +50,12 @@ pub fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime> {
 
 pub fn filter(t: &TableArgs) -> TableFilter {
     TableFilter {
-        include: t.tables.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        include: t
+            .tables
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
         exclude: t
             .exclude_tables
             .iter()

@@ -44,15 +44,14 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
     for t in &m.tables {
         let mut hash = ContentHash::default();
         for c in &t.chunks {
-            let csv = reader.read_chunk(&t.name, c)?;
-            hash.add_chunk(&csv, t.columns.len()).map_err(|e| ArchiveError::BadChunk {
-                path: args.archive.clone(),
-                table: t.name.clone(),
-                member: c.member.clone(),
-                reason: e.to_string(),
-            })?;
-            let before = hash.rows;
-            let _ = before;
+            let csv = reader.read_chunk(&t.name, c, true)?;
+            hash.add_chunk(&csv, t.columns.len())
+                .map_err(|e| ArchiveError::BadChunk {
+                    path: args.archive.clone(),
+                    table: t.name.clone(),
+                    member: c.member.clone(),
+                    reason: e.to_string(),
+                })?;
         }
         if hash.rows != t.rows {
             return Err(ArchiveError::BadChunk {
@@ -87,7 +86,11 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
                     c.name,
                     c.archive_rows,
                     rows,
-                    if rows == c.archive_rows { ", content differs" } else { "" }
+                    if rows == c.archive_rows {
+                        ", content differs"
+                    } else {
+                        ""
+                    }
                 ));
             }
             c.live_rows = Some(rows);
@@ -202,7 +205,9 @@ async fn hash_live(
         if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
             anyhow::bail!("table {}: {e}", t.name);
         }
-        let h = *hash.lock().map_err(|_| anyhow::anyhow!("hash lock poisoned"))?;
+        let h = *hash
+            .lock()
+            .map_err(|_| anyhow::anyhow!("hash lock poisoned"))?;
         out.push((h.rows, h));
     }
     source.close().await?;

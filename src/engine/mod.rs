@@ -93,7 +93,13 @@ impl Constraint {
         v.extend(table.uniques.iter().cloned().map(Constraint::Unique));
         v.extend(table.indexes.iter().cloned().map(Constraint::Index));
         v.extend(table.checks.iter().cloned().map(Constraint::Check));
-        v.extend(table.foreign_keys.iter().cloned().map(Constraint::ForeignKey));
+        v.extend(
+            table
+                .foreign_keys
+                .iter()
+                .cloned()
+                .map(Constraint::ForeignKey),
+        );
         v
     }
 }
@@ -113,8 +119,12 @@ pub trait Source: Send + Sync {
     /// Split a table into parts readable in parallel.
     async fn parts(&self, table: &Table, jobs: usize) -> Result<Vec<Part>, EngineError>;
     /// Stream a part's rows (data columns, in order) into `sink`.
-    async fn read(&self, table: &Table, part: &Part, sink: &mut ChunkSink)
-        -> Result<(), EngineError>;
+    async fn read(
+        &self,
+        table: &Table,
+        part: &Part,
+        sink: &mut ChunkSink,
+    ) -> Result<(), EngineError>;
     /// End the snapshot.
     async fn close(&self) -> Result<(), EngineError>;
 }
@@ -163,10 +173,7 @@ pub trait Target: Send + Sync {
 }
 
 /// Open a snapshot for dumping.
-pub async fn open_source(
-    spec: &ConnSpec,
-    jobs: usize,
-) -> Result<Box<dyn Source>, EngineError> {
+pub async fn open_source(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Source>, EngineError> {
     match spec.engine {
         EngineKind::Postgres => Ok(Box::new(postgres::PgSource::open(spec, jobs).await?)),
         EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteSource::open(spec)?)),

@@ -85,8 +85,9 @@ async fn connect(spec: &ConnSpec) -> Result<Client, EngineError> {
     }
     let target = spec.to_string();
     let (client, conn) = cfg.connect(NoTls).await.map_err(|e| match e.code() {
-        Some(c) if *c == SqlState::INVALID_PASSWORD
-            || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
         {
             EngineError::Auth {
                 target: target.clone(),
@@ -119,7 +120,10 @@ fn qtable(name: &str) -> String {
 }
 
 fn column_list(cols: &[String]) -> String {
-    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 // ---------------------------------------------------------------- introspection
@@ -130,12 +134,25 @@ fn neutral_type(
     typmod: i32,
     enum_values: Option<&Vec<String>>,
 ) -> NeutralType {
-    let len = if typmod >= 4 { Some((typmod - 4) as u64) } else { None };
+    let len = if typmod >= 4 {
+        Some((typmod - 4) as u64)
+    } else {
+        None
+    };
     match typname {
         "bool" => NeutralType::Bool,
-        "int2" => NeutralType::Int { bytes: 2, unsigned: false },
-        "int4" => NeutralType::Int { bytes: 4, unsigned: false },
-        "int8" => NeutralType::Int { bytes: 8, unsigned: false },
+        "int2" => NeutralType::Int {
+            bytes: 2,
+            unsigned: false,
+        },
+        "int4" => NeutralType::Int {
+            bytes: 4,
+            unsigned: false,
+        },
+        "int8" => NeutralType::Int {
+            bytes: 8,
+            unsigned: false,
+        },
         "numeric" => {
             let (p, s) = if typmod >= 4 {
                 let t = typmod - 4;
@@ -143,14 +160,29 @@ fn neutral_type(
             } else {
                 (None, None)
             };
-            NeutralType::Decimal { precision: p, scale: s }
+            NeutralType::Decimal {
+                precision: p,
+                scale: s,
+            }
         }
         "float4" => NeutralType::Float { bytes: 4 },
         "float8" => NeutralType::Float { bytes: 8 },
-        "text" | "name" | "citext" => NeutralType::Text { max_chars: None, fixed: false },
-        "varchar" => NeutralType::Text { max_chars: len, fixed: false },
-        "bpchar" => NeutralType::Text { max_chars: len, fixed: true },
-        "bytea" => NeutralType::Binary { max_bytes: None, fixed: false },
+        "text" | "name" | "citext" => NeutralType::Text {
+            max_chars: None,
+            fixed: false,
+        },
+        "varchar" => NeutralType::Text {
+            max_chars: len,
+            fixed: false,
+        },
+        "bpchar" => NeutralType::Text {
+            max_chars: len,
+            fixed: true,
+        },
+        "bytea" => NeutralType::Binary {
+            max_bytes: None,
+            fixed: false,
+        },
         "date" => NeutralType::Date,
         "time" => NeutralType::Time { tz: false },
         "timetz" => NeutralType::Time { tz: true },
@@ -161,7 +193,11 @@ fn neutral_type(
         "json" => NeutralType::Json { binary: false },
         "jsonb" => NeutralType::Json { binary: true },
         "bit" | "varbit" => NeutralType::Bits {
-            length: if typmod > 0 { Some(typmod as u32) } else { None },
+            length: if typmod > 0 {
+                Some(typmod as u32)
+            } else {
+                None
+            },
         },
         _ if typtype == "e" => NeutralType::Enum {
             name: Some(typname.to_string()),
@@ -191,8 +227,10 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
             values: r.get(1),
         });
     }
-    let enum_map: HashMap<String, Vec<String>> =
-        enums.iter().map(|e| (e.name.clone(), e.values.clone())).collect();
+    let enum_map: HashMap<String, Vec<String>> = enums
+        .iter()
+        .map(|e| (e.name.clone(), e.values.clone()))
+        .collect();
 
     let rows = client
         .query(
@@ -226,7 +264,11 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
                 comment: r.get(3),
                 native_ddl: None,
                 options: vec![],
-                estimated_rows: if tuples >= 0.0 { Some(tuples as u64) } else { None },
+                estimated_rows: if tuples >= 0.0 {
+                    Some(tuples as u64)
+                } else {
+                    None
+                },
             },
         ));
     }
@@ -256,7 +298,9 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
         .map_err(|e| server_err(ctx("column"), e))?;
     let mut seq_names: Vec<(usize, usize, String)> = Vec::new();
     for r in cols {
-        let Some(&ti) = by_oid.get(&r.get::<_, u32>(0)) else { continue };
+        let Some(&ti) = by_oid.get(&r.get::<_, u32>(0)) else {
+            continue;
+        };
         let typname: String = r.get(7);
         let typtype: String = r.get(8);
         let typmod: i32 = r.get(9);
@@ -295,7 +339,11 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
             ty,
             native_type: r.get(2),
             nullable: !r.get::<_, bool>(3),
-            default: if generated.is_empty() { default.clone() } else { None },
+            default: if generated.is_empty() {
+                default.clone()
+            } else {
+                None
+            },
             auto_increment,
             generated: if generated == "s" {
                 Some(Generated {
@@ -364,7 +412,9 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
         .await
         .map_err(|e| server_err(ctx("constraint"), e))?;
     for r in cons {
-        let Some(&ti) = by_oid.get(&r.get::<_, u32>(0)) else { continue };
+        let Some(&ti) = by_oid.get(&r.get::<_, u32>(0)) else {
+            continue;
+        };
         let t = &mut tables[ti].1;
         let name: String = r.get(1);
         let kind: String = r.get(2);
@@ -423,7 +473,9 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
         .await
         .map_err(|e| server_err(ctx("index"), e))?;
     for r in idx {
-        let Some(&ti) = by_oid.get(&r.get::<_, u32>(0)) else { continue };
+        let Some(&ti) = by_oid.get(&r.get::<_, u32>(0)) else {
+            continue;
+        };
         tables[ti].1.indexes.push(Index {
             name: r.get(1),
             native: Some(r.get(2)),
@@ -550,18 +602,23 @@ impl Source for PgSource {
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
-        let mut schema = introspect(&self.coordinator, filter).await.map_err(|e| match e {
-            EngineError::NoTable { table, .. } => EngineError::NoTable {
-                target: self.target.clone(),
-                table,
-            },
-            e => e,
-        })?;
+        let mut schema = introspect(&self.coordinator, filter)
+            .await
+            .map_err(|e| match e {
+                EngineError::NoTable { table, .. } => EngineError::NoTable {
+                    target: self.target.clone(),
+                    table,
+                },
+                e => e,
+            })?;
         if !schema.tables.is_empty() {
             // Keep the tables from being dropped or altered under the dump.
             let names: Vec<String> = schema.tables.iter().map(|t| qtable(&t.name)).collect();
             self.coordinator
-                .batch_execute(&format!("LOCK TABLE {} IN ACCESS SHARE MODE", names.join(", ")))
+                .batch_execute(&format!(
+                    "LOCK TABLE {} IN ACCESS SHARE MODE",
+                    names.join(", ")
+                ))
                 .await
                 .map_err(|e| server_err("locking the tables to dump", e))?;
         }
@@ -600,7 +657,9 @@ impl Source for PgSource {
                 } else {
                     format!("ctid >= '({lo},0)'::tid AND ctid < '({hi},0)'::tid")
                 };
-                Part { filter: Some(filter) }
+                Part {
+                    filter: Some(filter),
+                }
             })
             .collect())
     }
@@ -617,22 +676,27 @@ impl Source for PgSource {
         }
         let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
         let sql = match &part.filter {
-            None => format!("COPY {} ({}) TO STDOUT", qtable(&table.name), column_list(&names)),
+            None => format!(
+                "COPY {} ({}) TO STDOUT",
+                qtable(&table.name),
+                column_list(&names)
+            ),
             Some(f) => format!(
                 "COPY (SELECT {} FROM {} WHERE {f}) TO STDOUT",
                 column_list(&names),
                 qtable(&table.name)
             ),
         };
-        let client = self
-            .workers
-            .lock()
-            .await
-            .pop()
-            .ok_or_else(|| EngineError::Unsupported("more readers than snapshot workers".into()))?;
+        let client =
+            self.workers.lock().await.pop().ok_or_else(|| {
+                EngineError::Unsupported("more readers than snapshot workers".into())
+            })?;
         let result = async {
             let ctx = || format!("table {}: reading rows", table.name);
-            let stream = client.copy_out(&sql).await.map_err(|e| server_err(ctx(), e))?;
+            let stream = client
+                .copy_out(&sql)
+                .await
+                .map_err(|e| server_err(ctx(), e))?;
             futures_util::pin_mut!(stream);
             let binary: Vec<bool> = cols.iter().map(|c| c.ty.is_binary()).collect();
             let mut parser = CopyTextParser::new(binary);
@@ -771,7 +835,8 @@ pub struct PgTarget {
 /// Append `v` to a COPY text buffer, escaped.
 #[inline]
 fn push_copy_text(out: &mut Vec<u8>, mut v: &[u8]) {
-    while let Some(i) = memchr::memchr3(b'\\', b'\t', b'\n', v).or_else(|| memchr::memchr(b'\r', v)) {
+    while let Some(i) = memchr::memchr3(b'\\', b'\t', b'\n', v).or_else(|| memchr::memchr(b'\r', v))
+    {
         // memchr3 may miss an earlier '\r'; take the first special byte.
         let j = memchr::memchr(b'\r', &v[..i]).unwrap_or(i);
         out.extend_from_slice(&v[..j]);
@@ -846,30 +911,45 @@ fn map_type(t: &NeutralType) -> String {
             max_chars: Some(n),
             fixed,
         } if *n <= 10_485_760 => {
-            format!("{}({n})", if *fixed { "character" } else { "character varying" })
+            format!(
+                "{}({n})",
+                if *fixed {
+                    "character"
+                } else {
+                    "character varying"
+                }
+            )
         }
         NeutralType::Text { .. } => "text".into(),
         NeutralType::Binary { .. } => "bytea".into(),
         NeutralType::Date => "date".into(),
         NeutralType::Time { tz } => if *tz { "time with time zone" } else { "time" }.into(),
-        NeutralType::Timestamp { tz } => {
-            if *tz { "timestamp with time zone" } else { "timestamp" }.into()
+        NeutralType::Timestamp { tz } => if *tz {
+            "timestamp with time zone"
+        } else {
+            "timestamp"
         }
+        .into(),
         NeutralType::Interval => "interval".into(),
         NeutralType::Uuid => "uuid".into(),
         NeutralType::Json { binary } => if *binary { "jsonb" } else { "json" }.into(),
         NeutralType::Array { element } => format!("{}[]", map_type(element)),
         NeutralType::Bits { length: Some(n) } => format!("bit varying({n})"),
         NeutralType::Bits { .. } => "bit varying".into(),
-        NeutralType::Enum { .. } | NeutralType::Set { .. } | NeutralType::Any | NeutralType::Other => {
-            "text".into()
-        }
+        NeutralType::Enum { .. }
+        | NeutralType::Set { .. }
+        | NeutralType::Any
+        | NeutralType::Other => "text".into(),
     }
 }
 
 fn column_def(c: &Column, from: EngineKind) -> String {
     let same = from == EngineKind::Postgres;
-    let ty = if same { c.native_type.clone() } else { map_type(&c.ty) };
+    let ty = if same {
+        c.native_type.clone()
+    } else {
+        map_type(&c.ty)
+    };
     let mut s = format!("{} {ty}", quote_ident(&c.name));
     if let (true, Some(coll)) = (same, &c.collation) {
         s.push_str(&format!(" COLLATE {}", quote_ident(coll)));
@@ -884,8 +964,16 @@ fn column_def(c: &Column, from: EngineKind) -> String {
                 _ => "BY DEFAULT",
             };
             s.push_str(&format!(" GENERATED {kind} AS IDENTITY"));
-            if let (true, Some(opts)) = (same, ai.sequence.as_ref().and_then(|q| q.options.as_ref())) {
-                s.push_str(&format!(" ({})", opts.trim_start_matches("AS ").splitn(2, ' ').nth(1).unwrap_or("")));
+            if let (true, Some(opts)) =
+                (same, ai.sequence.as_ref().and_then(|q| q.options.as_ref()))
+            {
+                s.push_str(&format!(
+                    " ({})",
+                    opts.trim_start_matches("AS ")
+                        .split_once(' ')
+                        .map(|x| x.1)
+                        .unwrap_or("")
+                ));
             }
         }
         _ => {
@@ -970,7 +1058,8 @@ impl Target for PgTarget {
         let c = self.get().await?;
         let r = c.query_one("SHOW server_version", &[]).await;
         self.put(c).await;
-        Ok(r.map_err(|e| server_err("reading the server version", e))?.get(0))
+        Ok(r.map_err(|e| server_err("reading the server version", e))?
+            .get(0))
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
@@ -983,10 +1072,16 @@ impl Target for PgTarget {
     async fn has_rows(&self, table: &str) -> Result<bool, EngineError> {
         let c = self.get().await?;
         let r = c
-            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", qtable(table)), &[])
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM {})", qtable(table)),
+                &[],
+            )
             .await;
         self.put(c).await;
-        Ok(r.map_err(|e| server_err(format!("table {table}: counting rows"), e))?.get(0))
+        Ok(
+            r.map_err(|e| server_err(format!("table {table}: counting rows"), e))?
+                .get(0),
+        )
     }
 
     fn can_add_later(&self, _c: &Constraint) -> bool {
@@ -1058,7 +1153,11 @@ impl Target for PgTarget {
                 defs.push(rest.to_string());
             }
         }
-        let mut sql = format!("CREATE TABLE {} (\n  {}\n);\n", qtable(&table.name), defs.join(",\n  "));
+        let mut sql = format!(
+            "CREATE TABLE {} (\n  {}\n);\n",
+            qtable(&table.name),
+            defs.join(",\n  ")
+        );
         if from == EngineKind::Postgres {
             for c in &table.columns {
                 if let Some(AutoIncrement {
@@ -1084,9 +1183,14 @@ impl Target for PgTarget {
             }
         }
         if let Some(cm) = &table.comment {
-            sql.push_str(&format!("COMMENT ON TABLE {} IS {};\n", qtable(&table.name), quote_literal(cm)));
+            sql.push_str(&format!(
+                "COMMENT ON TABLE {} IS {};\n",
+                qtable(&table.name),
+                quote_literal(cm)
+            ));
         }
-        self.exec(&sql, format!("table {}: creating it", table.name)).await
+        self.exec(&sql, format!("table {}: creating it", table.name))
+            .await
     }
 
     async fn load(
@@ -1117,7 +1221,10 @@ impl Target for PgTarget {
         );
         let client = self.get().await?;
         let result = async {
-            let sink = client.copy_in(&sql).await.map_err(|e| load_err(describe(&e)))?;
+            let sink = client
+                .copy_in(&sql)
+                .await
+                .map_err(|e| load_err(describe(&e)))?;
             futures_util::pin_mut!(sink);
             let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
             let width = rows.width();
@@ -1150,13 +1257,20 @@ impl Target for PgTarget {
                 buf.push(b'\n');
                 if buf.len() >= 1 << 20 {
                     let full = std::mem::replace(&mut buf, Vec::with_capacity(1 << 20));
-                    sink.send(Bytes::from(full)).await.map_err(|e| load_err(describe(&e)))?;
+                    sink.send(Bytes::from(full))
+                        .await
+                        .map_err(|e| load_err(describe(&e)))?;
                 }
             }
             if !buf.is_empty() {
-                sink.send(Bytes::from(buf)).await.map_err(|e| load_err(describe(&e)))?;
+                sink.send(Bytes::from(buf))
+                    .await
+                    .map_err(|e| load_err(describe(&e)))?;
             }
-            sink.as_mut().finish().await.map_err(|e| load_err(describe(&e)))
+            sink.as_mut()
+                .finish()
+                .await
+                .map_err(|e| load_err(describe(&e)))
         }
         .await;
         if result.is_ok() {
@@ -1180,7 +1294,9 @@ impl Target for PgTarget {
 
     async fn reset_sequences(&self, table: &Table, _from: EngineKind) -> Result<(), EngineError> {
         for c in &table.columns {
-            let Some(ai) = &c.auto_increment else { continue };
+            let Some(ai) = &c.auto_increment else {
+                continue;
+            };
             let source_last = ai
                 .sequence
                 .as_ref()
@@ -1200,7 +1316,12 @@ impl Target for PgTarget {
             let client = self.get().await?;
             let r = client.query(&sql, &[&source_last]).await;
             self.put(client).await;
-            r.map_err(|e| server_err(format!("table {}: resetting the sequence of {}", table.name, c.name), e))?;
+            r.map_err(|e| {
+                server_err(
+                    format!("table {}: resetting the sequence of {}", table.name, c.name),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
@@ -1210,8 +1331,11 @@ impl Target for PgTarget {
             return Ok(());
         }
         let names: Vec<String> = schema.tables.iter().map(|t| qtable(&t.name)).collect();
-        self.exec(&format!("ANALYZE {}", names.join(", ")), "analyzing the restored tables")
-            .await
+        self.exec(
+            &format!("ANALYZE {}", names.join(", ")),
+            "analyzing the restored tables",
+        )
+        .await
     }
 }
 

@@ -53,11 +53,20 @@ fn neutral_type(declared: &str) -> NeutralType {
     if d.starts_with("BOOL") {
         NeutralType::Bool
     } else if d.contains("INT") {
-        NeutralType::Int { bytes: 8, unsigned: false }
+        NeutralType::Int {
+            bytes: 8,
+            unsigned: false,
+        }
     } else if d.contains("CHAR") || d.contains("CLOB") || d.contains("TEXT") {
-        NeutralType::Text { max_chars: size, fixed: false }
+        NeutralType::Text {
+            max_chars: size,
+            fixed: false,
+        }
     } else if d.contains("BLOB") {
-        NeutralType::Binary { max_bytes: None, fixed: false }
+        NeutralType::Binary {
+            max_bytes: None,
+            fixed: false,
+        }
     } else if d.is_empty() {
         NeutralType::Any
     } else if d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB") {
@@ -66,7 +75,10 @@ fn neutral_type(declared: &str) -> NeutralType {
         let scale = d
             .split_once(',')
             .and_then(|(_, r)| r.trim_end_matches(')').trim().parse().ok());
-        NeutralType::Decimal { precision: size.map(|s| s as u32), scale }
+        NeutralType::Decimal {
+            precision: size.map(|s| s as u32),
+            scale,
+        }
     } else if d.starts_with("DATETIME") || d.starts_with("TIMESTAMP") {
         NeutralType::Timestamp { tz: false }
     } else if d.starts_with("DATE") {
@@ -98,7 +110,11 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
     tokio::task::block_in_place(f)
 }
 
-fn introspect(conn: &Connection, filter: &TableFilter, target: &str) -> Result<Schema, EngineError> {
+fn introspect(
+    conn: &Connection,
+    filter: &TableFilter,
+    target: &str,
+) -> Result<Schema, EngineError> {
     let ctx = "reading sqlite_master";
     let mut stmt = conn
         .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")
@@ -170,7 +186,14 @@ fn table(
         .map_err(|e| err(&ctx, e))?;
     let cols: Vec<(String, String, bool, Option<String>, i64, i64)> = stmt
         .query_map([], |r| {
-            Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .map_err(|e| err(&ctx, e))?
         .collect::<Result<_, _>>()
@@ -197,7 +220,10 @@ fn table(
             nullable: !notnull,
             default: dflt.clone(),
             auto_increment: if rowid_alias && *pkpos == 1 {
-                Some(AutoIncrement { sequence: None, identity: None })
+                Some(AutoIncrement {
+                    sequence: None,
+                    identity: None,
+                })
             } else {
                 None
             },
@@ -237,7 +263,10 @@ fn table(
             .prepare(&format!("PRAGMA index_info({})", quote_ident(&iname)))
             .map_err(|e| err(&ctx, e))?;
         let icols: Vec<String> = stmt
-            .query_map([], |r| Ok(r.get::<_, Option<String>>(2)?.unwrap_or_else(|| "(expression)".into())))
+            .query_map([], |r| {
+                Ok(r.get::<_, Option<String>>(2)?
+                    .unwrap_or_else(|| "(expression)".into()))
+            })
             .map_err(|e| err(&ctx, e))?
             .collect::<Result<_, _>>()
             .map_err(|e| err(&ctx, e))?;
@@ -266,7 +295,16 @@ fn table(
         .prepare(&format!("PRAGMA foreign_key_list({q})"))
         .map_err(|e| err(&ctx, e))?;
     let fks: Vec<(i64, String, String, Option<String>, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
         .map_err(|e| err(&ctx, e))?
         .collect::<Result<_, _>>()
         .map_err(|e| err(&ctx, e))?;
@@ -302,7 +340,9 @@ fn table(
         None
     };
     let estimated_rows = conn
-        .query_row(&format!("SELECT max(rowid) FROM {q}"), [], |r| r.get::<_, Option<i64>>(0))
+        .query_row(&format!("SELECT max(rowid) FROM {q}"), [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
         .ok()
         .flatten()
         .map(|n| n.max(0) as u64);
@@ -423,9 +463,16 @@ impl Source for SqliteSource {
             if cols.is_empty() {
                 return Ok(());
             }
-            let classes: Vec<Class> = cols.iter().map(|c| expected_class(&c.native_type)).collect();
+            let classes: Vec<Class> = cols
+                .iter()
+                .map(|c| expected_class(&c.native_type))
+                .collect();
             let list: Vec<String> = cols.iter().map(|c| quote_ident(&c.name)).collect();
-            let mut sql = format!("SELECT {} FROM {}", list.join(", "), quote_ident(&table.name));
+            let mut sql = format!(
+                "SELECT {} FROM {}",
+                list.join(", "),
+                quote_ident(&table.name)
+            );
             if let Some(f) = &part.filter {
                 sql.push_str(" WHERE ");
                 sql.push_str(f);
@@ -446,7 +493,11 @@ impl Source for SqliteSource {
     }
 
     async fn close(&self) -> Result<(), EngineError> {
-        blocking(|| lock(&self.conn).execute_batch("COMMIT").map_err(|e| err("ending the read", e)))
+        blocking(|| {
+            lock(&self.conn)
+                .execute_batch("COMMIT")
+                .map_err(|e| err("ending the read", e))
+        })
     }
 }
 
@@ -500,7 +551,12 @@ fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String 
     if let (EngineKind::Sqlite, Some(ddl)) = (from, &table.native_ddl) {
         return ddl.clone();
     }
-    let cols = |v: &[String]| v.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    let cols = |v: &[String]| {
+        v.iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut defs: Vec<String> = table
         .columns
         .iter()
@@ -529,7 +585,11 @@ fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String 
             Constraint::Check(_) | Constraint::Index(_) => {}
         }
     }
-    format!("CREATE TABLE {} (\n  {}\n)", quote_ident(&table.name), defs.join(",\n  "))
+    format!(
+        "CREATE TABLE {} (\n  {}\n)",
+        quote_ident(&table.name),
+        defs.join(",\n  ")
+    )
 }
 
 #[async_trait]
@@ -621,7 +681,11 @@ impl Target for SqliteTarget {
         let sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
             quote_ident(&table.name),
-            columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+            columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             vec!["?"; columns.len()].join(", ")
         );
         blocking(|| {
@@ -629,12 +693,18 @@ impl Target for SqliteTarget {
             let tx = conn.transaction().map_err(|e| load_err(e.to_string()))?;
             let mut n = 0u64;
             {
-                let mut stmt = tx.prepare_cached(&sql).map_err(|e| load_err(e.to_string()))?;
+                let mut stmt = tx
+                    .prepare_cached(&sql)
+                    .map_err(|e| load_err(e.to_string()))?;
                 let mut blob: Vec<u8> = Vec::new();
                 while rows.next_row().map_err(codec_err)? {
                     for (i, &(expect, binary)) in classes.iter().enumerate() {
                         let bind_err = |e: rusqlite::Error| {
-                            load_err(format!("row {}, column {}: {e}", rows.row_number(), columns[i]))
+                            load_err(format!(
+                                "row {}, column {}: {e}",
+                                rows.row_number(),
+                                columns[i]
+                            ))
                         };
                         let (class, raw): (Class, &[u8]) = match rows.field(i).map_err(codec_err)? {
                             Field::Null => {
@@ -654,13 +724,22 @@ impl Target for SqliteTarget {
                                 Some(v) => stmt.raw_bind_parameter(i + 1, v),
                                 // Not an integer (a decimal from another engine):
                                 // the column's affinity decides.
-                                None => stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(ValueRef::Text(raw))),
+                                None => stmt.raw_bind_parameter(
+                                    i + 1,
+                                    ToSqlOutput::Borrowed(ValueRef::Text(raw)),
+                                ),
                             },
                             Class::Real => match parsed.and_then(|s| s.parse::<f64>().ok()) {
                                 Some(v) => stmt.raw_bind_parameter(i + 1, v),
-                                None => stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(ValueRef::Text(raw))),
+                                None => stmt.raw_bind_parameter(
+                                    i + 1,
+                                    ToSqlOutput::Borrowed(ValueRef::Text(raw)),
+                                ),
                             },
-                            Class::Text => stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(ValueRef::Text(raw))),
+                            Class::Text => stmt.raw_bind_parameter(
+                                i + 1,
+                                ToSqlOutput::Borrowed(ValueRef::Text(raw)),
+                            ),
                             Class::Blob => {
                                 blob.clear();
                                 if !unhex_into(raw, &mut blob) {
@@ -670,12 +749,16 @@ impl Target for SqliteTarget {
                                         columns[i]
                                     )));
                                 }
-                                stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(ValueRef::Blob(&blob)))
+                                stmt.raw_bind_parameter(
+                                    i + 1,
+                                    ToSqlOutput::Borrowed(ValueRef::Blob(&blob)),
+                                )
                             }
                         }
                         .map_err(bind_err)?;
                     }
-                    stmt.raw_execute().map_err(|e| load_err(format!("row {}: {e}", rows.row_number())))?;
+                    stmt.raw_execute()
+                        .map_err(|e| load_err(format!("row {}: {e}", rows.row_number())))?;
                     n += 1;
                 }
             }
@@ -690,7 +773,12 @@ impl Target for SqliteTarget {
         c: &Constraint,
         from: EngineKind,
     ) -> Result<(), EngineError> {
-        let cols = |v: &[String]| v.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+        let cols = |v: &[String]| {
+            v.iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let sql = match c {
             Constraint::Index(i) => match (&i.native, from) {
                 (Some(n), EngineKind::Sqlite) => n.clone(),
@@ -713,7 +801,10 @@ impl Target for SqliteTarget {
         };
         blocking(|| {
             lock(&self.conn).execute_batch(&sql).map_err(|e| {
-                err(format!("table {}: adding {} {}", table.name, c.kind(), c.name()), e)
+                err(
+                    format!("table {}: adding {} {}", table.name, c.kind(), c.name()),
+                    e,
+                )
             })
         })
     }

@@ -15,6 +15,15 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// A unit of restore work.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    /// Load chunk `.1` of plan table `.0`.
+    Chunk(usize, usize),
+    /// Add the keys and indexes of plan table `.0`.
+    Keys(usize),
+}
+
 /// What a restore did.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -45,24 +54,29 @@ pub async fn execute(
         target.create_table(table, &t.inline, from).await?;
     }
 
-    // Load: chunks of the biggest tables first, spread over the workers.
-    let mut work: Vec<(usize, usize)> = Vec::new();
+    // Load chunks, biggest tables first, over `jobs` workers. When a
+    // table's last chunk is in, its keys and indexes go to the front of the
+    // queue, so index builds overlap the loading of other tables.
+    let mut work: VecDeque<Work> = VecDeque::new();
     let mut order: Vec<usize> = (0..plan.tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
     for pi in order {
-        let entry = &manifest.tables[plan.tables[pi].index];
-        work.extend((0..entry.chunks.len()).map(|c| (pi, c)));
-    }
-    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
-    let loaded: Arc<Vec<AtomicU64>> = Arc::new(plan.tables.iter().map(|_| AtomicU64::new(0)).collect());
-    let left: Arc<Vec<AtomicUsize>> = Arc::new(
-        plan.tables.iter().map(|t| AtomicUsize::new(t.chunks)).collect(),
-    );
-    for (pi, t) in plan.tables.iter().enumerate() {
+        let t = &plan.tables[pi];
         if t.chunks == 0 {
             progress.table_done(pi);
+            work.push_front(Work::Keys(pi));
         }
+        work.extend((0..t.chunks).map(|c| Work::Chunk(pi, c)));
     }
+    let queue = Arc::new(Mutex::new(work));
+    let loaded: Arc<Vec<AtomicU64>> =
+        Arc::new(plan.tables.iter().map(|_| AtomicU64::new(0)).collect());
+    let left: Arc<Vec<AtomicUsize>> = Arc::new(
+        plan.tables
+            .iter()
+            .map(|t| AtomicUsize::new(t.chunks))
+            .collect(),
+    );
     let plan_tables = Arc::new(plan.tables.clone());
     let mut tasks = Vec::new();
     for _ in 0..jobs {
@@ -78,31 +92,63 @@ pub async fn execute(
         tasks.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
-                let Some((pi, ci)) = next else { return Ok::<(), anyhow::Error>(()) };
-                let tp = &plan_tables[pi];
+                let Some(item) = next else {
+                    return Ok::<(), anyhow::Error>(());
+                };
                 let manifest = reader.manifest();
-                let entry = &manifest.tables[tp.index];
-                let table = &manifest.schema.tables[tp.index];
-                let chunk = &entry.chunks[ci];
-                let result = async {
-                    let csv = tokio::task::block_in_place(|| reader.read_chunk(&entry.name, chunk))?;
-                    let mut rows = ChunkRows::new(&csv, entry.columns.len());
-                    let n = target.load(table, &entry.columns, &mut rows, &chunk.member).await?;
-                    if n != chunk.rows {
-                        anyhow::bail!(EngineError::Load {
-                            table: entry.name.clone(),
-                            chunk: chunk.member.clone(),
-                            message: format!("the server stored {n} rows, the manifest says {}", chunk.rows),
-                        });
+                let result = match item {
+                    Work::Keys(pi) => {
+                        let tp = &plan_tables[pi];
+                        let table = &manifest.schema.tables[tp.index];
+                        async {
+                            for c in tp
+                                .deferred
+                                .iter()
+                                .filter(|c| !matches!(c, Constraint::ForeignKey(_)))
+                            {
+                                target.add_constraint(table, c, from).await?;
+                            }
+                            Ok(())
+                        }
+                        .await
                     }
-                    progress.table(pi).add(n, chunk.raw_bytes);
-                    loaded[pi].fetch_add(n, Ordering::Relaxed);
-                    if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
-                        progress.table_done(pi);
+                    Work::Chunk(pi, ci) => {
+                        let tp = &plan_tables[pi];
+                        let entry = &manifest.tables[tp.index];
+                        let table = &manifest.schema.tables[tp.index];
+                        let chunk = &entry.chunks[ci];
+                        async {
+                            let csv = tokio::task::block_in_place(|| {
+                                reader.read_chunk(&entry.name, chunk, false)
+                            })?;
+                            let mut rows = ChunkRows::new(&csv, entry.columns.len());
+                            let n = target
+                                .load(table, &entry.columns, &mut rows, &chunk.member)
+                                .await?;
+                            drop(csv);
+                            if n != chunk.rows {
+                                anyhow::bail!(EngineError::Load {
+                                    table: entry.name.clone(),
+                                    chunk: chunk.member.clone(),
+                                    message: format!(
+                                        "the server stored {n} rows, the manifest says {}",
+                                        chunk.rows
+                                    ),
+                                });
+                            }
+                            progress.table(pi).add(n, chunk.raw_bytes);
+                            loaded[pi].fetch_add(n, Ordering::Relaxed);
+                            if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
+                                progress.table_done(pi);
+                                if let Ok(mut q) = queue.lock() {
+                                    q.push_front(Work::Keys(pi));
+                                }
+                            }
+                            Ok(())
+                        }
+                        .await
                     }
-                    Ok(())
-                }
-                .await;
+                };
                 if result.is_err() {
                     if let Ok(mut q) = queue.lock() {
                         q.clear();
@@ -123,46 +169,53 @@ pub async fn execute(
         }
     }
     if let Some(e) = first_err {
-        return Err(e.context("loading the data failed; the target holds partial tables (re-run with --clean)"));
+        return Err(e.context(
+            "the restore stopped part way; the target holds partial tables (re-run with --clean)",
+        ));
     }
 
-    // Constraints and indexes: tables in parallel, each table's in order,
-    // foreign keys after every table has its keys.
-    let mut constraints = 0;
-    for fks in [false, true] {
-        let mut set = tokio::task::JoinSet::new();
-        let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-        for t in &plan.tables {
-            let list: Vec<Constraint> = t
-                .deferred
+    // Foreign keys once every table has its keys.
+    let fks: Vec<(usize, Constraint)> = plan
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.deferred
                 .iter()
-                .filter(|c| matches!(c, Constraint::ForeignKey(_)) == fks)
-                .cloned()
-                .collect();
-            if list.is_empty() {
-                continue;
-            }
-            constraints += list.len();
-            let table = schema.tables[t.index].clone();
-            let target = Arc::clone(&target);
-            let sem = Arc::clone(&sem);
-            set.spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                for c in &list {
-                    target.add_constraint(&table, c, from).await?;
-                }
-                Ok::<(), EngineError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r.context("a constraint worker failed")??;
-        }
+                .filter(|c| matches!(c, Constraint::ForeignKey(_)))
+                .map(move |c| (t.index, c.clone()))
+        })
+        .collect();
+    let constraints: usize = plan.tables.iter().map(|t| t.deferred.len()).sum();
+    progress.note(&format!(
+        "restore: data and keys in; adding {} foreign keys",
+        fks.len()
+    ));
+    let mut set = tokio::task::JoinSet::new();
+    let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    for (ti, c) in fks {
+        let table = schema.tables[ti].clone();
+        let target = Arc::clone(&target);
+        let sem = Arc::clone(&sem);
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            target.add_constraint(&table, &c, from).await
+        });
     }
+    while let Some(r) = set.join_next().await {
+        r.context("a constraint worker failed")??;
+    }
+    progress.note("restore: resetting sequences and analyzing");
     for t in &plan.tables {
-        target.reset_sequences(&schema.tables[t.index], from).await?;
+        target
+            .reset_sequences(&schema.tables[t.index], from)
+            .await?;
     }
     let restored = crate::schema::Schema {
-        tables: plan.tables.iter().map(|t| schema.tables[t.index].clone()).collect(),
+        tables: plan
+            .tables
+            .iter()
+            .map(|t| schema.tables[t.index].clone())
+            .collect(),
         ..schema.clone()
     };
     target.finish(&restored, from).await?;

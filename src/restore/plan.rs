@@ -39,7 +39,9 @@ pub struct TablePlan {
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub source_engine: EngineKind,
+    pub source_version: String,
     pub target_engine: EngineKind,
+    pub target_version: String,
     pub tables: Vec<TablePlan>,
     pub warnings: Vec<String>,
 }
@@ -55,11 +57,7 @@ pub async fn make(
 ) -> Result<Plan> {
     let from = manifest.source.engine;
     let existing = target.schema(&TableFilter::default()).await?;
-    if let Some(missing) = filter
-        .include
-        .iter()
-        .find(|n| manifest.table(n).is_none())
-    {
+    if let Some(missing) = filter.include.iter().find(|n| manifest.table(n).is_none()) {
         return Err(crate::error::UsageError(format!(
             "table {missing:?} is not in the archive (haul inspect lists its tables)"
         ))
@@ -102,7 +100,9 @@ pub async fn make(
         let mut deferred = Vec::new();
         for c in Constraint::all_of(table) {
             if let Constraint::ForeignKey(fk) = &c {
-                if !chosen.contains(&fk.ref_table.as_str()) && existing.table(&fk.ref_table).is_none() {
+                if !chosen.contains(&fk.ref_table.as_str())
+                    && existing.table(&fk.ref_table).is_none()
+                {
                     warnings.push(format!(
                         "table {}: foreign key {} skipped: it references {}, which is neither restored nor in the target",
                         table.name, fk.name, fk.ref_table
@@ -128,7 +128,9 @@ pub async fn make(
     }
     Ok(Plan {
         source_engine: from,
+        source_version: manifest.source.server_version.clone(),
         target_engine: target.kind(),
+        target_version: target.server_version().await?,
         tables,
         warnings,
     })
@@ -138,8 +140,8 @@ impl Plan {
     /// The plan as a person reads it.
     pub fn render(&self) -> String {
         let mut s = format!(
-            "restore plan: {} archive into {}\n",
-            self.source_engine, self.target_engine
+            "restore plan: {} {} archive into {} {}\n",
+            self.source_engine, self.source_version, self.target_engine, self.target_version
         );
         for t in &self.tables {
             let verb = match t.action {

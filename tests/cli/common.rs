@@ -89,13 +89,20 @@ pub fn fixtures() -> PathBuf {
 
 /// A temporary directory removed at the end of the test.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("haul-test").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("haul-test")
+        .tempdir()
+        .expect("tempdir")
 }
 
 fn run_tool(cmd: &mut Command, input: Option<&[u8]>, what: &str) -> String {
     use std::io::Write;
     let mut child = cmd
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -119,18 +126,38 @@ pub const PG_HOST: &str = "127.0.0.1";
 
 fn psql_cmd(db: &str) -> Command {
     let mut c = Command::new("psql");
-    c.args(["-h", PG_HOST, "-U", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", db]);
+    c.args([
+        "-h",
+        PG_HOST,
+        "-U",
+        "postgres",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-At",
+        "-d",
+        db,
+    ]);
     c
 }
 
 /// Run SQL with psql on database `db`; returns the unaligned output.
 pub fn psql(db: &str, sql: &str) -> String {
-    run_tool(psql_cmd(db).arg("-c").arg(sql), None, "psql (is PostgreSQL running on 127.0.0.1:5432?)")
+    run_tool(
+        psql_cmd(db).arg("-c").arg(sql),
+        None,
+        "psql (is PostgreSQL running on 127.0.0.1:5432?)",
+    )
 }
 
 /// Run a SQL script with psql on database `db`.
 pub fn psql_script(db: &str, script: &[u8]) -> String {
-    run_tool(&mut psql_cmd(db), Some(script), "psql (is PostgreSQL running on 127.0.0.1:5432?)")
+    run_tool(
+        &mut psql_cmd(db),
+        Some(script),
+        "psql (is PostgreSQL running on 127.0.0.1:5432?)",
+    )
 }
 
 /// A PostgreSQL database created for one test and dropped after it.
@@ -158,8 +185,13 @@ impl PgDb {
 impl Drop for PgDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args(["-h", PG_HOST, "-U", "postgres", "-X", "-q", "-d", "postgres", "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
+            .args([
+                "-h", PG_HOST, "-U", "postgres", "-X", "-q", "-d", "postgres", "-c",
+            ])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
             .output();
     }
 }
@@ -179,7 +211,16 @@ pub fn pg_chinook() -> PgDb {
 
 fn mysql_cmd(db: &str) -> Command {
     let mut c = Command::new("mariadb");
-    c.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names"]);
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-P",
+        "3306",
+        "-u",
+        "root",
+        "--batch",
+        "--skip-column-names",
+    ]);
     if !db.is_empty() {
         c.arg(db);
     }
@@ -188,12 +229,20 @@ fn mysql_cmd(db: &str) -> Command {
 
 /// Run SQL with the mariadb client on database `db`.
 pub fn mysql(db: &str, sql: &str) -> String {
-    run_tool(mysql_cmd(db).arg("-e").arg(sql), None, "mariadb (is MariaDB running on 127.0.0.1:3306?)")
+    run_tool(
+        mysql_cmd(db).arg("-e").arg(sql),
+        None,
+        "mariadb (is MariaDB running on 127.0.0.1:3306?)",
+    )
 }
 
 /// Run a SQL script with the mariadb client on database `db`.
 pub fn mysql_script(db: &str, script: &[u8]) -> String {
-    run_tool(&mut mysql_cmd(db), Some(script), "mariadb (is MariaDB running on 127.0.0.1:3306?)")
+    run_tool(
+        &mut mysql_cmd(db),
+        Some(script),
+        "mariadb (is MariaDB running on 127.0.0.1:3306?)",
+    )
 }
 
 /// A MariaDB database created for one test and dropped after it.

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# haul against pg_dump / pg_restore on sysbench's sbtest, in one run.
+#
+#   bench/pg.sh                 # 4 tables x 500k rows, 2 jobs
+#   ROWS=50000 bench/pg.sh      # a quick run
+#
+# Prints seconds, peak RSS and ratios (haul / peer). Needs sysbench, zstd,
+# pg_dump, pg_restore (scripts/services.sh starts the server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${ROWS:-500000}
+TABLES=${TABLES:-4}
+JOBS=${JOBS:-2}
+PGHOST=${PGHOST:-127.0.0.1}
+PGUSER=${PGUSER:-postgres}
+export PGHOST PGUSER
+SRC=haul_bench_src
+DST=haul_bench_dst
+WORK=$(mktemp -d /tmp/haul-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release -q
+HAUL=$PWD/target/release/haul
+
+fresh() { psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
+
+echo "== preparing sbtest: $TABLES tables x $ROWS rows in $SRC"
+fresh "$SRC"
+sysbench oltp_read_only --db-driver=pgsql --pgsql-host="$PGHOST" --pgsql-user="$PGUSER" \
+  --pgsql-db="$SRC" --tables="$TABLES" --table-size="$ROWS" prepare >/dev/null
+psql -X -q -d "$SRC" -c "VACUUM ANALYZE" >/dev/null
+SIZE=$(psql -X -At -d "$SRC" -c "SELECT pg_size_pretty(sum(pg_total_relation_size(oid))) FROM pg_class WHERE relname LIKE 'sbtest%' AND relkind = 'r'")
+echo "   source size with indexes: $SIZE"
+
+declare -A SECS RSS
+# run NAME CMD...: time a shell command, keep seconds and peak RSS (KiB)
+run() {
+  local name=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >/dev/null 2>"$WORK/err" || {
+    echo "$name failed:"; cat "$WORK/err"; exit 1; }
+  local s r
+  read -r s r <"$WORK/time"
+  SECS[$name]=$s
+  RSS[$name]=$r
+  printf "   %-28s %8.2f s  %8d KiB peak RSS\n" "$name" "${SECS[$name]}" "${RSS[$name]}"
+}
+
+echo "== dump"
+run "haul dump"        "$HAUL dump postgres://$PGUSER@$PGHOST/$SRC -o $WORK/a.haul -j $JOBS -q"
+run "pg_dump -Fc"      "pg_dump -Fc -d $SRC -f $WORK/a.dump"
+run "pg_dump | zstd"   "pg_dump -d $SRC | zstd -q -o $WORK/a.sql.zst"
+ls -l "$WORK" | awk 'NR>1 {printf "   %-28s %12d bytes\n", $9, $5}'
+
+echo "== restore (each into a fresh database)"
+fresh "$DST"; run "haul restore"     "$HAUL restore $WORK/a.haul postgres://$PGUSER@$PGHOST/$DST -j $JOBS -q"
+fresh "$DST"; run "pg_restore -j$JOBS" "pg_restore -j $JOBS -d $DST $WORK/a.dump"
+fresh "$DST"; run "zstd -dc | psql"  "zstd -dc $WORK/a.sql.zst | psql -X -q -d $DST"
+
+echo "== check: haul's restore is identical to the source"
+fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "postgres://$PGUSER@$PGHOST/$DST" -j "$JOBS" -q
+"$HAUL" verify "$WORK/a.haul" --against "postgres://$PGUSER@$PGHOST/$DST" -q >/dev/null && echo "   verify --against: identical"
+
+ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
+echo "== ratios (haul / peer; lower is better)"
+echo "   dump:    $(ratio 'haul dump' 'pg_dump | zstd')x pg_dump|zstd (target < 0.8),  $(ratio 'haul dump' 'pg_dump -Fc')x pg_dump -Fc"
+echo "   restore: $(ratio 'haul restore' "pg_restore -j$JOBS")x pg_restore -j$JOBS (target <= 1.0)"
+echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $SRC WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DST WITH (FORCE)"
