@@ -2,10 +2,13 @@
 //! transaction per chunk for a restore.
 //!
 //! SQLite stores a storage class per value, not per column. Each column has
-//! an expected class from its declared type's affinity (INTEGER and NUMERIC:
-//! integer, REAL: real, TEXT: text, BLOB or none: blob); values of that class
-//! are written plainly, others with a storage-class tag (`\i:`, `\r:`, `\t:`,
-//! `\b:`; see the codec), so every value comes back with its class.
+//! an expected class from its declared type's affinity (INTEGER: integer,
+//! REAL: real, TEXT: text, BLOB or none: blob, NUMERIC: integer, real, or
+//! text that does not read as a number); values of that class are written
+//! plainly, others with a storage-class tag (`\i:`, `\r:`, `\t:`, `\b:`; see
+//! the codec), so every value comes back with its class. Reals are written
+//! in Rust's shortest round-trip form, which always has a `.`, an `e`, `inf`
+//! or `NaN`, so a NUMERIC column's integers and reals stay apart.
 
 use super::{quote_ident, Constraint, EngineError, Part, Source, Target};
 use crate::archive::codec::{tag, unhex_into, Field};
@@ -15,7 +18,7 @@ use crate::pipeline::{ChunkSink, Rows};
 use crate::schema::*;
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::sync::Mutex;
 
 /// The storage class a column's affinity expects.
@@ -25,6 +28,7 @@ enum Class {
     Real,
     Text,
     Blob,
+    Numeric,
 }
 
 /// Affinity rules of <https://www.sqlite.org/datatype3.html#determination_of_column_affinity>.
@@ -39,7 +43,7 @@ fn expected_class(declared: &str) -> Class {
     } else if d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB") {
         Class::Real
     } else {
-        Class::Integer // NUMERIC affinity: integers stay integers
+        Class::Numeric
     }
 }
 
@@ -417,20 +421,26 @@ impl SqliteSource {
 fn put_value(sink: &mut ChunkSink, v: ValueRef<'_>, expect: Class, num: &mut Vec<u8>) {
     match (v, expect) {
         (ValueRef::Null, _) => sink.null(),
-        (ValueRef::Integer(i), Class::Integer) => {
+        (ValueRef::Integer(i), Class::Integer | Class::Numeric) => {
             use std::io::Write;
             num.clear();
             let _ = write!(num, "{i}");
             sink.text(num);
         }
         (ValueRef::Integer(i), _) => sink.tagged(tag::INTEGER, i.to_string().as_bytes()),
-        (ValueRef::Real(f), Class::Real) => sink.text(format!("{f:?}").as_bytes()),
+        (ValueRef::Real(f), Class::Real | Class::Numeric) => sink.text(format!("{f:?}").as_bytes()),
+        (ValueRef::Text(t), Class::Numeric) if !reads_as_number(t) => sink.text(t),
         (ValueRef::Real(f), _) => sink.tagged(tag::REAL, format!("{f:?}").as_bytes()),
         (ValueRef::Text(t), Class::Text) => sink.text(t),
         (ValueRef::Text(t), _) => sink.tagged(tag::TEXT, t),
         (ValueRef::Blob(b), Class::Blob) => sink.bytes(b),
         (ValueRef::Blob(b), _) => sink.tagged(tag::BLOB, b),
     }
+}
+
+/// Whether a NUMERIC column's untagged value would be read back as a number.
+fn reads_as_number(t: &[u8]) -> bool {
+    std::str::from_utf8(t).is_ok_and(|s| s.parse::<i64>().is_ok() || s.parse::<f64>().is_ok())
 }
 
 #[async_trait]
@@ -736,6 +746,18 @@ impl Target for SqliteTarget {
                                     ToSqlOutput::Borrowed(ValueRef::Text(raw)),
                                 ),
                             },
+                            Class::Numeric => {
+                                if let Some(v) = parsed.and_then(|s| s.parse::<i64>().ok()) {
+                                    stmt.raw_bind_parameter(i + 1, v)
+                                } else if let Some(v) = parsed.and_then(|s| s.parse::<f64>().ok()) {
+                                    stmt.raw_bind_parameter(i + 1, v)
+                                } else {
+                                    stmt.raw_bind_parameter(
+                                        i + 1,
+                                        ToSqlOutput::Borrowed(ValueRef::Text(raw)),
+                                    )
+                                }
+                            }
                             Class::Text => stmt.raw_bind_parameter(
                                 i + 1,
                                 ToSqlOutput::Borrowed(ValueRef::Text(raw)),
@@ -848,8 +870,29 @@ impl Target for SqliteTarget {
             let conn = lock(&self.conn);
             if from == EngineKind::Sqlite {
                 for x in &schema.extras {
-                    conn.execute_batch(&x.ddl)
-                        .map_err(|e| err(format!("creating {} {}", x.kind, x.name), e))?;
+                    let ctx = || format!("creating {} {}", x.kind, x.name);
+                    let existing: Option<String> = conn
+                        .query_row(
+                            "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
+                            [&x.kind, &x.name],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(|e| err(ctx(), e))?;
+                    match existing {
+                        // Left by an earlier restore (--clean drops tables, not views).
+                        Some(sql) if sql == x.ddl => continue,
+                        Some(_) => {
+                            return Err(EngineError::Server {
+                                context: ctx(),
+                                message: format!(
+                                    "the target already has a different {} named {}",
+                                    x.kind, x.name
+                                ),
+                            })
+                        }
+                        None => conn.execute_batch(&x.ddl).map_err(|e| err(ctx(), e))?,
+                    }
                 }
             }
             conn.execute_batch("ANALYZE")
@@ -868,7 +911,16 @@ mod tests {
         assert_eq!(expected_class("NVARCHAR(40)"), Class::Text);
         assert_eq!(expected_class(""), Class::Blob);
         assert_eq!(expected_class("DOUBLE PRECISION"), Class::Real);
-        assert_eq!(expected_class("NUMERIC(10,2)"), Class::Integer);
-        assert_eq!(expected_class("DATETIME"), Class::Integer);
+        assert_eq!(expected_class("NUMERIC(10,2)"), Class::Numeric);
+        assert_eq!(expected_class("DATETIME"), Class::Numeric);
+    }
+
+    #[test]
+    fn numeric_text_that_reads_as_a_number_is_tagged() {
+        assert!(reads_as_number(b"12"));
+        assert!(reads_as_number(b"1.5"));
+        assert!(reads_as_number(b"inf"));
+        assert!(!reads_as_number(b"2024-01-02"));
+        assert!(!reads_as_number(b"\xff"));
     }
 }
