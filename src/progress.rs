@@ -114,7 +114,7 @@ impl Progress {
             let handle = std::thread::spawn(move || {
                 let mut last = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(200));
+                    std::thread::park_timeout(Duration::from_millis(500));
                     if last.elapsed() >= Duration::from_secs(every) {
                         last = Instant::now();
                         match weak.upgrade() {
@@ -190,6 +190,7 @@ impl Progress {
         self.stop.store(true, Ordering::Relaxed);
         if let Ok(mut t) = self.ticker.lock() {
             if let Some(h) = t.take() {
+                h.thread().unpark();
                 let _ = h.join();
             }
         }

@@ -18,6 +18,25 @@ pub struct StoredChunk {
     pub blake3: String,
 }
 
+/// Temporary files of archives being written, removed if haul is
+/// interrupted.
+static IN_PROGRESS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Remove the temporary files of unfinished archives (on an interrupt).
+pub fn remove_unfinished() {
+    if let Ok(list) = IN_PROGRESS.lock() {
+        for p in list.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn forget_unfinished(tmp: &Path) {
+    if let Ok(mut list) = IN_PROGRESS.lock() {
+        list.retain(|p| p != tmp);
+    }
+}
+
 /// Where the archive goes.
 enum Output {
     File { tmp: PathBuf, path: PathBuf },
@@ -61,6 +80,9 @@ impl ArchiveWriter {
                 std::process::id()
             ));
             let f = File::create(&tmp).map_err(io_err(path))?;
+            if let Ok(mut list) = IN_PROGRESS.lock() {
+                list.push(tmp.clone());
+            }
             (
                 Output::File {
                     tmp,
@@ -173,6 +195,7 @@ impl ArchiveWriter {
                 .and_then(|f| f.sync_all())
                 .map_err(io_err(&display))?;
             std::fs::rename(tmp, path).map_err(io_err(&display))?;
+            forget_unfinished(tmp);
         }
         self.committed = true;
         Ok(())
@@ -184,6 +207,7 @@ impl Drop for ArchiveWriter {
         if !self.committed {
             if let Output::File { tmp, .. } = &self.out {
                 let _ = std::fs::remove_file(tmp);
+                forget_unfinished(tmp);
             }
         }
     }

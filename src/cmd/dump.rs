@@ -43,15 +43,15 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let rt = runtime(jobs)?;
     let mode = Mode::detect(g.quiet);
     let summary = rt
-        .block_on(dump(
-            &spec,
-            &out,
-            &filter,
-            jobs,
-            args.chunk_size,
-            args.level,
-            mode,
-        ))
+        .block_on(async {
+            tokio::select! {
+                r = dump(&spec, &out, &filter, jobs, args.chunk_size, args.level, mode) => r,
+                _ = interrupted() => {
+                    crate::archive::writer::remove_unfinished();
+                    anyhow::bail!("interrupted; no archive was written")
+                }
+            }
+        })
         .with_context(|| format!("dump of {spec} failed"))?;
     let to_stdout = out == Path::new("-");
     if g.json {
@@ -75,6 +75,23 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut i), Ok(mut t)) => {
+            tokio::select! {
+                _ = i.recv() => {}
+                _ = t.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
 }
 
 /// What a dump did.

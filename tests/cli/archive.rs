@@ -27,14 +27,24 @@ fn format_recipe_gets_rows_back() {
     let archive = dir.path().join("demo.haul");
     let a = archive.to_str().unwrap();
     let demo = fixtures().join("demo.db");
-    haul(&["dump", &format!("sqlite://{}", demo.display()), "-o", a, "-q"]).ok();
+    haul(&[
+        "dump",
+        &format!("sqlite://{}", demo.display()),
+        "-o",
+        a,
+        "-q",
+    ])
+    .ok();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let script = format!(
         "set -e; tar -xf {a} -C {o}; cat {o}/data/0002-book/header.csv; zstd -dcq {o}/data/0002-book/*.csv.zst",
         o = out.display()
     );
-    let r = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
+    let r = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let mut rdr = csv::ReaderBuilder::new().from_reader(&r.stdout[..]);
     let headers = rdr.headers().unwrap().clone();
@@ -51,5 +61,8 @@ fn format_recipe_gets_rows_back() {
     assert_eq!(&rows[1][4], "\\N", "NULL is \\N");
     assert_eq!(&rows[1][5], "", "the empty string stays empty");
     assert_eq!(&rows[3][5], "tabs\tand\nnewlines");
-    assert_eq!(&rows[4][5], "\\\\N is not NULL", "text starting with a backslash gets one more");
+    assert_eq!(
+        &rows[4][5], "\\\\N is not NULL",
+        "text starting with a backslash gets one more"
+    );
 }
