@@ -74,7 +74,7 @@ impl Progress {
         let multi = (mode == Mode::Bars)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4)));
         let style = ProgressStyle::with_template(
-            "{prefix:>24.bold} [{bar:28}] {human_pos:>10}/{human_len:<10} rows {msg:>9} {per_sec:>12} eta {eta}",
+            "{prefix:>24.bold} [{bar:28}] {human_pos:>10}/{human_len:<10} rows {msg:>10} {elapsed:>4} eta {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
