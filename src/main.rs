@@ -33,9 +33,11 @@ fn main() -> ExitCode {
                     eprintln!("  caused by: {cause}");
                 }
             } else {
-                match e.chain().last() {
-                    Some(root) if e.chain().count() > 1 => eprintln!("haul: error: {e}: {root}"),
-                    _ => eprintln!("haul: error: {e}"),
+                // The command's context and the root cause, once.
+                let top = e.to_string();
+                match e.chain().last().map(|r| r.to_string()) {
+                    Some(root) if !top.contains(&root) => eprintln!("haul: error: {top}: {root}"),
+                    _ => eprintln!("haul: error: {top}"),
                 }
             }
             ExitCode::from(code as u8)

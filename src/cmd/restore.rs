@@ -5,7 +5,7 @@ use crate::archive::ArchiveReader;
 use crate::cli::RestoreArgs;
 use crate::conn::ConnSpec;
 use crate::engine::{self, Target};
-use crate::progress::{Mode, Progress};
+use crate::progress::{human_bytes, Mode, Progress};
 use crate::restore;
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -51,14 +51,22 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 "target": spec.to_string(),
                 "tables": report.tables,
                 "rows": report.rows,
+                "stored_bytes": report.stored_bytes,
+                "raw_bytes": report.raw_bytes,
                 "constraints": report.constraints,
                 "seconds": report.seconds,
                 "warnings": report.warnings,
             }));
         } else if !g.quiet {
             eprintln!(
-                "haul: restored {} tables, {} rows, {} constraints and indexes into {} in {:.1}s; row counts match the manifest",
-                report.tables, report.rows, report.constraints, spec, report.seconds
+                "haul: restored {} tables, {} rows ({} read, {} of CSV loaded), {} constraints and indexes into {} in {:.1}s; row counts match the manifest",
+                report.tables,
+                report.rows,
+                human_bytes(report.stored_bytes),
+                human_bytes(report.raw_bytes),
+                report.constraints,
+                spec,
+                report.seconds
             );
         }
         Ok(())

@@ -29,6 +29,10 @@ enum Work {
 pub struct Report {
     pub tables: usize,
     pub rows: u64,
+    /// Compressed bytes read from the archive.
+    pub stored_bytes: u64,
+    /// CSV bytes loaded.
+    pub raw_bytes: u64,
     pub constraints: usize,
     pub seconds: f64,
     pub warnings: Vec<String>,
@@ -235,9 +239,12 @@ pub async fn execute(
         }
         rows += n;
     }
+    let chosen = || plan.tables.iter().map(|t| &manifest.tables[t.index]);
     Ok(Report {
         tables: plan.tables.len(),
         rows,
+        stored_bytes: chosen().map(|t| t.stored_bytes).sum(),
+        raw_bytes: chosen().map(|t| t.raw_bytes).sum(),
         constraints,
         seconds: progress.elapsed().as_secs_f64(),
         warnings: plan.warnings.clone(),

@@ -149,8 +149,11 @@ impl Plan {
                 Action::Recreate => "drop and re-create",
             };
             s.push_str(&format!(
-                "  {verb} table {}: load {} rows in {} chunks",
-                t.name, t.rows, t.chunks
+                "  {verb} table {}: load {} rows in {} chunk{}",
+                t.name,
+                t.rows,
+                t.chunks,
+                if t.chunks == 1 { "" } else { "s" }
             ));
             if !t.deferred.is_empty() {
                 let names: Vec<String> = t
