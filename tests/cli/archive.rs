@@ -9,7 +9,10 @@ fn tar_lists_the_archive() {
     let archive = dir.path().join("c.haul");
     let a = archive.to_str().unwrap();
     haul(&["dump", &format!("sqlite://{}", src.display()), "-o", a]).ok();
-    let out = std::process::Command::new("tar").args(["-tf", a]).output().unwrap();
+    let out = std::process::Command::new("tar")
+        .args(["-tf", a])
+        .output()
+        .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(lines.first(), Some(&"schema.json"));

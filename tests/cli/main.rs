@@ -4,5 +4,6 @@
 mod common;
 
 mod archive;
+mod fidelity;
 mod postgres;
 mod sqlite;
