@@ -54,8 +54,13 @@ impl ArchiveReader {
         for entry in entries {
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) => {
-                    scan_error = Some(e.to_string());
+                Err(_) => {
+                    // Not the tar crate's message: it quotes the bad header's
+                    // bytes, which may span lines or hold anything.
+                    scan_error = Some(match order.last() {
+                        None => "not a tar file".to_string(),
+                        Some(last) => format!("the tar data is damaged after member {last:?}"),
+                    });
                     break;
                 }
             };
