@@ -228,8 +228,13 @@ impl ArchiveReader {
         self.read_at(off, size)
     }
 
-    /// Read a chunk, check its checksum and decompress it.
-    pub fn read_chunk(&self, table: &str, chunk: &ChunkEntry) -> Result<Vec<u8>, ArchiveError> {
+    /// Check a chunk's size and checksum without decompressing it.
+    pub fn check_chunk(&self, table: &str, chunk: &ChunkEntry) -> Result<(), ArchiveError> {
+        self.read_stored(table, chunk).map(|_| ())
+    }
+
+    /// A chunk's stored (compressed) bytes, size and checksum checked.
+    fn read_stored(&self, table: &str, chunk: &ChunkEntry) -> Result<Vec<u8>, ArchiveError> {
         let bad = |reason: String| ArchiveError::BadChunk {
             path: self.path.clone(),
             table: table.to_string(),
@@ -260,6 +265,18 @@ impl ArchiveReader {
                 member: chunk.member.clone(),
             });
         }
+        Ok(data)
+    }
+
+    /// Read a chunk, check its checksum and decompress it.
+    pub fn read_chunk(&self, table: &str, chunk: &ChunkEntry) -> Result<Vec<u8>, ArchiveError> {
+        let bad = |reason: String| ArchiveError::BadChunk {
+            path: self.path.clone(),
+            table: table.to_string(),
+            member: chunk.member.clone(),
+            reason,
+        };
+        let data = self.read_stored(table, chunk)?;
         let raw = zstd::bulk::decompress(&data, chunk.raw_bytes as usize)
             .map_err(|e| bad(format!("cannot decompress: {e}")))?;
         if raw.len() as u64 != chunk.raw_bytes {
