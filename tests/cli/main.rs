@@ -4,6 +4,7 @@
 mod common;
 
 mod archive;
+mod errors;
 mod fidelity;
 mod postgres;
 mod sqlite;
