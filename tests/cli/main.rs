@@ -7,4 +7,5 @@ mod archive;
 mod errors;
 mod fidelity;
 mod postgres;
+mod secrets;
 mod sqlite;
