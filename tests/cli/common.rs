@@ -425,26 +425,34 @@ pub fn manifest(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&bytes[off as usize..(off + size) as usize]).expect("manifest is JSON")
 }
 
-/// Every value of a SQLite table, as `typeof`, `quote` and `hex` of each
-/// column, rows in rowid order.
+/// Every value of a SQLite table (generated columns included), as `typeof`,
+/// `quote` and `hex` of each column, rows in rowid (or primary key) order.
 pub fn sqlite_values(conn: &rusqlite::Connection, table: &str) -> Vec<Vec<Vec<u8>>> {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let cols: Vec<String> = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
-        ))
+        .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden <> 1 ORDER BY cid")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([table], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(!cols.is_empty(), "table {table} has no columns");
     let exprs: Vec<String> = cols
         .iter()
-        .map(|c| format!("typeof(\"{c}\"), quote(\"{c}\"), hex(\"{c}\")"))
+        .map(|c| format!("typeof({c}), quote({c}), hex({c})", c = q(c)))
         .collect();
+    let without_rowid: bool = conn
+        .query_row(
+            "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let order = if without_rowid { "1, 2, 3" } else { "rowid" };
     let sql = format!(
-        "SELECT {} FROM \"{table}\" ORDER BY rowid",
-        exprs.join(", ")
+        "SELECT {} FROM {} ORDER BY {order}",
+        exprs.join(", "),
+        q(table)
     );
     let mut stmt = conn.prepare(&sql).unwrap();
     let n = cols.len() * 3;
