@@ -438,7 +438,8 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
                     format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s',
                            ps.data_type, ps.increment_by, ps.min_value, ps.max_value, ps.start_value,
                            ps.cache_size, CASE WHEN ps.cycle THEN 'CYCLE' ELSE 'NO CYCLE' END),
-                    ps.last_value, ps.last_value IS NOT NULL
+                    ps.last_value, ps.last_value IS NOT NULL,
+                    format('%I.%I', ps.schemaname, ps.sequencename)
                FROM pg_sequences ps WHERE ps.schemaname = current_schema()
               ORDER BY 1",
             &[],
@@ -446,10 +447,8 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
         .await
         .map_err(|e| server_err(ctx("sequence"), e))?
         .into_iter()
-        .filter(|r| {
-            let n: String = r.get(0);
-            !owned.iter().any(|o| o.trim_matches('"').ends_with(&n))
-        })
+        // Owned sequences are named as pg_get_serial_sequence() names them.
+        .filter(|r| !owned.contains(&r.get::<_, String>(4)))
         .map(|r| Sequence {
             name: r.get(0),
             options: r.get(1),
