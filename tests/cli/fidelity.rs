@@ -450,3 +450,101 @@ fn sqlite_verify_detects_a_changed_value_or_storage_class() {
     assert!(line.contains("texts"), "{line}");
     assert!(!line.contains("classes"), "{line}");
 }
+
+/// `--clean` over a previous restore of the same archive: drops and
+/// re-creates everything, sequences and enum included, and ends identical.
+#[test]
+fn pg_clean_restore_over_a_previous_restore() {
+    let src = pg_hard();
+    let dir = tempdir();
+    let archive = dir.path().join("hard.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a]).ok();
+    let target = PgDb::new("haul_hard_clean");
+    haul(&["restore", a, &target.url()]).ok();
+    target.sql("UPDATE hard SET txt = 'changed' WHERE label = 'text 3'");
+    let r = haul(&["restore", a, &target.url(), "--clean"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = haul(&["verify", a, "--against", &target.url()]).ok();
+    assert_eq!(v.stdout.matches("identical").count(), 4, "{}", v.stdout);
+    let q = "SELECT * FROM hard ORDER BY id";
+    assert!(
+        src.copy_out(q) == target.copy_out(q),
+        "content differs after --clean"
+    );
+    let next = "SELECT nextval('hard_id_seq'), nextval(pg_get_serial_sequence('hard', 'ident'))";
+    assert_eq!(target.sql(next), src.sql(next));
+}
+
+/// `restore --tables` restores just those; a foreign key to a table left
+/// out is skipped with a warning.
+#[test]
+fn pg_restore_a_subset_of_tables() {
+    let src = pg_hard();
+    let dir = tempdir();
+    let archive = dir.path().join("hard.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a]).ok();
+    let target = PgDb::new("haul_hard_subset");
+    let r = haul(&["restore", a, &target.url(), "--tables", "hard"]).ok();
+    assert!(r.stderr.contains("hard_category_id_fkey"), "{}", r.stderr);
+    assert_eq!(target.table_names(), ["hard"]);
+    let q = "SELECT * FROM hard ORDER BY id";
+    assert!(src.copy_out(q) == target.copy_out(q), "content differs");
+}
+
+#[test]
+fn sqlite_clean_restore_over_a_previous_restore() {
+    let src = sqlite_hard();
+    let dir = tempdir();
+    let archive = dir.path().join("hard.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a]).ok();
+    let target = SqliteDb::new("clean");
+    haul(&["restore", a, &target.url()]).ok();
+    target
+        .conn()
+        .execute("UPDATE texts SET t = 'changed' WHERE id = 3", [])
+        .unwrap();
+    let r = haul(&["restore", a, &target.url(), "--clean"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = haul(&["verify", a, "--against", &target.url()]).ok();
+    assert_eq!(v.stdout.matches("identical").count(), 9, "{}", v.stdout);
+    let objects = "SELECT type, name, tbl_name, sql FROM sqlite_master
+                    WHERE name NOT LIKE 'sqlite_stat%' ORDER BY type, name";
+    assert_eq!(
+        sqlite_rows(&target.conn(), objects),
+        sqlite_rows(&src.conn(), objects)
+    );
+}
+
+/// `restore --tables` into SQLite: the chosen tables, their indexes and
+/// triggers; triggers of tables left out are not created.
+#[test]
+fn sqlite_restore_a_subset_of_tables() {
+    let src = sqlite_hard();
+    let dir = tempdir();
+    let archive = dir.path().join("hard.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a]).ok();
+    let target = SqliteDb::new("subset");
+    let r = haul(&["restore", a, &target.url(), "--tables", "texts"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let tc = target.conn();
+    assert_eq!(
+        sqlite_values(&tc, "texts"),
+        sqlite_values(&src.conn(), "texts")
+    );
+    assert_eq!(
+        sqlite_rows(
+            &tc,
+            "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' ORDER BY name"
+        ),
+        [
+            "index|sqlite_autoindex_texts_1",
+            "view|text_names",
+            "table|texts",
+            "index|texts_t_idx"
+        ]
+    );
+}
