@@ -36,10 +36,12 @@ pub async fn execute(
     let manifest = reader.manifest();
     let schema = &manifest.schema;
     let from = plan.source_engine;
-    target.prepare(schema, from).await?;
+    // Drop first: dropping a table also drops the sequences it owns, which
+    // prepare() creates.
     for t in plan.tables.iter().filter(|t| t.action == Action::Recreate) {
         target.drop_table(&t.name).await?;
     }
+    target.prepare(schema, from).await?;
     for t in &plan.tables {
         let table = &schema.tables[t.index];
         target.create_table(table, &t.inline, from).await?;
