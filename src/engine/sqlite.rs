@@ -757,6 +757,18 @@ impl Target for SqliteTarget {
             let conn = lock(&self.conn);
             if from == EngineKind::Sqlite {
                 for x in &schema.extras {
+                    // Already there as it was dumped (a --clean restore over
+                    // an earlier one: DROP TABLE leaves views in place).
+                    let same: bool = conn
+                        .query_row(
+                            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2 AND sql = ?3)",
+                            rusqlite::params![x.kind, x.name, x.ddl],
+                            |r| r.get(0),
+                        )
+                        .map_err(|e| err(format!("looking for {} {}", x.kind, x.name), e))?;
+                    if same {
+                        continue;
+                    }
                     conn.execute_batch(&x.ddl)
                         .map_err(|e| err(format!("creating {} {}", x.kind, x.name), e))?;
                 }
