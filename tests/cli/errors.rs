@@ -18,6 +18,13 @@ fn chinook_archive(dir: &Path) -> PathBuf {
     archive
 }
 
+fn chinook_sqlite() -> String {
+    format!(
+        "sqlite://{}",
+        datasets().join("chinook/Chinook_Sqlite.sqlite").display()
+    )
+}
+
 /// Tables in a SQLite file (none if the file does not exist).
 fn sqlite_tables(path: &Path) -> Vec<String> {
     if !path.exists() {
@@ -509,5 +516,137 @@ fn sqlite_target_with_rows_is_refused_then_clean_works() {
     assert_eq!(
         sqlite_rows(&target.conn(), "SELECT count(*) FROM Genre"),
         ["25"]
+    );
+}
+
+#[test]
+fn failed_dump_keeps_the_previous_archive() {
+    let dir = tempdir();
+    let archive = chinook_archive(dir.path());
+    let before = std::fs::read(&archive).unwrap();
+    let a = archive.to_str().unwrap();
+    let missing = dir.path().join("missing.db");
+    haul(&["dump", &format!("sqlite://{}", missing.display()), "-o", a]).expect(3);
+    haul(&["dump", &chinook_sqlite(), "-o", a, "--tables", "Nope"]).expect(2);
+    assert!(
+        std::fs::read(&archive).unwrap() == before,
+        "a failed dump changed the archive"
+    );
+    haul(&["verify", a]).ok();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["chinook.haul"], "temporary files left behind");
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    let dir = tempdir();
+    let archive = chinook_archive(dir.path());
+    let a = archive.to_str().unwrap();
+    // -o names a directory, or a file in a missing directory.
+    let r = haul(&[
+        "dump",
+        &chinook_sqlite(),
+        "-o",
+        dir.path().to_str().unwrap(),
+    ])
+    .expect(2);
+    assert!(error_line(&r).contains("directory"), "{}", r.stderr);
+    let nowhere = dir.path().join("no/such/dir/x.haul");
+    let r = haul(&["dump", &chinook_sqlite(), "-o", nowhere.to_str().unwrap()]).expect(2);
+    assert!(error_line(&r).contains("no/such/dir"), "{}", r.stderr);
+    // verify --against a database of another engine.
+    let pg = PgDb::new("haul_err_engine");
+    let r = haul(&["verify", a, "--against", &pg.url()]).expect(2);
+    let line = error_line(&r);
+    assert!(
+        line.contains("sqlite") && line.contains("postgres"),
+        "{line}"
+    );
+    // URLs haul cannot use.
+    for url in [
+        "mysql:/x",
+        "ftp://h/db",
+        "postgres://h:99999/db",
+        "postgres://h:5432/",
+        "sqlite://",
+    ] {
+        let r = haul(&[
+            "dump",
+            url,
+            "-o",
+            dir.path().join("u.haul").to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            error_line(&r).contains("invalid connection URL"),
+            "{url}: {}",
+            r.stderr
+        );
+    }
+    // Unknown flags and chunk sizes: clap's usage errors, also 2.
+    haul(&["dump", &chinook_sqlite(), "-o", a, "--chunk-size", "1k"]).expect(2);
+    haul(&["dump", &chinook_sqlite(), "-o", a, "--no-such-flag"]).expect(2);
+}
+
+#[test]
+fn verify_against_a_database_missing_a_table_is_exit_6() {
+    let dir = tempdir();
+    let archive = chinook_archive(dir.path());
+    let a = archive.to_str().unwrap();
+    let target = SqliteDb::new("t");
+    haul(&["restore", a, &target.url()]).ok();
+    target
+        .conn()
+        .execute_batch("DROP TABLE PlaylistTrack")
+        .unwrap();
+    let r = haul(&["verify", a, "--against", &target.url()]).expect(6);
+    assert!(error_line(&r).contains("PlaylistTrack"), "{}", r.stderr);
+    // A column more in the live table is a difference too.
+    let target = SqliteDb::new("t2");
+    haul(&["restore", a, &target.url()]).ok();
+    target
+        .conn()
+        .execute_batch("ALTER TABLE Genre ADD COLUMN extra TEXT")
+        .unwrap();
+    let r = haul(&["verify", a, "--against", &target.url()]).expect(6);
+    let line = error_line(&r);
+    assert!(line.contains("Genre") && line.contains("extra"), "{line}");
+}
+
+#[test]
+fn sqlite_target_that_is_not_a_database_is_exit_3_and_untouched() {
+    let dir = tempdir();
+    let archive = chinook_archive(dir.path());
+    let not_db = dir.path().join("notes.txt");
+    let text = b"my notes, not a database\n".repeat(200);
+    std::fs::write(&not_db, &text).unwrap();
+    let r = haul(&[
+        "restore",
+        archive.to_str().unwrap(),
+        &format!("sqlite://{}", not_db.display()),
+    ])
+    .expect(3);
+    let line = error_line(&r);
+    assert!(line.contains("notes.txt"), "{line}");
+    assert!(line.contains("not a SQLite database"), "{line}");
+    assert!(
+        std::fs::read(&not_db).unwrap() == text,
+        "the file was changed"
+    );
+    // Same as a dump source.
+    let r = haul(&[
+        "dump",
+        &format!("sqlite://{}", not_db.display()),
+        "-o",
+        dir.path().join("n.haul").to_str().unwrap(),
+    ])
+    .expect(3);
+    assert!(
+        error_line(&r).contains("not a SQLite database"),
+        "{}",
+        r.stderr
     );
 }
