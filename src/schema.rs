@@ -288,6 +288,9 @@ pub struct EnumType {
 pub struct NativeObject {
     pub kind: String,
     pub name: String,
+    /// The table it belongs to (triggers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
     pub ddl: String,
 }
 

@@ -55,8 +55,13 @@ impl ArchiveReader {
         for entry in entries {
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) => {
-                    scan_error = Some(e.to_string());
+                Err(_) => {
+                    // Not the tar crate's message: it quotes the bad header's
+                    // bytes, which may span lines or hold anything.
+                    scan_error = Some(match order.last() {
+                        None => "not a tar file".to_string(),
+                        Some(last) => format!("the tar data is damaged after member {last:?}"),
+                    });
                     break;
                 }
             };
@@ -219,11 +224,14 @@ impl ArchiveReader {
         self.read_at(off, size)
     }
 
-    /// Read a chunk and decompress it. The zstd frame's content checksum is
-    /// always checked; `full` also checks the manifest's BLAKE3 of the
-    /// stored bytes (what `verify` does; a restore relies on the frame
-    /// checksum).
-    pub fn read_chunk(
+    /// Check a chunk's size and BLAKE3 checksum without decompressing it.
+    pub fn check_chunk(&self, table: &str, chunk: &ChunkEntry) -> Result<(), ArchiveError> {
+        self.read_stored(table, chunk, true).map(|_| ())
+    }
+
+    /// A chunk's stored (compressed) bytes, size checked; with `full`, its
+    /// BLAKE3 checksum too.
+    fn read_stored(
         &self,
         table: &str,
         chunk: &ChunkEntry,
@@ -259,6 +267,25 @@ impl ArchiveReader {
                 member: chunk.member.clone(),
             });
         }
+        Ok(data)
+    }
+
+    /// Read a chunk and decompress it. The zstd frame's content checksum is
+    /// always checked; `full` also checks the manifest's BLAKE3 of the stored
+    /// bytes (a restore checks those in a pass of its own before writing).
+    pub fn read_chunk(
+        &self,
+        table: &str,
+        chunk: &ChunkEntry,
+        full: bool,
+    ) -> Result<Vec<u8>, ArchiveError> {
+        let bad = |reason: String| ArchiveError::BadChunk {
+            path: self.path.clone(),
+            table: table.to_string(),
+            member: chunk.member.clone(),
+            reason,
+        };
+        let data = self.read_stored(table, chunk, full)?;
         let raw = zstd::bulk::decompress(&data, chunk.raw_bytes as usize).map_err(|e| {
             if e.to_string().contains("checksum") {
                 ArchiveError::Checksum {

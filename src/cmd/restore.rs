@@ -25,6 +25,17 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         let plan = restore::plan::make(reader.manifest(), target.as_ref(), &spec.to_string(), &filter, args.clean)
             .await
             .with_context(|| format!("cannot restore {} into {spec}", args.archive.display()))?;
+        // A damaged chunk found mid-load would leave partial tables behind:
+        // check every checksum before anything is written.
+        let chunks: Vec<(&str, &crate::archive::manifest::ChunkEntry)> = plan
+            .tables
+            .iter()
+            .flat_map(|t| {
+                let e = &reader.manifest().tables[t.index];
+                e.chunks.iter().map(move |c| (e.name.as_str(), c))
+            })
+            .collect();
+        tokio::task::block_in_place(|| check_chunks(&reader, &chunks, jobs))?;
         if dry_run {
             if g.json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
@@ -71,4 +82,39 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Check the checksums of `chunks` on `jobs` threads; the first bad one is
+/// the error.
+fn check_chunks(
+    reader: &ArchiveReader,
+    chunks: &[(&str, &crate::archive::manifest::ChunkEntry)],
+    jobs: usize,
+) -> Result<(), crate::archive::ArchiveError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let errors = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(table, chunk)) = chunks.get(i) else {
+                    return;
+                };
+                if let Err(e) = reader.check_chunk(table, chunk) {
+                    if let Ok(mut v) = errors.lock() {
+                        v.push((i, e));
+                    }
+                    next.store(chunks.len(), Ordering::Relaxed);
+                    return;
+                }
+            });
+        }
+    });
+    let mut errors = errors.into_inner().unwrap_or_default();
+    errors.sort_by_key(|e| e.0);
+    match errors.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }

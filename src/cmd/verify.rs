@@ -162,7 +162,14 @@ async fn hash_live(
         include: m.tables.iter().map(|t| t.name.clone()).collect(),
         exclude: vec![],
     };
-    let schema = source.schema(&filter).await?;
+    let schema = match source.schema(&filter).await {
+        // A table of the archive that the live database lacks is a
+        // difference (exit 6), not a usage error.
+        Err(engine::EngineError::NoTable { table, .. }) => {
+            return Err(MismatchError(format!("table {table} is missing from {spec}")).into())
+        }
+        r => r?,
+    };
     let mut out = Vec::new();
     for t in &m.tables {
         let Some(live) = schema.table(&t.name) else {

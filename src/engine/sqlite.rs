@@ -146,11 +146,13 @@ fn introspect(
             "view" => extras.push(NativeObject {
                 kind: "view".into(),
                 name: name.clone(),
+                table: None,
                 ddl: sql.clone().unwrap_or_default(),
             }),
             "trigger" if filter.wants(tbl) => extras.push(NativeObject {
                 kind: "trigger".into(),
                 name: name.clone(),
+                table: Some(tbl.clone()),
                 ddl: sql.clone().unwrap_or_default(),
             }),
             _ => {}
@@ -870,6 +872,14 @@ impl Target for SqliteTarget {
             let conn = lock(&self.conn);
             if from == EngineKind::Sqlite {
                 for x in &schema.extras {
+                    // A trigger goes with its table: none for a table this
+                    // restore leaves out (--tables).
+                    if x.table
+                        .as_deref()
+                        .is_some_and(|t| schema.table(t).is_none())
+                    {
+                        continue;
+                    }
                     let ctx = || format!("creating {} {}", x.kind, x.name);
                     let existing: Option<String> = conn
                         .query_row(

@@ -303,3 +303,220 @@ impl SqliteDb {
         rusqlite::Connection::open(&self.path).expect("open sqlite")
     }
 }
+
+// ------------------------------------------------------------------ more helpers
+
+/// The raw bytes psql prints for `sql` (e.g. `COPY (...) TO STDOUT`) on `db`.
+pub fn psql_bytes(db: &str, sql: &str) -> Vec<u8> {
+    let out = psql_cmd(db)
+        .arg("-c")
+        .arg(sql)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+impl PgDb {
+    /// `COPY (query) TO STDOUT` output, byte for byte.
+    pub fn copy_out(&self, query: &str) -> Vec<u8> {
+        psql_bytes(&self.name, &format!("COPY ({query}) TO STDOUT"))
+    }
+    /// Whether the database has no table in its public schema.
+    pub fn table_names(&self) -> Vec<String> {
+        self.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The hard-values fixture loaded into a fresh PostgreSQL database.
+pub fn pg_hard() -> PgDb {
+    let db = PgDb::new("haul_hard");
+    let sql = std::fs::read(fixtures().join("pg_hard.sql")).expect("read fixtures/pg_hard.sql");
+    db.script(&sql);
+    db
+}
+
+/// The hard-values fixture loaded into a fresh SQLite file.
+pub fn sqlite_hard() -> SqliteDb {
+    let db = SqliteDb::new("hard");
+    let sql = std::fs::read_to_string(fixtures().join("sqlite_hard.sql"))
+        .expect("read fixtures/sqlite_hard.sql");
+    db.conn()
+        .execute_batch(&sql)
+        .expect("load fixtures/sqlite_hard.sql");
+    db
+}
+
+/// A PostgreSQL database holding one table `big` of `rows` rows.
+pub fn pg_big(rows: u64) -> PgDb {
+    let db = PgDb::new("haul_big");
+    db.sql(&format!(
+        "CREATE TABLE big (id bigint PRIMARY KEY, name text NOT NULL, n numeric, at timestamptz, note text);
+         INSERT INTO big SELECT i, md5(i::text), i * 1.5, '2024-01-01'::timestamptz + i * interval '1 second',
+                CASE WHEN i % 7 = 0 THEN NULL WHEN i % 11 = 0 THEN '' ELSE 'row, \"' || i || E'\"\\n' END
+           FROM generate_series(1, {rows}) i;
+         CREATE INDEX big_name_idx ON big (name);"
+    ));
+    db
+}
+
+/// Run a command line with `sh -c`; returns (exit code, stdout bytes, stderr).
+pub fn sh(script: &str) -> (i32, Vec<u8>, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run sh");
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run haul with stdout going to the file `stdout_to`; returns the run
+/// (with empty stdout).
+pub fn haul_to_file(args: &[&str], stdout_to: &Path) -> Run {
+    let f = std::fs::File::create(stdout_to).expect("create stdout file");
+    let out = Command::new(env!("CARGO_BIN_EXE_haul"))
+        .args(args)
+        .env("HAUL_PROGRESS_SECONDS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(f))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("cannot run the haul binary");
+    to_run(out)
+}
+
+/// The members of a tar file: (name, offset of the data, size).
+pub fn tar_members(path: &Path) -> Vec<(String, u64, u64)> {
+    let f = std::fs::File::open(path).expect("open archive");
+    let mut ar = tar::Archive::new(f);
+    ar.entries()
+        .expect("tar entries")
+        .map(|e| {
+            let e = e.expect("tar entry");
+            (
+                String::from_utf8_lossy(&e.path_bytes()).into_owned(),
+                e.raw_file_position(),
+                e.size(),
+            )
+        })
+        .collect()
+}
+
+/// The archive's manifest.json, parsed.
+pub fn manifest(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).expect("read archive");
+    let (_, off, size) = tar_members(path)
+        .into_iter()
+        .find(|m| m.0 == "manifest.json")
+        .expect("archive has a manifest.json");
+    serde_json::from_slice(&bytes[off as usize..(off + size) as usize]).expect("manifest is JSON")
+}
+
+/// Every value of a SQLite table (generated columns included), as `typeof`,
+/// `quote` and `hex` of each column, rows in rowid (or primary key) order.
+pub fn sqlite_values(conn: &rusqlite::Connection, table: &str) -> Vec<Vec<Vec<u8>>> {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let cols: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden <> 1 ORDER BY cid")
+        .unwrap()
+        .query_map([table], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!cols.is_empty(), "table {table} has no columns");
+    let exprs: Vec<String> = cols
+        .iter()
+        .map(|c| format!("typeof({c}), quote({c}), hex({c})", c = q(c)))
+        .collect();
+    let without_rowid: bool = conn
+        .query_row(
+            "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let order = if without_rowid { "1, 2, 3" } else { "rowid" };
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {order}",
+        exprs.join(", "),
+        q(table)
+    );
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let n = cols.len() * 3;
+    let rows = stmt
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => b"(null)".to_vec(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string().into_bytes(),
+                        rusqlite::types::ValueRef::Real(v) => format!("{v:?}").into_bytes(),
+                        rusqlite::types::ValueRef::Text(t) => t.to_vec(),
+                        rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows
+}
+
+/// One query's rows from SQLite, each row's columns joined with `|`.
+pub fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Real(v) => format!("{v:?}"),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        rusqlite::types::ValueRef::Blob(b) => format!("x'{}'", hex::encode(b)),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| v.join("|"))
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows
+}
+
+/// The one error line haul printed: stderr, apart from timestamped progress
+/// lines, must be exactly one line starting with `haul: error:`.
+pub fn error_line(run: &Run) -> String {
+    let is_progress = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 20 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[10] == b'T'
+    };
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| !is_progress(l)).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one error line, got:\n{}",
+        run.stderr
+    );
+    assert!(lines[0].starts_with("haul: error: "), "{}", run.stderr);
+    lines[0].to_string()
+}

@@ -4,5 +4,8 @@
 mod common;
 
 mod archive;
+mod errors;
+mod fidelity;
 mod postgres;
+mod secrets;
 mod sqlite;
