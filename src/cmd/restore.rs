@@ -69,6 +69,9 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 "warnings": report.warnings,
             }));
         } else if !g.quiet {
+            for w in report.warnings.iter().filter(|w| !plan.warnings.contains(w)) {
+                eprintln!("haul: warning: {w}");
+            }
             eprintln!(
                 "haul: restored {} tables, {} rows ({} read, {} of CSV loaded), {} constraints and indexes into {} in {:.1}s; row counts match the manifest",
                 report.tables,

@@ -584,6 +584,89 @@ async fn refuse_unsupported(client: &Client, filter: &TableFilter) -> Result<(),
     Ok(())
 }
 
+/// Extensions, functions, views and triggers of the current schema, in an
+/// order that replays: extensions and functions before the tables, views
+/// (by creation order) and triggers of the dumped tables after the data.
+async fn extras(client: &Client, schema: &Schema) -> Result<Vec<NativeObject>, EngineError> {
+    let obj = |kind: &str, name: String, table: Option<String>, ddl: String| NativeObject {
+        kind: kind.into(),
+        name,
+        table,
+        ddl,
+    };
+    let mut out = Vec::new();
+    for r in client
+        .query(
+            "SELECT e.extname::text FROM pg_extension e
+              WHERE e.extname <> 'plpgsql' ORDER BY e.oid",
+            &[],
+        )
+        .await
+        .map_err(|e| server_err("reading the extension catalog", e))?
+    {
+        let name: String = r.get(0);
+        let ddl = format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(&name));
+        out.push(obj("extension", name, None, ddl));
+    }
+    // Functions that belong to an extension come with it.
+    for r in client
+        .query(
+            "SELECT p.proname::text, pg_get_functiondef(p.oid) FROM pg_proc p
+              WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind IN ('f', 'p')
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+              ORDER BY p.oid",
+            &[],
+        )
+        .await
+        .map_err(|e| server_err("reading the function catalog", e))?
+    {
+        out.push(obj("function", r.get(0), None, r.get(1)));
+    }
+    for r in client
+        .query(
+            "SELECT c.relname::text, c.relkind::text, pg_get_viewdef(c.oid) FROM pg_class c
+              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('v', 'm')
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+              ORDER BY c.oid",
+            &[],
+        )
+        .await
+        .map_err(|e| server_err("reading the view catalog", e))?
+    {
+        let name: String = r.get(0);
+        let kind: String = r.get(1);
+        let def: String = r.get(2);
+        let def = def.trim_end().trim_end_matches(';');
+        let (kind, ddl) = if kind == "m" {
+            (
+                "materialized view",
+                format!("CREATE MATERIALIZED VIEW IF NOT EXISTS {} AS {def} WITH DATA", quote_ident(&name)),
+            )
+        } else {
+            ("view", format!("CREATE OR REPLACE VIEW {} AS {def}", quote_ident(&name)))
+        };
+        out.push(obj(kind, name, None, ddl));
+    }
+    let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
+    for r in client
+        .query(
+            "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t
+               JOIN pg_class c ON c.oid = t.tgrelid
+              WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace
+                AND c.relname = ANY($1)
+              ORDER BY t.oid",
+            &[&names],
+        )
+        .await
+        .map_err(|e| server_err("reading the trigger catalog", e))?
+    {
+        out.push(obj("trigger", r.get(0), Some(r.get(1)), r.get(2)));
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------- source
 
 /// A PostgreSQL snapshot: one coordinator transaction whose snapshot the
@@ -678,6 +761,7 @@ impl Source for PgSource {
                 .map_err(|e| server_err("locking the tables to dump", e))?;
         }
         schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        schema.extras = extras(&self.coordinator, &schema).await?;
         Ok(schema)
     }
 
@@ -1147,7 +1231,16 @@ impl Target for PgTarget {
         if from != EngineKind::Postgres {
             return Ok(());
         }
-        let mut sql = String::new();
+        // Function bodies may name tables that do not exist yet.
+        let mut sql = String::from("SET check_function_bodies = off;\n");
+        for x in schema
+            .extras
+            .iter()
+            .filter(|x| x.kind == "extension" || x.kind == "function")
+        {
+            sql.push_str(&x.ddl);
+            sql.push_str(";\n");
+        }
         for e in &schema.enums {
             let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
             sql.push_str(&format!(
@@ -1381,7 +1474,17 @@ impl Target for PgTarget {
         Ok(())
     }
 
-    async fn finish(&self, schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
+    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
+        if from == EngineKind::Postgres {
+            for x in schema
+                .extras
+                .iter()
+                .filter(|x| x.kind != "extension" && x.kind != "function")
+            {
+                self.exec(&x.ddl, format!("creating {} {}", x.kind, x.name))
+                    .await?;
+            }
+        }
         if schema.tables.is_empty() {
             return Ok(());
         }

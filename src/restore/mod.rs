@@ -216,12 +216,34 @@ pub async fn execute(
             .reset_sequences(&schema.tables[t.index], from)
             .await?;
     }
+    // Views may read any table: replayed only by a restore of every table.
+    // Triggers go with their table.
+    let full = plan.tables.len() == manifest.tables.len();
+    let mut warnings = plan.warnings.clone();
+    let extras = schema
+        .extras
+        .iter()
+        .filter(|x| match &x.table {
+            Some(t) => plan.tables.iter().any(|p| &p.name == t),
+            None if full => true,
+            None if x.kind == "extension" || x.kind == "function" => true,
+            None => {
+                warnings.push(format!(
+                    "{} {} not created: it may read tables this restore leaves out",
+                    x.kind, x.name
+                ));
+                false
+            }
+        })
+        .cloned()
+        .collect();
     let restored = crate::schema::Schema {
         tables: plan
             .tables
             .iter()
             .map(|t| schema.tables[t.index].clone())
             .collect(),
+        extras,
         ..schema.clone()
     };
     target.finish(&restored, from).await?;
@@ -247,6 +269,6 @@ pub async fn execute(
         raw_bytes: chosen().map(|t| t.raw_bytes).sum(),
         constraints,
         seconds: progress.elapsed().as_secs_f64(),
-        warnings: plan.warnings.clone(),
+        warnings,
     })
 }

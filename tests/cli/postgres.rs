@@ -184,3 +184,61 @@ fn dump_is_one_snapshot_under_concurrent_writes() {
     assert!(writer.wait().unwrap().success());
     assert_eq!(src.sql(total).trim(), "100000000");
 }
+
+/// Extensions, functions, views, materialized views and triggers come back,
+/// and triggers are created after the data (they must not fire on the load).
+#[test]
+fn views_functions_triggers_and_extensions_round_trip() {
+    let src = PgDb::new("haul_objects");
+    src.sql(
+        "CREATE EXTENSION citext;
+         CREATE TABLE acct (id serial PRIMARY KEY, email citext UNIQUE, balance int NOT NULL, updated timestamptz);
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated := now(); RETURN NEW; END $$;
+         CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS $$ SELECT sum(balance) FROM acct $$;
+         CREATE TRIGGER acct_touch BEFORE INSERT OR UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION touch();
+         INSERT INTO acct (email, balance) VALUES ('A@x.org', 5), ('b@x.org', 7);
+         UPDATE acct SET updated = '2020-01-01' WHERE true;
+         ALTER TABLE acct DISABLE TRIGGER acct_touch;
+         UPDATE acct SET updated = '2020-01-01';
+         ALTER TABLE acct ENABLE TRIGGER acct_touch;
+         CREATE VIEW rich AS SELECT email FROM acct WHERE balance > 6;
+         CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS n, sum(balance) AS s FROM acct;",
+    );
+    let dir = tempdir();
+    let archive = dir.path().join("o.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a, "-q"]).ok();
+    let target = PgDb::new("haul_objects_t");
+    haul(&["restore", a, &target.url(), "-q"]).ok();
+    // The trigger did not fire on the load: timestamps are the source's.
+    assert_eq!(
+        target
+            .sql("SELECT count(*) FROM acct WHERE updated = '2020-01-01'")
+            .trim(),
+        "2"
+    );
+    assert_eq!(target.sql("SELECT * FROM rich").trim(), "b@x.org");
+    assert_eq!(
+        target.sql("SELECT n || ',' || s FROM totals").trim(),
+        "2,12"
+    );
+    assert_eq!(target.sql("SELECT total()").trim(), "12");
+    // citext kept its case-insensitive unique key; the trigger fires now.
+    assert_eq!(
+        target
+            .sql("SELECT id FROM acct WHERE email = 'a@X.ORG'")
+            .trim(),
+        "1"
+    );
+    target.sql("UPDATE acct SET balance = 1 WHERE id = 1");
+    assert_eq!(
+        target
+            .sql("SELECT updated > '2021-01-01' FROM acct WHERE id = 1")
+            .trim(),
+        "t"
+    );
+    // A restore of a subset leaves views out and says so.
+    let subset = PgDb::new("haul_objects_s");
+    let r = haul(&["restore", a, &subset.url(), "--tables", "acct"]).ok();
+    assert!(r.stderr.contains("view rich not created"), "{}", r.stderr);
+}
