@@ -192,6 +192,7 @@ fn views_functions_triggers_and_extensions_round_trip() {
     let src = PgDb::new("haul_objects");
     src.sql(
         "CREATE EXTENSION citext;
+         CREATE TABLE other (x int);
          CREATE TABLE acct (id serial PRIMARY KEY, email citext UNIQUE, balance int NOT NULL, updated timestamptz);
          CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated := now(); RETURN NEW; END $$;
          CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS $$ SELECT sum(balance) FROM acct $$;
