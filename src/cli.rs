@@ -73,9 +73,11 @@ pub struct DumpArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// Archive file to restore.
-    pub archive: PathBuf,
+    #[arg(required_unless_present = "list_profiles")]
+    pub archive: Option<PathBuf>,
     /// Target database (connection URL); SQLite files are created if missing.
-    pub target: String,
+    #[arg(required_unless_present = "list_profiles")]
+    pub target: Option<String>,
     #[command(flatten)]
     pub tables: TableArgs,
     /// Parallel workers (default: number of cores).
@@ -84,6 +86,28 @@ pub struct RestoreArgs {
     /// Drop the archive's tables from the target first, if they exist.
     #[arg(long)]
     pub clean: bool,
+    /// Fill a target column the archive lacks (or has NULL/empty):
+    /// TABLE.COLUMN=EXPR, EXPR one of sha256_hex(col), sha1_hex(col),
+    /// md5_hex(col), lower(col), upper(col), uuid(), now(), 'literal', a
+    /// number, or another column. Repeatable.
+    #[arg(long, value_name = "TABLE.COLUMN=EXPR")]
+    pub backfill: Vec<String>,
+    /// Rules for a known app (see --list-profiles), e.g. gogs.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Rules from a TOML file (docs/restore.md describes the format).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// List the shipped profiles and exit.
+    #[arg(long)]
+    pub list_profiles: bool,
+    /// Archive columns the target lacks that may be left out: TABLE.COLUMN,...
+    #[arg(long, value_delimiter = ',', value_name = "T.C")]
+    pub drop_columns: Vec<String>,
+    /// Finish a restore that stopped after loading its data (duplicate keys
+    /// found, or interrupted while reapplying constraints).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub enum Exit {
     BadArchive = 4,
     Refused = 5,
     Mismatch = 6,
+    Duplicates = 7,
 }
 
 /// Bad arguments found while validating them into a plan.
@@ -42,6 +43,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         }
         if cause.is::<MismatchError>() {
             return Exit::Mismatch;
+        }
+        if cause.is::<crate::restore::DuplicatesError>() {
+            return Exit::Duplicates;
         }
         if let Some(a) = cause.downcast_ref::<ArchiveError>() {
             return match a {

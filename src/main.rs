@@ -10,6 +10,7 @@ mod pipeline;
 mod progress;
 mod restore;
 mod schema;
+mod transform;
 
 use clap::Parser;
 use std::process::ExitCode;

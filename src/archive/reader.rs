@@ -189,6 +189,10 @@ impl ArchiveReader {
         Ok(())
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }

@@ -5,16 +5,29 @@ use crate::archive::ArchiveReader;
 use crate::cli::RestoreArgs;
 use crate::conn::ConnSpec;
 use crate::engine::{self, Target};
+use crate::error::{RefusedError, UsageError};
 use crate::progress::{human_bytes, Mode, Progress};
 use crate::restore;
+use crate::restore::plan::Options;
+use crate::transform::{Backfill, Rules, PROFILES};
 use anyhow::{Context, Result};
 use std::sync::Arc;
 
 pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
-    let spec = ConnSpec::parse(&args.target)?;
+    if args.list_profiles {
+        for (name, text) in PROFILES {
+            let r = Rules::parse(name, text)?;
+            println!("{name:<12} {}", r.description);
+        }
+        return Ok(());
+    }
+    let (Some(archive), Some(target_url)) = (args.archive.clone(), args.target.clone()) else {
+        return Err(UsageError("give an ARCHIVE and a TARGET".into()).into());
+    };
+    let spec = ConnSpec::parse(&target_url)?;
     let jobs = jobs(args.jobs);
-    let filter = filter(&args.tables);
-    let reader = Arc::new(ArchiveReader::open(&args.archive)?);
+    let opts = options(&args)?;
+    let reader = Arc::new(ArchiveReader::open(&archive)?);
     let rt = runtime(jobs)?;
     rt.block_on(async {
         let target: Arc<dyn Target> = Arc::from(
@@ -22,9 +35,54 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot restore into {spec}"))?,
         );
-        let plan = restore::plan::make(reader.manifest(), target.as_ref(), &spec.to_string(), &filter, args.clean)
+        match (restore::Journal::load(target.as_ref()).await?, args.resume) {
+            (Some(j), false) => {
+                return Err(RefusedError(format!(
+                    "a restore of {} into {spec} started {} did not finish ({} constraints relaxed, phase {}); \
+                     nothing was changed. Finish it with --resume",
+                    j.archive, j.started_at, j.relaxed.len(), j.phase
+                ))
+                .into())
+            }
+            (None, true) => {
+                return Err(UsageError(format!("{spec} has no unfinished restore to resume")).into())
+            }
+            (Some(j), true) if j.phase != "loaded" => {
+                return Err(RefusedError(format!(
+                    "the restore of {} into {spec} stopped while loading: its tables hold part of the data. \
+                     Empty the tables it was loading, then run the restore again with --resume to put back \
+                     the {} relaxed constraints first (they are listed in the {} table)",
+                    j.archive,
+                    j.relaxed.len(),
+                    engine::JOURNAL_TABLE
+                ))
+                .into())
+            }
+            (Some(j), true) => {
+                if dry_run {
+                    println!(
+                        "resume: probe {} relaxed constraints for duplicates and reapply them",
+                        j.relaxed.len()
+                    );
+                    return Ok(());
+                }
+                let progress = Progress::new(Mode::detect(g.quiet), "restore", &[]);
+                let r = restore::reapply(&j, target.as_ref(), &progress).await;
+                progress.finish();
+                r.with_context(|| format!("resuming the restore into {spec} failed"))?;
+                if !g.quiet {
+                    eprintln!(
+                        "haul: resumed: {} relaxed constraints reapplied in {spec}; the restore is complete",
+                        j.relaxed.len()
+                    );
+                }
+                return Ok(());
+            }
+            (None, false) => {}
+        }
+        let plan = restore::plan::make(reader.manifest(), target.as_ref(), &spec.to_string(), &opts)
             .await
-            .with_context(|| format!("cannot restore {} into {spec}", args.archive.display()))?;
+            .with_context(|| format!("cannot restore {} into {spec}", archive.display()))?;
         // A damaged chunk found mid-load would leave partial tables behind:
         // check every checksum before anything is written.
         let chunks: Vec<(&str, &crate::archive::manifest::ChunkEntry)> = plan
@@ -52,13 +110,13 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         }
         let report = restore::execute(&plan, Arc::clone(&reader), target, Arc::clone(&progress), jobs)
             .await
-            .with_context(|| format!("restore of {} into {spec} failed", args.archive.display()));
+            .with_context(|| format!("restore of {} into {spec} failed", archive.display()));
         progress.finish();
         let report = report?;
         if g.json {
             println!("{}", serde_json::json!({
                 "command": "restore",
-                "archive": args.archive.display().to_string(),
+                "archive": archive.display().to_string(),
                 "target": spec.to_string(),
                 "tables": report.tables,
                 "rows": report.rows,
@@ -120,4 +178,40 @@ fn check_chunks(
         Some((_, e)) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Validate the rule flags into plan options (before any connection).
+fn options(args: &RestoreArgs) -> Result<Options> {
+    let mut opts = Options {
+        filter: filter(&args.tables),
+        clean: args.clean,
+        drop_columns: args
+            .drop_columns
+            .iter()
+            .map(|s| s.trim().to_string())
+            .collect(),
+        ..Options::default()
+    };
+    for b in &args.backfill {
+        opts.backfills
+            .push(Backfill::parse(b).map_err(|e| UsageError(e.to_string()))?);
+    }
+    let mut rules = Vec::new();
+    if let Some(p) = &args.profile {
+        rules.push(Rules::profile(p).map_err(|e| UsageError(e.to_string()))?);
+    }
+    if let Some(path) = &args.rules {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("cannot read rules file {}: {e}", path.display())))?;
+        rules.push(
+            Rules::parse(&path.display().to_string(), &text)
+                .map_err(|e| UsageError(e.to_string()))?,
+        );
+    }
+    for r in rules {
+        opts.profile_backfills
+            .extend(r.backfills().map_err(|e| UsageError(e.to_string()))?);
+        opts.keep_target.extend(r.keep_target);
+    }
+    Ok(opts)
 }

@@ -170,7 +170,54 @@ pub trait Target: Send + Sync {
     async fn reset_sequences(&self, table: &Table, from: EngineKind) -> Result<(), EngineError>;
     /// Replay extras (views, triggers) and refresh planner statistics.
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
+
+    /// Drop a constraint or index (to relax it during a load).
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        let _ = c;
+        Err(EngineError::Unsupported(format!(
+            "table {}: relaxing constraints is not supported on {} yet",
+            table.name,
+            self.kind()
+        )))
+    }
+
+    /// Groups of rows sharing a value of `columns` (NULLs excluded), in the
+    /// target's collation: each group's values as text and its row count.
+    async fn duplicates(
+        &self,
+        table: &str,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
+        let _ = (columns, limit);
+        Err(EngineError::Unsupported(format!(
+            "table {table}: probing for duplicates is not supported on {} yet",
+            self.kind()
+        )))
+    }
+
+    /// The restore journal kept in the target, if any.
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        Ok(None)
+    }
+
+    /// Write (replace) the restore journal, durably.
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        let _ = body;
+        Err(EngineError::Unsupported(format!(
+            "a restore journal is not supported on {} yet",
+            self.kind()
+        )))
+    }
+
+    /// Remove the restore journal.
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        Ok(())
+    }
 }
+
+/// Name of the table that holds a restore's journal in the target.
+pub const JOURNAL_TABLE: &str = "haul_journal";
 
 /// Open a snapshot for dumping.
 pub async fn open_source(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Source>, EngineError> {

@@ -237,7 +237,7 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
             "SELECT c.oid, c.relname::text, c.reltuples::float8, obj_description(c.oid, 'pg_class')
                FROM pg_class c
               WHERE c.relnamespace = current_schema()::regnamespace
-                AND c.relkind = 'r' AND NOT c.relispartition
+                AND c.relkind = 'r' AND NOT c.relispartition AND c.relname <> 'haul_journal'
               ORDER BY c.relname",
             &[],
         )
@@ -1472,6 +1472,101 @@ impl Target for PgTarget {
             })?;
         }
         Ok(())
+    }
+
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        let sql = match c {
+            Constraint::Index(i) => format!("DROP INDEX IF EXISTS {}", quote_ident(&i.name)),
+            other => format!(
+                "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+                qtable(&table.name),
+                quote_ident(other.name())
+            ),
+        };
+        self.exec(
+            &sql,
+            format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
+        )
+        .await
+    }
+
+    async fn duplicates(
+        &self,
+        table: &str,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let sql = format!(
+            "SELECT {}, count(*) FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {limit}",
+            cols.iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
+            qtable(table),
+            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+            cols.join(", "),
+        );
+        let c = self.get().await?;
+        let r = c.query(&sql, &[]).await;
+        self.put(c).await;
+        let rows =
+            r.map_err(|e| server_err(format!("table {table}: probing for duplicates"), e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let vals = (0..columns.len()).map(|i| r.get::<_, String>(i)).collect();
+                (vals, r.get::<_, i64>(columns.len()) as u64)
+            })
+            .collect())
+    }
+
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        let c = self.get().await?;
+        let r = c
+            .query_opt(
+                &format!(
+                    "SELECT body FROM {} WHERE id = 1 AND to_regclass({}) IS NOT NULL",
+                    qtable(super::JOURNAL_TABLE),
+                    quote_literal(super::JOURNAL_TABLE)
+                ),
+                &[],
+            )
+            .await;
+        self.put(c).await;
+        match r {
+            Ok(row) => Ok(row.map(|r| r.get(0))),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
+            Err(e) => Err(server_err("reading the restore journal", e)),
+        }
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        let c = self.get().await?;
+        let t = qtable(super::JOURNAL_TABLE);
+        let r = async {
+            c.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {t} (id int PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL)"
+            ))
+            .await?;
+            c.execute(
+                &format!(
+                    "INSERT INTO {t} (id, body) VALUES (1, $1)
+                     ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, written_at = now()"
+                ),
+                &[&body],
+            )
+            .await
+        }
+        .await;
+        self.put(c).await;
+        r.map(|_| ())
+            .map_err(|e| server_err("writing the restore journal", e))
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        self.exec(
+            &format!("DROP TABLE IF EXISTS {}", qtable(super::JOURNAL_TABLE)),
+            "removing the restore journal",
+        )
+        .await
     }
 
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {

@@ -132,7 +132,7 @@ fn introspect(
     let mut tables = Vec::new();
     let mut extras = Vec::new();
     for (kind, name, tbl, sql) in &objects {
-        if name.starts_with("sqlite_") {
+        if name.starts_with("sqlite_") || name == super::JOURNAL_TABLE {
             continue;
         }
         match kind.as_str() {
@@ -864,6 +864,116 @@ impl Target for SqliteTarget {
                 .map_err(|e| err(&ctx, e))?;
             }
             Ok(())
+        })
+    }
+
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        let Constraint::Index(i) = c else {
+            return Err(EngineError::Unsupported(format!(
+                "table {}: SQLite cannot drop the {} {} without rebuilding the table",
+                table.name,
+                c.kind(),
+                c.name()
+            )));
+        };
+        blocking(|| {
+            lock(&self.conn)
+                .execute_batch(&format!("DROP INDEX IF EXISTS {}", quote_ident(&i.name)))
+                .map_err(|e| {
+                    err(
+                        format!("table {}: dropping index {}", table.name, i.name),
+                        e,
+                    )
+                })
+        })
+    }
+
+    async fn duplicates(
+        &self,
+        table: &str,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let sql = format!(
+            "SELECT {}, count(*) FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {limit}",
+            cols.iter().map(|c| format!("CAST({c} AS TEXT)")).collect::<Vec<_>>().join(", "),
+            quote_ident(table),
+            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+            cols.join(", "),
+        );
+        blocking(|| {
+            let conn = lock(&self.conn);
+            let ctx = || format!("table {table}: probing for duplicates");
+            let mut stmt = conn.prepare(&sql).map_err(|e| err(ctx(), e))?;
+            let n = columns.len();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut vals = Vec::with_capacity(n);
+                    for i in 0..n {
+                        vals.push(r.get::<_, Option<String>>(i)?.unwrap_or_default());
+                    }
+                    Ok((vals, r.get::<_, i64>(n)? as u64))
+                })
+                .map_err(|e| err(ctx(), e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err(ctx(), e))?;
+            Ok(rows)
+        })
+    }
+
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        blocking(|| {
+            let conn = lock(&self.conn);
+            let exists: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                    [super::JOURNAL_TABLE],
+                    |r| r.get(0),
+                )
+                .map_err(|e| err("reading the restore journal", e))?;
+            if !exists {
+                return Ok(None);
+            }
+            conn.query_row(
+                &format!(
+                    "SELECT body FROM {} WHERE id = 1",
+                    quote_ident(super::JOURNAL_TABLE)
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| err("reading the restore journal", e))
+        })
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        blocking(|| {
+            let conn = lock(&self.conn);
+            let t = quote_ident(super::JOURNAL_TABLE);
+            conn.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY, written_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, body TEXT NOT NULL)"
+            ))
+            .and_then(|_| {
+                conn.execute(
+                    &format!("INSERT OR REPLACE INTO {t} (id, body) VALUES (1, ?1)"),
+                    [body],
+                )
+            })
+            .map(|_| ())
+            .map_err(|e| err("writing the restore journal", e))
+        })
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        blocking(|| {
+            lock(&self.conn)
+                .execute_batch(&format!(
+                    "DROP TABLE IF EXISTS {}",
+                    quote_ident(super::JOURNAL_TABLE)
+                ))
+                .map_err(|e| err("removing the restore journal", e))
         })
     }
 

@@ -6,6 +6,7 @@ mod common;
 mod archive;
 mod errors;
 mod fidelity;
+mod gogs;
 mod postgres;
 mod secrets;
 mod sqlite;
