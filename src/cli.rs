@@ -104,6 +104,10 @@ pub struct RestoreArgs {
     /// Archive columns the target lacks that may be left out: TABLE.COLUMN,...
     #[arg(long, value_delimiter = ',', value_name = "T.C")]
     pub drop_columns: Vec<String>,
+    /// Restore an app's data into an older schema version of that app than
+    /// the archive's (refused by default).
+    #[arg(long)]
+    pub allow_downgrade: bool,
     /// Finish a restore that stopped after loading its data (duplicate keys
     /// found, or interrupted while reapplying constraints).
     #[arg(long)]

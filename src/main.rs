@@ -6,6 +6,7 @@ mod cmd;
 mod conn;
 mod engine;
 mod error;
+mod markers;
 mod pipeline;
 mod progress;
 mod restore;

@@ -213,6 +213,7 @@ async fn dump(
         (Ok(_), Some(e)) => return Err(e.into()),
         (Ok(w), None) => w,
     };
+    let app_markers = crate::markers::read_live(source.as_ref(), &schema).await?;
     source.close().await?;
     progress.finish();
     let tables = writer.tables().to_vec();
@@ -228,7 +229,7 @@ async fn dump(
         started_at,
         finished_at: now_rfc3339(),
         snapshot: source.snapshot_method(),
-        app_markers: vec![],
+        app_markers,
         warnings: warnings.clone(),
         schema_blake3: String::new(),
         schema,

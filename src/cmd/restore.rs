@@ -6,9 +6,11 @@ use crate::cli::RestoreArgs;
 use crate::conn::ConnSpec;
 use crate::engine::{self, Target};
 use crate::error::{RefusedError, UsageError};
+use crate::markers;
 use crate::progress::{human_bytes, Mode, Progress};
 use crate::restore;
 use crate::restore::plan::Options;
+use crate::schema::TableFilter;
 use crate::transform::{Backfill, Rules, PROFILES};
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -80,9 +82,26 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
             }
             (None, false) => {}
         }
-        let plan = restore::plan::make(reader.manifest(), target.as_ref(), &spec.to_string(), &opts)
+        let relations = markers::relate(
+            &reader.manifest().app_markers,
+            &target_markers(&spec, target.as_ref()).await?,
+        );
+        if let Some(r) = relations
+            .iter()
+            .find(|r| matches!(r, markers::Relation::Newer { .. }))
+        {
+            if !args.allow_downgrade {
+                return Err(RefusedError(format!(
+                    "{}; nothing was changed. --allow-downgrade restores it anyway",
+                    r.describe()
+                ))
+                .into());
+            }
+        }
+        let mut plan = restore::plan::make(reader.manifest(), target.as_ref(), &spec.to_string(), &opts)
             .await
             .with_context(|| format!("cannot restore {} into {spec}", archive.display()))?;
+        plan.app_versions = relations.iter().map(|r| r.describe()).collect();
         // A damaged chunk found mid-load would leave partial tables behind:
         // check every checksum before anything is written.
         let chunks: Vec<(&str, &crate::archive::manifest::ChunkEntry)> = plan
@@ -105,6 +124,9 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         let expected: Vec<(String, Option<u64>)> =
             plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
         let progress = Progress::new(Mode::detect(g.quiet), "restore", &expected);
+        for a in &plan.app_versions {
+            progress.note(&format!("app: {a}"));
+        }
         for w in &plan.warnings {
             progress.note(&format!("warning: {w}"));
         }
@@ -178,6 +200,34 @@ fn check_chunks(
         Some((_, e)) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The app schema markers the target holds now. Only marker tables are
+/// opened, and the snapshot is closed before anything is written.
+async fn target_markers(
+    spec: &ConnSpec,
+    target: &dyn Target,
+) -> Result<Vec<crate::archive::manifest::AppMarker>> {
+    let names: Vec<String> = target
+        .schema(&TableFilter::default())
+        .await?
+        .tables
+        .into_iter()
+        .map(|t| t.name)
+        .filter(|n| markers::is_marker_table(n))
+        .collect();
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let source = engine::open_source(spec, 1).await?;
+    let filter = TableFilter {
+        include: names,
+        exclude: vec![],
+    };
+    let schema = source.schema(&filter).await?;
+    let found = markers::read_live(source.as_ref(), &schema).await;
+    source.close().await?;
+    Ok(found?)
 }
 
 /// Validate the rule flags into plan options (before any connection).

@@ -68,6 +68,8 @@ pub struct Plan {
     pub target_version: String,
     pub tables: Vec<TablePlan>,
     pub warnings: Vec<String>,
+    /// The archive's app schema versions against the target's, in words.
+    pub app_versions: Vec<String>,
 }
 
 /// What the user asked for.
@@ -240,6 +242,7 @@ pub async fn make(
         target_version: target.server_version().await?,
         tables,
         warnings,
+        app_versions: vec![],
     })
 }
 
@@ -350,6 +353,9 @@ impl Plan {
             "restore plan: {} {} archive into {} {}\n",
             self.source_engine, self.source_version, self.target_engine, self.target_version
         );
+        for a in &self.app_versions {
+            s.push_str(&format!("  app: {a}\n"));
+        }
         for t in &self.tables {
             let verb = match t.action {
                 Action::Create => "create",

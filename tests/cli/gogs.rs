@@ -264,3 +264,54 @@ fn profiles_are_listed() {
     let r = haul(&["restore", "--list-profiles"]).ok();
     assert!(r.stdout.starts_with("gogs"), "{}", r.stdout);
 }
+
+/// The archive records Gogs' schema version; plan and restore compare it with
+/// the target's and refuse a downgrade unless asked.
+#[test]
+fn pg_app_schema_versions_are_compared() {
+    let (_old, new, dir, archive) = pg_setup();
+    let i = haul(&["inspect", &archive]).ok();
+    assert!(
+        i.stdout.contains("gogs schema version 19 (table version)"),
+        "{}",
+        i.stdout
+    );
+    let j = haul(&["inspect", &archive, "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["app_markers"][0]["version"], "19");
+    let plan = haul(&["plan", &archive, &new.url(), "--profile", "gogs"]).ok();
+    assert!(
+        plan.stdout.contains("gogs schema 19 in the archive, 22 in the target: an upgrade restore; profile gogs applies"),
+        "{}",
+        plan.stdout
+    );
+    // A 0.13 archive into a 0.12 server is a downgrade.
+    let newer = dir.path().join("gogs-0.13.haul").display().to_string();
+    haul(&["dump", &new.url(), "-o", &newer, "-q"]).ok();
+    let old_schema = PgDb::new("haul_gogs12_empty");
+    old_schema.script(&fixture("pg-0.12.sql"));
+    old_schema.sql("TRUNCATE version, \"user\", repository, access_token, star; INSERT INTO version (version) VALUES (19)");
+    let r = haul(&["restore", &newer, &old_schema.url(), "--profile", "gogs"]).expect(5);
+    assert!(
+        r.stderr
+            .contains("gogs schema 22 in the archive is newer than the target's 19: a downgrade")
+            && r.stderr.contains("--allow-downgrade"),
+        "{}",
+        r.stderr
+    );
+    // Allowed, the plan goes on to what else stands in the way.
+    let r = haul(&[
+        "plan",
+        &newer,
+        &old_schema.url(),
+        "--profile",
+        "gogs",
+        "--allow-downgrade",
+    ])
+    .expect(5);
+    assert!(
+        r.stderr.contains("--drop-columns access_token.sha256"),
+        "{}",
+        r.stderr
+    );
+}
