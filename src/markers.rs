@@ -166,6 +166,38 @@ impl Relation {
     }
 }
 
+/// Read the markers of a live database through an open snapshot.
+pub async fn read_live(
+    source: &dyn crate::engine::Source,
+    schema: &crate::schema::Schema,
+) -> Result<Vec<AppMarker>, crate::engine::EngineError> {
+    use std::sync::{Arc, Mutex};
+    let mut out = Vec::new();
+    for t in schema.tables.iter().filter(|t| is_marker_table(&t.name)) {
+        let chunks: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let c = Arc::clone(&chunks);
+        let mut sink = crate::pipeline::ChunkSink::new(
+            0,
+            1 << 20,
+            Box::new(move |raw| {
+                if let Ok(mut v) = c.lock() {
+                    v.push(raw.csv);
+                }
+                Ok(())
+            }),
+            None,
+        );
+        source
+            .read(t, &crate::engine::Part { filter: None }, &mut sink)
+            .await?;
+        sink.finish()?;
+        let columns: Vec<String> = t.data_columns().map(|c| c.name.clone()).collect();
+        let chunks = chunks.lock().map(|v| v.clone()).unwrap_or_default();
+        out.extend(extract(&t.name, &columns, &chunks));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,36 +260,4 @@ mod tests {
         ));
         assert!(matches!(relate(&[a("22")], &[])[0], Relation::Unknown(_)));
     }
-}
-
-/// Read the markers of a live database through an open snapshot.
-pub async fn read_live(
-    source: &dyn crate::engine::Source,
-    schema: &crate::schema::Schema,
-) -> Result<Vec<AppMarker>, crate::engine::EngineError> {
-    use std::sync::{Arc, Mutex};
-    let mut out = Vec::new();
-    for t in schema.tables.iter().filter(|t| is_marker_table(&t.name)) {
-        let chunks: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-        let c = Arc::clone(&chunks);
-        let mut sink = crate::pipeline::ChunkSink::new(
-            0,
-            1 << 20,
-            Box::new(move |raw| {
-                if let Ok(mut v) = c.lock() {
-                    v.push(raw.csv);
-                }
-                Ok(())
-            }),
-            None,
-        );
-        source
-            .read(t, &crate::engine::Part { filter: None }, &mut sink)
-            .await?;
-        sink.finish()?;
-        let columns: Vec<String> = t.data_columns().map(|c| c.name.clone()).collect();
-        let chunks = chunks.lock().map(|v| v.clone()).unwrap_or_default();
-        out.extend(extract(&t.name, &columns, &chunks));
-    }
-    Ok(out)
 }
