@@ -37,6 +37,39 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Check every chunk of an archive; optionally compare with a live database.
     Verify(VerifyArgs),
+    /// Remove old archives from a backup directory by a retention policy.
+    Prune(PruneArgs),
+}
+
+/// Retention (restic's semantics: a snapshot kept by any rule stays).
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Directory of archives (as written by `haul dump --into`).
+    pub dir: PathBuf,
+    /// Keep the N newest archives.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_last: usize,
+    /// Keep the newest archive of each of the last N hours that have one.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_hourly: usize,
+    /// Keep the newest archive of each of the last N days that have one.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_daily: usize,
+    /// Keep the newest archive of each of the last N ISO weeks that have one.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_weekly: usize,
+    /// Keep the newest archive of each of the last N months that have one.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_monthly: usize,
+    /// Keep the newest archive of each of the last N years that have one.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_yearly: usize,
+    /// Keep every archive within this long of the newest (e.g. 2d12h).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<humantime::Duration>,
+    /// Show what would be kept and removed, and why; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Which tables to work on.
@@ -55,8 +88,22 @@ pub struct DumpArgs {
     /// Database to dump (connection URL).
     pub source: String,
     /// Archive file to write; `-` writes to stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "into",
+        conflicts_with = "into"
+    )]
+    pub output: Option<PathBuf>,
+    /// Write a new, timestamped archive into this directory instead
+    /// (for scheduled backups; see `haul prune`).
+    #[arg(long, value_name = "DIR")]
+    pub into: Option<PathBuf>,
+    /// File name pattern for --into: {database}, {engine}, {timestamp}
+    /// (UTC, e.g. 20261122T164000Z).
+    #[arg(long, default_value = "{database}-{timestamp}.haul", requires = "into")]
+    pub name: String,
     #[command(flatten)]
     pub tables: TableArgs,
     /// Parallel workers (default: number of cores).

@@ -10,6 +10,7 @@ mod markers;
 mod pipeline;
 mod progress;
 mod restore;
+mod retention;
 mod schema;
 mod transform;
 

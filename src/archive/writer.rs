@@ -52,6 +52,7 @@ pub struct ArchiveWriter {
     tables: Vec<TableEntry>,
     schema_blake3: String,
     committed: bool,
+    no_replace: bool,
 }
 
 fn io_err(path: &Path) -> impl Fn(io::Error) -> ArchiveError + '_ {
@@ -109,6 +110,7 @@ impl ArchiveWriter {
             tables: Vec::new(),
             schema_blake3: blake3::hash(&schema_json).to_hex().to_string(),
             committed: false,
+            no_replace: false,
         };
         w.append(SCHEMA_MEMBER, &schema_json)?;
         for (i, t) in schema.tables.iter().enumerate() {
@@ -167,6 +169,12 @@ impl ArchiveWriter {
         Ok(())
     }
 
+    /// Never replace an existing file at finish: take the name with `-1`,
+    /// `-2`, ... before the extension instead.
+    pub fn no_replace(&mut self) {
+        self.no_replace = true;
+    }
+
     /// Table entries so far (rows and chunks per table).
     pub fn tables(&self) -> &[TableEntry] {
         &self.tables
@@ -174,7 +182,8 @@ impl ArchiveWriter {
 
     /// Write the manifest and make the archive visible under its name.
     /// `manifest.tables` and `schema_blake3` are filled in here.
-    pub fn finish(mut self, mut manifest: Manifest) -> Result<(), ArchiveError> {
+    /// Returns the archive's final path.
+    pub fn finish(mut self, mut manifest: Manifest) -> Result<PathBuf, ArchiveError> {
         manifest.tables = std::mem::take(&mut self.tables);
         manifest.schema_blake3 = self.schema_blake3.clone();
         let json = serde_json::to_vec_pretty(&manifest)
@@ -194,12 +203,65 @@ impl ArchiveWriter {
             File::open(tmp)
                 .and_then(|f| f.sync_all())
                 .map_err(io_err(&display))?;
-            std::fs::rename(tmp, path).map_err(io_err(&display))?;
+            let fin = if self.no_replace {
+                rename_no_replace(tmp, path).map_err(io_err(&display))?
+            } else {
+                std::fs::rename(tmp, path).map_err(io_err(&display))?;
+                path.clone()
+            };
             forget_unfinished(tmp);
+            self.committed = true;
+            return Ok(fin);
         }
         self.committed = true;
-        Ok(())
+        Ok(display)
     }
+}
+
+/// Rename `tmp` to `path`, or to `path` with `-1`, `-2`, ... before its
+/// extension, never over an existing file.
+fn rename_no_replace(tmp: &Path, path: &Path) -> io::Result<PathBuf> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let from = CString::new(tmp.as_os_str().as_bytes())?;
+    for n in 0..1000 {
+        let candidate = if n == 0 {
+            path.to_path_buf()
+        } else {
+            path.with_file_name(format!("{stem}-{n}{ext}"))
+        };
+        let to = CString::new(candidate.as_os_str().as_bytes())?;
+        // SAFETY: two valid C strings; renameat2 with RENAME_NOREPLACE fails
+        // with EEXIST rather than replacing.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(candidate);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free file name",
+    ))
 }
 
 impl Drop for ArchiveWriter {

@@ -19,11 +19,36 @@ use std::sync::{Arc, Mutex};
 
 pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let spec = ConnSpec::parse(&args.source)?;
-    let out = args.output.clone();
-    if out != Path::new("-") {
+    let (out, lock) = match (&args.output, &args.into) {
+        (_, Some(dir)) => {
+            if !dir.is_dir() {
+                return Err(UsageError(format!("{} is not a directory", dir.display())).into());
+            }
+            let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string()
+                .replace(['-', ':'], "");
+            let name = args
+                .name
+                .replace("{database}", &safe_name(&spec.database))
+                .replace("{engine}", &spec.engine.to_string())
+                .replace("{timestamp}", &stamp);
+            if name.contains('/') || name.starts_with('.') || name.is_empty() {
+                return Err(
+                    UsageError(format!("--name gives {name:?}, not a plain file name")).into(),
+                );
+            }
+            (
+                dir.join(name),
+                Some(super::prune::DirLock::take(dir, false)?),
+            )
+        }
+        (Some(o), None) => (o.clone(), None),
+        (None, None) => return Err(UsageError("give -o FILE or --into DIR".into()).into()),
+    };
+    if out != Path::new("-") && lock.is_none() {
         if out.is_dir() {
             return Err(UsageError(format!(
-                "{} is a directory; give a file name",
+                "{} is a directory; give a file name (or --into DIR)",
                 out.display()
             ))
             .into());
@@ -45,7 +70,7 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let summary = rt
         .block_on(async {
             tokio::select! {
-                r = dump(&spec, &out, &filter, jobs, args.chunk_size, args.level, mode) => r,
+                r = dump(&spec, &out, lock.is_some(), &filter, jobs, args.chunk_size, args.level, mode) => r,
                 _ = interrupted() => {
                     crate::archive::writer::remove_unfinished();
                     anyhow::bail!("interrupted; no archive was written")
@@ -71,7 +96,7 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
             human_bytes(summary.raw_bytes),
             human_bytes(summary.stored_bytes),
             summary.raw_bytes as f64 / summary.stored_bytes.max(1) as f64,
-            out.display()
+            summary.archive
         );
     }
     Ok(())
@@ -107,9 +132,11 @@ pub struct DumpSummary {
     pub warnings: Vec<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn dump(
     spec: &ConnSpec,
     out: &Path,
+    no_replace: bool,
     filter: &crate::schema::TableFilter,
     jobs: usize,
     chunk_size: usize,
@@ -143,7 +170,10 @@ async fn dump(
     }
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
 
-    let writer = ArchiveWriter::create(out, &schema)?;
+    let mut writer = ArchiveWriter::create(out, &schema)?;
+    if no_replace {
+        writer.no_replace();
+    }
     let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs);
     let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs);
     let compressors = Compressors::start(jobs, level, raw_rx, stored_tx);
@@ -235,10 +265,10 @@ async fn dump(
         schema,
         tables: vec![],
     };
-    writer.finish(manifest)?;
+    let written = writer.finish(manifest)?;
     Ok(DumpSummary {
         command: "dump",
-        archive: out.display().to_string(),
+        archive: written.display().to_string(),
         tables: tables.len(),
         rows,
         raw_bytes,
@@ -246,4 +276,17 @@ async fn dump(
         seconds: progress.elapsed().as_secs_f64(),
         warnings,
     })
+}
+
+/// A database name as a file-name part.
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

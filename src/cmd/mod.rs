@@ -2,6 +2,7 @@
 
 pub mod dump;
 pub mod inspect;
+pub mod prune;
 pub mod restore;
 pub mod verify;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plan(a) => restore::run(a, &g, true),
         Command::Inspect(a) => inspect::run(a, &g),
         Command::Verify(a) => verify::run(a, &g),
+        Command::Prune(a) => prune::run(a, &g),
     }
 }
 

@@ -4,6 +4,7 @@
 mod common;
 
 mod archive;
+mod backups;
 mod errors;
 mod fidelity;
 mod gogs;

@@ -1,0 +1,96 @@
+//! Scheduled backups: `dump --into DIR` and `prune DIR`.
+
+use crate::common::*;
+use std::path::Path;
+
+fn archives(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".haul") && !n.starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn dump_into_and_prune() {
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    let mut written = Vec::new();
+    for _ in 0..3 {
+        let r = haul(&["dump", &demo, "--into", d, "--json", "-q"]).ok();
+        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        written.push(v["archive"].as_str().unwrap().to_string());
+    }
+    // Three dumps in the same second never overwrite each other.
+    assert_eq!(archives(dir.path()).len(), 3, "{written:?}");
+    assert!(archives(dir.path()).iter().all(|n| n.starts_with("demo-")));
+    // A damaged archive and a stale unfinished dump.
+    std::fs::write(dir.path().join("broken.haul"), b"not an archive").unwrap();
+    let stale = dir.path().join(".demo-x.haul.tmp-1");
+    std::fs::write(&stale, b"partial").unwrap();
+    let ok = std::process::Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(&stale)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+
+    let dry = haul(&["prune", d, "--keep-last", "2", "--dry-run"]).ok();
+    assert_eq!(dry.stdout.matches("keep ").count(), 2, "{}", dry.stdout);
+    assert!(dry.stdout.contains("would remove"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("broken.haul: not a complete archive"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(archives(dir.path()).len(), 4, "a dry run removes nothing");
+    assert!(stale.exists());
+
+    let r = haul(&["prune", d, "--keep-last", "2", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["kept"], 2);
+    assert_eq!(v["removed"], 1);
+    let left = archives(dir.path());
+    // The oldest went (the first written); the damaged file stays.
+    let oldest = Path::new(&written[0])
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(!left.contains(&oldest), "{left:?}");
+    assert!(left.contains(&"broken.haul".to_string()));
+    assert!(!stale.exists(), "stale unfinished dumps are cleaned");
+
+    // Without a rule, prune refuses to remove everything.
+    haul(&["prune", d]).expect(2);
+}
+
+/// A prune waits for no one: while a dump holds the directory, it refuses.
+#[test]
+fn prune_refuses_while_the_directory_is_locked() {
+    let dir = tempdir();
+    let lock = dir.path().join(".haul.lock");
+    let mut holder = std::process::Command::new("flock")
+        .args(["-s", "--no-fork"])
+        .arg(&lock)
+        .args(["sleep", "20"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("flock (util-linux)");
+    // Wait until the lock is held.
+    for _ in 0..50 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let r = haul(&["prune", dir.path().to_str().unwrap(), "--keep-last", "1"]).expect(5);
+    assert!(r.stderr.contains("is busy"), "{}", r.stderr);
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
