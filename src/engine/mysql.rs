@@ -822,6 +822,25 @@ fn bit_string(bytes: &[u8], n: u32, out: &mut Vec<u8>) {
     }
 }
 
+/// Binary digits back to the big-endian bytes of a BIT value; false if
+/// `digits` holds anything else.
+fn bits_to_bytes(digits: &[u8], out: &mut Vec<u8>) -> bool {
+    let n = digits.len();
+    let len = n.div_ceil(8).max(1);
+    out.resize(len, 0);
+    for (j, &d) in digits.iter().enumerate() {
+        let bit = match d {
+            b'0' => 0,
+            b'1' => 1,
+            _ => return false,
+        };
+        // Position from the least significant end.
+        let p = n - 1 - j;
+        out[len - 1 - p / 8] |= bit << (p % 8);
+    }
+    true
+}
+
 #[async_trait]
 impl Source for MySource {
     fn info(&self) -> &SourceInfo {
@@ -1359,21 +1378,20 @@ impl Target for MyTarget {
             .collect();
         let mut targets = Vec::new();
         let mut sets = Vec::new();
+        // MariaDB ignores NO_AUTO_VALUE_ON_ZERO in a LOAD DATA with a SET
+        // clause, so columns go straight in wherever the server accepts it;
+        // MySQL takes JSON and spatial values only through a conversion.
         for (i, (name, k)) in columns.iter().zip(&kinds).enumerate() {
             match k {
-                Kind::Text | Kind::Float | Kind::Binary => targets.push(qi(name)),
-                Kind::Spatial => {
+                Kind::Spatial if !self.mariadb => {
                     targets.push(format!("@v{i}"));
                     sets.push(format!("{} = @v{i}", qi(name)));
                 }
-                Kind::Bits(_) => {
-                    targets.push(format!("@v{i}"));
-                    sets.push(format!("{} = CAST(CONV(@v{i}, 2, 10) AS UNSIGNED)", qi(name)));
-                }
-                Kind::Json => {
+                Kind::Json if !self.mariadb => {
                     targets.push(format!("@v{i}"));
                     sets.push(format!("{} = CONVERT(@v{i} USING utf8mb4)", qi(name)));
                 }
+                _ => targets.push(qi(name)),
             }
         }
         let mut sql = format!(
@@ -1418,6 +1436,18 @@ impl Target for MyTarget {
                                         "row {}, column {}: invalid hex in a binary value",
                                         rows.row_number(),
                                         columns[i]
+                                    )));
+                                }
+                                push_escaped(&mut buf, &raw);
+                            }
+                            Field::Value(v) if matches!(kinds[i], Kind::Bits(_)) => {
+                                raw.clear();
+                                if !bits_to_bytes(v, &mut raw) {
+                                    return Err(load_err(format!(
+                                        "row {}, column {}: {:?} is not a string of binary digits",
+                                        rows.row_number(),
+                                        columns[i],
+                                        String::from_utf8_lossy(v)
                                     )));
                                 }
                                 push_escaped(&mut buf, &raw);
@@ -1653,6 +1683,12 @@ mod tests {
         let mut out = Vec::new();
         bit_string(&[0x02, 0xAA], 10, &mut out);
         assert_eq!(out, b"1010101010");
+        let mut raw = Vec::new();
+        assert!(bits_to_bytes(b"1010101010", &mut raw));
+        assert_eq!(raw, [0x02, 0xAA]);
+        assert!(bits_to_bytes(b"1", &mut raw));
+        assert_eq!(raw, [1]);
+        assert!(!bits_to_bytes(b"12", &mut raw));
         assert_eq!(enum_values("enum('a','b''c','')"), vec!["a", "b'c", ""]);
     }
 }
