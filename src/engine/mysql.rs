@@ -64,18 +64,13 @@ fn column_list(cols: &[String]) -> String {
 fn describe(e: &mysql_async::Error) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("{} (error {})", s.message, s.code),
+        // The innermost cause says it best ("Connection refused (os error 111)").
         other => {
-            let mut s = other.to_string();
-            let mut src = std::error::Error::source(other);
-            while let Some(c) = src {
-                let cs = c.to_string();
-                if !s.contains(&cs) {
-                    s.push_str(": ");
-                    s.push_str(&cs);
-                }
-                src = c.source();
+            let mut last: &dyn std::error::Error = other;
+            while let Some(c) = last.source() {
+                last = c;
             }
-            s
+            last.to_string()
         }
     }
 }

@@ -4,5 +4,6 @@
 mod common;
 
 mod archive;
+mod mysql;
 mod postgres;
 mod sqlite;
