@@ -167,7 +167,9 @@ fn cell_s(row: &Row, i: usize) -> String {
 }
 
 async fn query_rows(conn: &mut Conn, sql: &str, context: &str) -> Result<Vec<Row>, EngineError> {
-    conn.query::<Row, _>(sql).await.map_err(|e| server_err(context, e))
+    conn.query::<Row, _>(sql)
+        .await
+        .map_err(|e| server_err(context, e))
 }
 
 async fn is_mariadb(conn: &mut Conn) -> Result<(bool, String), EngineError> {
@@ -239,7 +241,12 @@ fn parse_create(ddl: &str) -> Option<CreateParts> {
 
 impl CreateParts {
     fn render(&self) -> String {
-        format!("{}\n  {}\n{}", self.head, self.defs.join(",\n  "), self.tail)
+        format!(
+            "{}\n  {}\n{}",
+            self.head,
+            self.defs.join(",\n  "),
+            self.tail
+        )
     }
 }
 
@@ -266,7 +273,9 @@ fn take_ident(s: &str) -> Option<(String, &str)> {
 /// The identifiers at the top level of the first parenthesised list in `s`,
 /// and the rest after it.
 fn ident_list(s: &str) -> (Vec<String>, &str) {
-    let Some(open) = s.find('(') else { return (vec![], s) };
+    let Some(open) = s.find('(') else {
+        return (vec![], s);
+    };
     let mut out = Vec::new();
     let mut depth = 0;
     let mut i = open;
@@ -327,7 +336,16 @@ fn classify(def: &str) -> DefKind {
             return DefKind::Unique(name, ident_list(r).0);
         }
     }
-    for p in ["KEY", "INDEX", "FULLTEXT KEY", "FULLTEXT INDEX", "SPATIAL KEY", "SPATIAL INDEX", "VECTOR KEY", "VECTOR INDEX"] {
+    for p in [
+        "KEY",
+        "INDEX",
+        "FULLTEXT KEY",
+        "FULLTEXT INDEX",
+        "SPATIAL KEY",
+        "SPATIAL INDEX",
+        "VECTOR KEY",
+        "VECTOR INDEX",
+    ] {
         if let Some(r) = def.strip_prefix(p) {
             if r.starts_with(' ') {
                 let (name, r) = take_ident(r).unwrap_or_default();
@@ -355,10 +373,16 @@ fn classify(def: &str) -> DefKind {
                 let action = |kw: &str| -> Option<String> {
                     let at = actions.find(kw)? + kw.len();
                     let a = actions[at..].trim_start();
-                    ["SET NULL", "SET DEFAULT", "NO ACTION", "CASCADE", "RESTRICT"]
-                        .iter()
-                        .find(|x| a.starts_with(*x))
-                        .map(|x| x.to_string())
+                    [
+                        "SET NULL",
+                        "SET DEFAULT",
+                        "NO ACTION",
+                        "CASCADE",
+                        "RESTRICT",
+                    ]
+                    .iter()
+                    .find(|x| a.starts_with(*x))
+                    .map(|x| x.to_string())
                 };
                 return DefKind::Foreign(ForeignKey {
                     name,
@@ -398,7 +422,9 @@ fn needs_index(table: &Table, cols: &[String]) -> bool {
 
 /// Values of `enum('a','b')` / `set(...)`.
 fn enum_values(column_type: &str) -> Vec<String> {
-    let Some(open) = column_type.find('(') else { return vec![] };
+    let Some(open) = column_type.find('(') else {
+        return vec![];
+    };
     let body = &column_type[open + 1..];
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -448,7 +474,10 @@ fn neutral_type(
         "mediumint" => NeutralType::Int { bytes: 3, unsigned },
         "int" | "integer" => NeutralType::Int { bytes: 4, unsigned },
         "bigint" => NeutralType::Int { bytes: 8, unsigned },
-        "year" => NeutralType::Int { bytes: 2, unsigned: false },
+        "year" => NeutralType::Int {
+            bytes: 2,
+            unsigned: false,
+        },
         "decimal" | "numeric" => NeutralType::Decimal { precision, scale },
         "float" => NeutralType::Float { bytes: 4 },
         "double" | "real" | "double precision" => NeutralType::Float { bytes: 8 },
@@ -532,18 +561,25 @@ fn kind_of(c: &Column) -> Kind {
 }
 
 /// A default as an SQL expression.
-fn default_expr(raw: Option<String>, extra: &str, ty: &NeutralType, mariadb: bool) -> Option<String> {
+fn default_expr(
+    raw: Option<String>,
+    extra: &str,
+    ty: &NeutralType,
+    mariadb: bool,
+) -> Option<String> {
     let raw = raw?;
     if mariadb {
         return if raw == "NULL" { None } else { Some(raw) };
     }
     if extra.to_ascii_uppercase().contains("DEFAULT_GENERATED") {
         let up = raw.to_ascii_uppercase();
-        return Some(if up.starts_with("CURRENT_TIMESTAMP") || raw.starts_with('(') {
-            raw
-        } else {
-            format!("({raw})")
-        });
+        return Some(
+            if up.starts_with("CURRENT_TIMESTAMP") || raw.starts_with('(') {
+                raw
+            } else {
+                format!("({raw})")
+            },
+        );
     }
     Some(match ty {
         NeutralType::Int { .. } | NeutralType::Decimal { .. } | NeutralType::Float { .. } => raw,
@@ -607,8 +643,11 @@ async fn introspect(
             table: m.clone(),
         });
     }
-    let by_name: HashMap<String, usize> =
-        tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let by_name: HashMap<String, usize> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
 
     let crows = query_rows(
         conn,
@@ -622,7 +661,9 @@ async fn introspect(
     )
     .await?;
     for r in &crows {
-        let Some(&ti) = by_name.get(&cell_s(r, 0)) else { continue };
+        let Some(&ti) = by_name.get(&cell_s(r, 0)) else {
+            continue;
+        };
         let data_type = cell_s(r, 2).to_ascii_lowercase();
         let column_type = cell_s(r, 3);
         let extra = cell_s(r, 6);
@@ -672,7 +713,9 @@ async fn introspect(
             &format!("table {}: reading its definition", t.name),
         )
         .await?;
-        let Some(ddl) = rows.first().and_then(|r| cell(r, 1)) else { continue };
+        let Some(ddl) = rows.first().and_then(|r| cell(r, 1)) else {
+            continue;
+        };
         if let Some(parts) = parse_create(&ddl) {
             if let Some(n) = parts.tail.find(" AUTO_INCREMENT=") {
                 let digits: String = parts.tail[n + 16..]
@@ -760,7 +803,8 @@ impl MySource {
                         }
                     }
                     let unlocked = coordinator.query_drop("UNLOCK TABLES").await;
-                    started.map_err(|e| server_err(format!("starting the snapshot on {target}"), e))?;
+                    started
+                        .map_err(|e| server_err(format!("starting the snapshot on {target}"), e))?;
                     unlocked.map_err(|e| server_err(format!("unlocking tables on {target}"), e))?;
                     method = format!(
                         "mysql: {jobs} workers in START TRANSACTION WITH CONSISTENT SNAPSHOT under FLUSH TABLES WITH READ LOCK"
@@ -880,11 +924,15 @@ impl Source for MySource {
         if jobs <= 1 {
             return Ok(whole);
         }
-        let Some(pk) = &table.primary_key else { return Ok(whole) };
+        let Some(pk) = &table.primary_key else {
+            return Ok(whole);
+        };
         if pk.columns.len() != 1 {
             return Ok(whole);
         }
-        let Some(col) = table.column(&pk.columns[0]) else { return Ok(whole) };
+        let Some(col) = table.column(&pk.columns[0]) else {
+            return Ok(whole);
+        };
         if !matches!(col.ty, NeutralType::Int { .. }) {
             return Ok(whole);
         }
@@ -916,8 +964,12 @@ impl Source for MySource {
         )
         .await?;
         let (Some(lo), Some(hi)) = (
-            rows.first().and_then(|r| cell(r, 0)).and_then(|s| s.parse::<i128>().ok()),
-            rows.first().and_then(|r| cell(r, 1)).and_then(|s| s.parse::<i128>().ok()),
+            rows.first()
+                .and_then(|r| cell(r, 0))
+                .and_then(|s| s.parse::<i128>().ok()),
+            rows.first()
+                .and_then(|r| cell(r, 1))
+                .and_then(|s| s.parse::<i128>().ok()),
         ) else {
             return Ok(whole);
         };
@@ -979,7 +1031,10 @@ impl Source for MySource {
             .ok_or_else(|| EngineError::Unsupported("no snapshot connection left".into()))?;
         let ctx = || format!("table {}: reading rows", table.name);
         let result = async {
-            let mut res = conn.query_iter(sql).await.map_err(|e| server_err(ctx(), e))?;
+            let mut res = conn
+                .query_iter(sql)
+                .await
+                .map_err(|e| server_err(ctx(), e))?;
             let mut scratch = Vec::with_capacity(64);
             while let Some(row) = res.next().await.map_err(|e| server_err(ctx(), e))? {
                 for (i, k) in kinds.iter().enumerate() {
@@ -1119,7 +1174,10 @@ fn map_type(t: &NeutralType, keyed: bool) -> String {
         NeutralType::Text {
             max_chars: Some(n), ..
         } if *n <= 16383 => format!("VARCHAR({n})"),
-        NeutralType::Text { .. } | NeutralType::Any | NeutralType::Other | NeutralType::Interval => {
+        NeutralType::Text { .. }
+        | NeutralType::Any
+        | NeutralType::Other
+        | NeutralType::Interval => {
             if keyed {
                 "VARCHAR(255)".into()
             } else {
@@ -1147,11 +1205,19 @@ fn map_type(t: &NeutralType, keyed: bool) -> String {
         NeutralType::Json { .. } | NeutralType::Array { .. } => "JSON".into(),
         NeutralType::Enum { values, .. } => format!(
             "ENUM({})",
-            values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>().join(",")
+            values
+                .iter()
+                .map(|v| quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         NeutralType::Set { values } => format!(
             "SET({})",
-            values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>().join(",")
+            values
+                .iter()
+                .map(|v| quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         NeutralType::Bits { length: Some(n) } if *n <= 64 => format!("BIT({n})"),
         NeutralType::Bits { .. } => "VARCHAR(255)".into(),
@@ -1163,7 +1229,10 @@ fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
     let same = from == EngineKind::Mysql;
     match c {
         Constraint::PrimaryKey(k) => {
-            format!("ALTER TABLE {t} ADD PRIMARY KEY ({})", column_list(&k.columns))
+            format!(
+                "ALTER TABLE {t} ADD PRIMARY KEY ({})",
+                column_list(&k.columns)
+            )
         }
         Constraint::Unique(k) => match (&k.native, same) {
             (Some(n), true) => format!("ALTER TABLE {t} ADD {n}"),
@@ -1201,7 +1270,11 @@ fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
                 s
             }
         },
-        Constraint::Check(k) => format!("ALTER TABLE {t} ADD CONSTRAINT {} {}", qi(&k.name), k.native),
+        Constraint::Check(k) => format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} {}",
+            qi(&k.name),
+            k.native
+        ),
     }
 }
 
@@ -1209,7 +1282,10 @@ fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
 #[inline]
 fn push_escaped(out: &mut Vec<u8>, mut v: &[u8]) {
     loop {
-        let i = match (memchr::memchr3(b'\\', b'\t', b'\n', v), memchr::memchr2(0, b'\r', v)) {
+        let i = match (
+            memchr::memchr3(b'\\', b'\t', b'\n', v),
+            memchr::memchr2(0, b'\r', v),
+        ) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => break,
@@ -1234,7 +1310,9 @@ impl Target for MyTarget {
     }
 
     async fn server_version(&self) -> Result<String, EngineError> {
-        let rows = self.rows("SELECT VERSION()", "reading the server version").await?;
+        let rows = self
+            .rows("SELECT VERSION()", "reading the server version")
+            .await?;
         Ok(rows.first().map(|r| cell_s(r, 0)).unwrap_or_default())
     }
 
@@ -1319,7 +1397,11 @@ impl Target for MyTarget {
                 .columns
                 .iter()
                 .map(|c| {
-                    let mut s = format!("{} {}", qi(&c.name), map_type(&c.ty, keyed.contains(&c.name)));
+                    let mut s = format!(
+                        "{} {}",
+                        qi(&c.name),
+                        map_type(&c.ty, keyed.contains(&c.name))
+                    );
                     if !c.nullable {
                         s.push_str(" NOT NULL");
                     }
@@ -1347,7 +1429,8 @@ impl Target for MyTarget {
             }
             s
         };
-        self.exec(&sql, format!("table {}: creating it", table.name)).await
+        self.exec(&sql, format!("table {}: creating it", table.name))
+            .await
     }
 
     async fn load(
@@ -1459,7 +1542,8 @@ impl Target for MyTarget {
                     }
                     buf.push(b'\n');
                     if buf.len() >= PIECE {
-                        let full = std::mem::replace(&mut buf, Vec::with_capacity(PIECE + PIECE / 4));
+                        let full =
+                            std::mem::replace(&mut buf, Vec::with_capacity(PIECE + PIECE / 4));
                         if tx.send(Ok(Bytes::from(full))).await.is_err() {
                             return Ok(());
                         }
@@ -1483,17 +1567,20 @@ impl Target for MyTarget {
             let r = conn.query_drop(&sql).await;
             // Drop the handler (and its receiver) if the server never asked.
             conn.set_infile_handler(async {
-                Err(mysql_async::LocalInfileError::OtherError(
-                    "no chunk to send".into(),
-                )
-                .into())
+                Err(mysql_async::LocalInfileError::OtherError("no chunk to send".into()).into())
             });
             r
         };
         let (q, p) = tokio::join!(query, produce);
         let outcome: Result<u64, EngineError> = match (q, p) {
             (_, Err(e)) => Err(e),
-            (Err(e), Ok(())) => Err(load_err(describe(&e))),
+            (Err(e), Ok(())) => Err(load_err(match server_code(&e) {
+                Some(1148 | 3948) => format!(
+                    "{}; the server must allow LOAD DATA LOCAL (SET GLOBAL local_infile = 1)",
+                    describe(&e)
+                ),
+                _ => describe(&e),
+            })),
             (Ok(()), Ok(())) => {
                 let n = conn.affected_rows();
                 if conn.get_warnings() > 0 {
@@ -1542,7 +1629,8 @@ impl Target for MyTarget {
             return Ok(());
         }
         let context = format!("table {}: adding {} {}", table.name, c.kind(), c.name());
-        self.exec(&constraint_sql(table, c, from), context.clone()).await?;
+        self.exec(&constraint_sql(table, c, from), context.clone())
+            .await?;
         if let Constraint::ForeignKey(f) = c {
             // Added without checking the rows: check them now.
             let t = qi(&table.name);
@@ -1553,8 +1641,11 @@ impl Target for MyTarget {
                 .zip(&f.ref_columns)
                 .map(|(a, b)| format!("c.{} = p.{}", qi(a), qi(b)))
                 .collect();
-            let not_null: Vec<String> =
-                f.columns.iter().map(|a| format!("c.{} IS NOT NULL", qi(a))).collect();
+            let not_null: Vec<String> = f
+                .columns
+                .iter()
+                .map(|a| format!("c.{} IS NOT NULL", qi(a)))
+                .collect();
             let sql = format!(
                 "SELECT COUNT(*) FROM {t} c LEFT JOIN {r} p ON {} WHERE {} AND p.{} IS NULL",
                 on.join(" AND "),
@@ -1570,10 +1661,7 @@ impl Target for MyTarget {
             if orphans > 0 {
                 return Err(EngineError::Server {
                     context,
-                    message: format!(
-                        "{orphans} rows reference rows missing from {}",
-                        f.ref_table
-                    ),
+                    message: format!("{orphans} rows reference rows missing from {}", f.ref_table),
                 });
             }
         }
@@ -1651,7 +1739,10 @@ mod tests {
             classify(&p.defs[4]),
             DefKind::Unique("a_u".into(), vec!["a".into(), "p".into()])
         );
-        assert_eq!(classify(&p.defs[5]), DefKind::Index("p_i".into(), vec!["p".into()]));
+        assert_eq!(
+            classify(&p.defs[5]),
+            DefKind::Index("p_i".into(), vec!["p".into()])
+        );
         match classify(&p.defs[6]) {
             DefKind::Foreign(f) => {
                 assert_eq!(f.name, "fk`1");

@@ -13,7 +13,9 @@ fn my_chinook() -> MyDb {
         .lines()
         .filter(|l| {
             let u = l.trim_start().to_ascii_uppercase();
-            !(u.starts_with("DROP DATABASE") || u.starts_with("CREATE DATABASE") || u.starts_with("USE "))
+            !(u.starts_with("DROP DATABASE")
+                || u.starts_with("CREATE DATABASE")
+                || u.starts_with("USE "))
         })
         .map(|l| format!("{l}\n"))
         .collect();
@@ -71,7 +73,9 @@ fn chinook_round_trips() {
     assert_eq!(v.stdout.matches("identical").count(), 11, "{}", v.stdout);
     assert_eq!(target.sql("SELECT count(*) FROM Track").trim(), "3503");
     assert_eq!(
-        target.sql("SELECT Name, Composer, UnitPrice FROM Track WHERE TrackId = 1").trim(),
+        target
+            .sql("SELECT Name, Composer, UnitPrice FROM Track WHERE TrackId = 1")
+            .trim(),
         "For Those About To Rock (We Salute You)\tAngus Young, Malcolm Young, Brian Johnson\t0.99"
     );
     assert_eq!(
@@ -122,25 +126,49 @@ fn hard_values_round_trip() {
     }
     // Spot checks of the values that break naive dumps.
     let q = |sql: &str| target.sql(sql).trim_end_matches('\n').to_string();
-    assert_eq!(q("SELECT biu FROM hard WHERE id = 1"), "18446744073709551615");
+    assert_eq!(
+        q("SELECT biu FROM hard WHERE id = 1"),
+        "18446744073709551615"
+    );
     assert_eq!(
         q("SELECT dec65 FROM hard WHERE id = 1"),
         "12345678901234567890123456789012345.123456789012345678901234567891"
     );
-    assert_eq!(q("SELECT CAST(f + 0e0 AS CHAR), d FROM hard WHERE id = 1"), "1.2345678806304932\t0.30000000000000004");
-    assert_eq!(q("SELECT BIN(b10), BIN(b64) = REPEAT('1', 64) FROM hard WHERE id = 1"), "1010101010\t1");
-    assert_eq!(q("SELECT HEX(vc) FROM hard WHERE id = 1"), "F09F988020656D6F6A6920C3BC6EC3AF63C3B664C3A920E4B8ADE69687");
-    assert_eq!(q("SELECT HEX(lat), HEX(latt) FROM hard WHERE id = 1"), "E9E8FF80\t41A0FE0A5C");
+    assert_eq!(
+        q("SELECT CAST(f + 0e0 AS CHAR), d FROM hard WHERE id = 1"),
+        "1.2345678806304932\t0.30000000000000004"
+    );
+    assert_eq!(
+        q("SELECT BIN(b10), BIN(b64) = REPEAT('1', 64) FROM hard WHERE id = 1"),
+        "1010101010\t1"
+    );
+    assert_eq!(
+        q("SELECT HEX(vc) FROM hard WHERE id = 1"),
+        "F09F988020656D6F6A6920C3BC6EC3AF63C3B664C3A920E4B8ADE69687"
+    );
+    assert_eq!(
+        q("SELECT HEX(lat), HEX(latt) FROM hard WHERE id = 1"),
+        "E9E8FF80\t41A0FE0A5C"
+    );
     assert_eq!(q("SELECT HEX(vb), LENGTH(lb), MD5(lb) = MD5(REPEAT(X'00FF5C0A', 1310720)) FROM hard WHERE id = 1"), "00FF5C0A0D09000D\t5242880\t1");
-    assert_eq!(q("SELECT dtm, ts, tm FROM hard WHERE id = 1"), "2024-12-31 23:59:59.999999\t2038-01-19 03:14:07.999999\t-838:59:59.000000");
+    assert_eq!(
+        q("SELECT dtm, ts, tm FROM hard WHERE id = 1"),
+        "2024-12-31 23:59:59.999999\t2038-01-19 03:14:07.999999\t-838:59:59.000000"
+    );
     // NULL, '' and the text \N stay apart.
     assert_eq!(
         q("SELECT vc IS NULL, HEX(vc), HEX(t), lat IS NULL, latt IS NULL, HEX(bl) FROM hard WHERE id = 2"),
         "0\t\t5C4E\t0\t1\t"
     );
-    assert_eq!(q("SELECT vc, HEX(t), HEX(lat) FROM hard WHERE id = 0"), "NULL\t5C\t5C4E");
+    assert_eq!(
+        q("SELECT vc, HEX(t), HEX(lat) FROM hard WHERE id = 0"),
+        "NULL\t5C\t5C4E"
+    );
     // Generated columns are recomputed; auto-increment keeps its position.
-    assert_eq!(q("SELECT gen_v, gen_s FROM hard WHERE id = 0"), "4294967294\tNULL!");
+    assert_eq!(
+        q("SELECT gen_v, gen_s FROM hard WHERE id = 0"),
+        "4294967294\tNULL!"
+    );
     assert_eq!(
         q(&format!(
             "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = 'hard'",
@@ -148,8 +176,14 @@ fn hard_values_round_trip() {
         )),
         "1000"
     );
-    assert_eq!(q("SELECT d, dt, ts FROM zero_dates WHERE id = 1"), "0000-00-00\t0000-00-00 00:00:00\t0000-00-00 00:00:00");
-    assert_eq!(q("SELECT ST_AsText(g), ST_AsText(pt) FROM hard WHERE id = 1"), "POLYGON((0 0,1 0,1 1,0 0))\tPOINT(1.5 -2.25)");
+    assert_eq!(
+        q("SELECT d, dt, ts FROM zero_dates WHERE id = 1"),
+        "0000-00-00\t0000-00-00 00:00:00\t0000-00-00 00:00:00"
+    );
+    assert_eq!(
+        q("SELECT ST_AsText(g), ST_AsText(pt) FROM hard WHERE id = 1"),
+        "POLYGON((0 0,1 0,1 1,0 0))\tPOINT(1.5 -2.25)"
+    );
 }
 
 #[test]
@@ -170,8 +204,16 @@ fn a_rejected_chunk_leaves_no_rows() {
     let target = MyDb::new("haul_narrow");
     let r = haul(&["restore", a, &target.url()]);
     assert_ne!(r.code, 0, "{}", r.all());
-    assert!(r.stderr.contains("table t") && r.stderr.contains("warning"), "{}", r.stderr);
-    assert!(r.stderr.contains("Data too long") || r.stderr.contains("truncated"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("table t") && r.stderr.contains("warning"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("Data too long") || r.stderr.contains("truncated"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(target.sql("SELECT count(*) FROM t").trim(), "0");
 }
 
@@ -179,12 +221,23 @@ fn a_rejected_chunk_leaves_no_rows() {
 fn wrong_password_fails_without_showing_it() {
     let dir = tempdir();
     let out = dir.path().join("x.haul");
-    let r = haul(&["dump", "mysql://root:hunter2xyz@127.0.0.1:3306/test", "-o", out.to_str().unwrap()]).expect(3);
+    let r = haul(&[
+        "dump",
+        "mysql://root:hunter2xyz@127.0.0.1:3306/test",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .expect(3);
     assert!(!r.all().contains("hunter2xyz"), "{}", r.all());
     assert!(r.stderr.contains("authentication failed"), "{}", r.stderr);
     assert!(!out.exists());
     let r = haul_env(
-        &["dump", "mysql://root@127.0.0.1:3306/test", "-o", out.to_str().unwrap()],
+        &[
+            "dump",
+            "mysql://root@127.0.0.1:3306/test",
+            "-o",
+            out.to_str().unwrap(),
+        ],
         &[("MYSQL_PWD", "hunter2xyz")],
     )
     .expect(3);
@@ -196,7 +249,13 @@ fn unknown_database_and_unreachable_server() {
     let dir = tempdir();
     let out = dir.path().join("x.haul");
     let o = out.to_str().unwrap();
-    let r = haul(&["dump", "mysql://root@127.0.0.1:3306/haul_no_such_db", "-o", o]).expect(3);
+    let r = haul(&[
+        "dump",
+        "mysql://root@127.0.0.1:3306/haul_no_such_db",
+        "-o",
+        o,
+    ])
+    .expect(3);
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
     let r = haul(&["dump", "mysql://root:pw123secret@127.0.0.1:1/test", "-o", o]).expect(3);
     assert!(r.stderr.contains("cannot connect"), "{}", r.stderr);
@@ -204,7 +263,12 @@ fn unknown_database_and_unreachable_server() {
     let archive = dir.path().join("empty.haul");
     let src = MyDb::new("haul_empty");
     haul(&["dump", &src.url(), "-o", archive.to_str().unwrap()]).ok();
-    haul(&["restore", archive.to_str().unwrap(), "mysql://root@127.0.0.1:3306/haul_no_such_db"]).expect(3);
+    haul(&[
+        "restore",
+        archive.to_str().unwrap(),
+        "mysql://root@127.0.0.1:3306/haul_no_such_db",
+    ])
+    .expect(3);
 }
 
 #[test]
@@ -219,7 +283,12 @@ fn without_reload_privilege_one_snapshot_connection() {
     let d = haul(&["dump", &url, "-o", archive.to_str().unwrap(), "--jobs", "2"]);
     mysql("", &format!("DROP USER '{user}'@'%'"));
     let d = d.ok();
-    assert!(d.stderr.contains("FLUSH TABLES WITH READ LOCK is not allowed"), "{}", d.stderr);
+    assert!(
+        d.stderr
+            .contains("FLUSH TABLES WITH READ LOCK is not allowed"),
+        "{}",
+        d.stderr
+    );
     assert!(!d.all().contains("Lowpriv-pw1"));
     let i = haul(&["inspect", archive.to_str().unwrap()]).ok();
     assert!(i.stdout.contains("a"), "{}", i.stdout);
