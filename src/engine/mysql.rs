@@ -135,10 +135,12 @@ async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
         Ok(Ok(c)) => c,
     };
     let mut conn = conn;
+    let lock_wait = format!("SET SESSION lock_wait_timeout = {}", lock_wait_seconds());
     let mut setup = vec![
         "SET NAMES utf8mb4",
         "SET time_zone = '+00:00'",
         "SET SESSION net_read_timeout = 3600, SESSION net_write_timeout = 3600, SESSION wait_timeout = 86400",
+        lock_wait.as_str(),
     ];
     setup.extend_from_slice(extra);
     for s in setup {
@@ -147,6 +149,32 @@ async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
             .map_err(|e| server_err(format!("setting up a session on {target}"), e))?;
     }
     Ok(conn)
+}
+
+/// How long a session waits for a table lock held by someone else before it
+/// gives up (`HAUL_LOCK_WAIT_SECONDS`, default 60).
+fn lock_wait_seconds() -> u64 {
+    std::env::var("HAUL_LOCK_WAIT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(60)
+}
+
+/// A lock wait that timed out, said plainly.
+fn lock_err(context: String, e: mysql_async::Error) -> EngineError {
+    if server_code(&e) == Some(1205) {
+        EngineError::Server {
+            context,
+            message: format!(
+                "another session holds a lock on the tables; gave up after {} s ({})",
+                lock_wait_seconds(),
+                describe(&e)
+            ),
+        }
+    } else {
+        server_err(context, e)
+    }
 }
 
 /// A result cell as text (information_schema and friends).
@@ -547,6 +575,8 @@ enum Kind {
     Spatial,
     Bits(u32),
     Json,
+    /// TINYINT(1): also takes the `t`/`f` of other engines' booleans.
+    Bool,
 }
 
 fn kind_of(c: &Column) -> Kind {
@@ -556,6 +586,7 @@ fn kind_of(c: &Column) -> Kind {
         NeutralType::Float { bytes: 4 } => Kind::Float,
         NeutralType::Bits { length } => Kind::Bits(length.unwrap_or(1)),
         NeutralType::Json { .. } => Kind::Json,
+        NeutralType::Bool => Kind::Bool,
         _ => Kind::Text,
     }
 }
@@ -822,7 +853,7 @@ impl MySource {
                         .map_err(|e| server_err(format!("starting the snapshot on {target}"), e))?;
                     method = "mysql: one connection in START TRANSACTION WITH CONSISTENT SNAPSHOT (no privilege for FLUSH TABLES WITH READ LOCK)".into();
                 }
-                Err(e) => return Err(server_err(format!("locking tables on {target}"), e)),
+                Err(e) => return Err(lock_err(format!("locking tables on {target}"), e)),
             }
         } else {
             let mut w = connect(spec, WORKER_SETUP).await?;
@@ -1031,10 +1062,7 @@ impl Source for MySource {
             .ok_or_else(|| EngineError::Unsupported("no snapshot connection left".into()))?;
         let ctx = || format!("table {}: reading rows", table.name);
         let result = async {
-            let mut res = conn
-                .query_iter(sql)
-                .await
-                .map_err(|e| server_err(ctx(), e))?;
+            let mut res = conn.query_iter(sql).await.map_err(|e| lock_err(ctx(), e))?;
             let mut scratch = Vec::with_capacity(64);
             while let Some(row) = res.next().await.map_err(|e| server_err(ctx(), e))? {
                 for (i, k) in kinds.iter().enumerate() {
@@ -1517,6 +1545,14 @@ impl Target for MyTarget {
                                     )));
                                 }
                                 push_escaped(&mut buf, &raw);
+                            }
+                            Field::Value(v) if kinds[i] == Kind::Bool => {
+                                let v: &[u8] = match v {
+                                    b"t" | b"true" | b"TRUE" => b"1",
+                                    b"f" | b"false" | b"FALSE" => b"0",
+                                    other => other,
+                                };
+                                push_escaped(&mut buf, v);
                             }
                             Field::Value(v) if matches!(kinds[i], Kind::Bits(_)) => {
                                 raw.clear();

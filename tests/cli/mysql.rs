@@ -293,3 +293,56 @@ fn without_reload_privilege_one_snapshot_connection() {
     let i = haul(&["inspect", archive.to_str().unwrap()]).ok();
     assert!(i.stdout.contains("a"), "{}", i.stdout);
 }
+
+#[test]
+fn locked_tables_fail_clearly() {
+    let src = MyDb::new("haul_locked");
+    src.sql("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)");
+    // Another session holds a write lock for a while.
+    let mut holder = std::process::Command::new("mariadb")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            &src.name,
+            "-e",
+        ])
+        .arg("LOCK TABLES t WRITE; SELECT SLEEP(12)")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run mariadb");
+    // Wait until it holds the lock (it is sleeping after LOCK TABLES).
+    let find = format!(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'SELECT SLEEP%'",
+        src.name
+    );
+    let mut id = String::new();
+    for _ in 0..100 {
+        id = mysql("", &find).trim().to_string();
+        if !id.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!id.is_empty(), "the lock holder did not start");
+    let dir = tempdir();
+    let out = dir.path().join("t.haul");
+    let o = out.to_str().unwrap();
+    let env = [("HAUL_LOCK_WAIT_SECONDS", "2")];
+    let parallel = haul_env(&["dump", &src.url(), "-o", o, "--jobs", "2"], &env);
+    let single = haul_env(&["dump", &src.url(), "-o", o, "--jobs", "1"], &env);
+    mysql("", &format!("KILL {id}"));
+    let _ = holder.wait();
+    for r in [parallel, single] {
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(
+            r.stderr.contains("another session holds a lock"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(!out.exists());
+}
