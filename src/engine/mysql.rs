@@ -897,6 +897,7 @@ fn bit_string(bytes: &[u8], n: u32, out: &mut Vec<u8>) {
 fn bits_to_bytes(digits: &[u8], out: &mut Vec<u8>) -> bool {
     let n = digits.len();
     let len = n.div_ceil(8).max(1);
+    out.clear();
     out.resize(len, 0);
     for (j, &d) in digits.iter().enumerate() {
         let bit = match d {
