@@ -54,7 +54,8 @@ echo "== dump"
 run "haul dump"          "$HAUL dump $URL/$SRC -o $WORK/a.haul -j $JOBS -q"
 run "mysqldump | zstd"   "mysqldump -h $MYHOST -P $MYPORT -u $MYUSER --single-transaction $SRC | zstd -q -o $WORK/a.sql.zst"
 run "mydumper -t $JOBS"  "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS -o $WORK/mydumper"
-for f in "$WORK"/a.*; do printf "   %-28s %12d bytes\n" "$(basename "$f")" "$(stat -c %s "$f")"; done
+run "haul dump --level 1" "$HAUL dump $URL/$SRC -o $WORK/b.haul -j $JOBS -q --level 1"
+for f in "$WORK"/a.* "$WORK"/b.haul; do printf "   %-28s %12d bytes\n" "$(basename "$f")" "$(stat -c %s "$f")"; done
 printf "   %-28s %12d bytes\n" "mydumper/" "$(du -sb "$WORK/mydumper" | cut -f1)"
 
 echo "== restore (each into a fresh database)"
@@ -69,6 +70,7 @@ fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "$URL/$DST" -j "$JOBS" -q
 ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo "== ratios (haul / peer; lower is better)"
 echo "   dump:    $(ratio 'haul dump' 'mysqldump | zstd')x mysqldump|zstd (target < 0.8),  $(ratio 'haul dump' "mydumper -t $JOBS")x mydumper -t $JOBS"
+echo "            $(ratio 'haul dump --level 1' 'mysqldump | zstd')x mysqldump|zstd with haul at zstd level 1 (default 3)"
 echo "   restore: $(ratio 'haul restore' "myloader -t $JOBS")x myloader -t $JOBS (target < 0.8),  $(ratio 'haul restore' 'zstd -dc | mysql')x zstd -dc|mysql"
 echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
 

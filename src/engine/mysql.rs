@@ -37,8 +37,17 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 
-/// Tables larger than this are read in several primary-key ranges.
+/// Tables larger than twice this are read in primary-key ranges of about
+/// this size (`HAUL_MYSQL_PART_BYTES` overrides it, for tests).
 const PART_BYTES: i64 = 256 << 20;
+
+fn part_bytes() -> i64 {
+    std::env::var("HAUL_MYSQL_PART_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(PART_BYTES)
+}
 
 /// Bytes handed to the driver per LOAD DATA piece.
 const PIECE: usize = 1 << 20;
@@ -985,7 +994,8 @@ impl Source for MySource {
             .and_then(|r| cell(r, 0))
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        if size < 2 * PART_BYTES {
+        let part_bytes = part_bytes();
+        if size < 2 * part_bytes {
             return Ok(whole);
         }
         let c = qi(&col.name);
@@ -1005,7 +1015,7 @@ impl Source for MySource {
         ) else {
             return Ok(whole);
         };
-        let n = ((size / PART_BYTES) as i128).clamp(2, 64);
+        let n = ((size / part_bytes) as i128).clamp(2, 64);
         let step = ((hi - lo) / n).max(1);
         let bounds: Vec<i128> = (1..n).map(|i| lo + i * step).filter(|b| *b <= hi).collect();
         if bounds.is_empty() {

@@ -346,3 +346,42 @@ fn locked_tables_fail_clearly() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn a_big_table_is_read_in_key_ranges() {
+    let src = MyDb::new("haul_parts");
+    // Keys with gaps and extremes, so that ranges have edges to get wrong.
+    src.sql(
+        "CREATE TABLE big (id BIGINT PRIMARY KEY, v VARCHAR(200));
+         INSERT INTO big SELECT CAST(seq AS SIGNED) * 7 - 3000, REPEAT('x', seq % 200) FROM seq_1_to_20000;
+         INSERT INTO big VALUES (-9223372036854775808, 'min'), (9223372036854775807, 'max');
+         ANALYZE TABLE big;",
+    );
+    let dir = tempdir();
+    let archive = dir.path().join("big.haul");
+    let a = archive.to_str().unwrap();
+    let env = [("HAUL_MYSQL_PART_BYTES", "300000")];
+    haul_env(
+        &[
+            "dump",
+            &src.url(),
+            "-o",
+            a,
+            "--jobs",
+            "2",
+            "--chunk-size",
+            "64KiB",
+        ],
+        &env,
+    )
+    .ok();
+    let v = haul(&["verify", a, "--against", &src.url()]).ok();
+    assert!(
+        v.stdout.contains("identical big") && v.stdout.contains("20002 rows"),
+        "{}",
+        v.stdout
+    );
+    let target = MyDb::new("haul_parts_restored");
+    haul(&["restore", a, &target.url()]).ok();
+    assert_eq!(digest(&src, "big"), digest(&target, "big"));
+}
