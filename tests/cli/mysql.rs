@@ -385,3 +385,32 @@ fn a_big_table_is_read_in_key_ranges() {
     haul(&["restore", a, &target.url()]).ok();
     assert_eq!(digest(&src, "big"), digest(&target, "big"));
 }
+
+#[test]
+fn other_engines_restore_into_mariadb() {
+    let dir = tempdir();
+    let from_pg = dir.path().join("pg.haul");
+    let pg = pg_chinook();
+    haul(&["dump", &pg.url(), "-o", from_pg.to_str().unwrap()]).ok();
+    let target = MyDb::new("haul_from_pg");
+    haul(&["restore", from_pg.to_str().unwrap(), &target.url()]).ok();
+    assert_eq!(target.sql("SELECT count(*) FROM track").trim(), "3503");
+    assert_eq!(
+        target
+            .sql("SELECT billing_address, total FROM invoice WHERE invoice_id = 1")
+            .trim(),
+        "Theodor-Heuss-Straße 34\t1.98"
+    );
+
+    let from_lite = dir.path().join("lite.haul");
+    let lite = SqliteDb::copy_of(&datasets().join("chinook/Chinook_Sqlite.sqlite"));
+    haul(&["dump", &lite.url(), "-o", from_lite.to_str().unwrap()]).ok();
+    let target = MyDb::new("haul_from_sqlite");
+    haul(&["restore", from_lite.to_str().unwrap(), &target.url()]).ok();
+    assert_eq!(target.sql("SELECT count(*) FROM Track").trim(), "3503");
+    let fks = target.sql(&format!(
+        "SELECT count(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = '{}'",
+        target.name
+    ));
+    assert_eq!(fks.trim(), "11");
+}
