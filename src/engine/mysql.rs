@@ -55,11 +55,6 @@ const PIECE: usize = 1 << 20;
 /// Engines whose tables the snapshot does not cover.
 const NON_TRANSACTIONAL: &[&str] = &["myisam", "aria", "memory", "csv", "archive", "mrg_myisam"];
 
-/// The SQL mode of restore sessions: zero dates and `0` in auto-increment
-/// columns load as they are; every conversion still raises a warning, and
-/// warnings fail the load.
-const RESTORE_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION";
-
 /// `name` quoted with backticks.
 pub fn qi(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -989,6 +984,10 @@ impl MySource {
 /// `bytes` (a BIT value, big-endian) as `n` binary digits.
 fn bit_string(bytes: &[u8], n: u32, out: &mut Vec<u8>) {
     out.clear();
+    if bytes.is_empty() {
+        out.push(b'0');
+        return;
+    }
     let total = bytes.len() * 8;
     let n = (n as usize).min(total).max(1);
     for i in total - n..total {
@@ -1222,6 +1221,9 @@ pub struct MyTarget {
     inline_indexes: std::sync::Mutex<HashSet<(String, String)>>,
 }
 
+/// Restore sessions. In this SQL mode zero dates and a `0` in an
+/// auto-increment column load as they are; every conversion still raises a
+/// warning, and warnings fail the load.
 const TARGET_SETUP: &[&str] = &[
     "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
     "SET foreign_key_checks = 0, unique_checks = 0",
@@ -1229,7 +1231,6 @@ const TARGET_SETUP: &[&str] = &[
 
 impl MyTarget {
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
-        debug_assert!(TARGET_SETUP[0].contains(RESTORE_SQL_MODE));
         let mut first = connect(spec, TARGET_SETUP).await?;
         let (mariadb, _) = is_mariadb(&mut first).await?;
         Ok(MyTarget {
