@@ -49,7 +49,8 @@ fn part_bytes() -> i64 {
         .unwrap_or(PART_BYTES)
 }
 
-/// Bytes handed to the driver per LOAD DATA piece.
+/// Bytes handed to the driver per LOAD DATA packet, at most (and at most half
+/// the server's `max_allowed_packet`).
 const PIECE: usize = 1 << 20;
 
 /// Engines whose tables the snapshot does not cover.
@@ -108,6 +109,8 @@ async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
         .pass(spec.password.clone())
         .db_name(Some(spec.database.clone()))
         .prefer_socket(false)
+        // Accept any row the server sends; the server enforces its own limit.
+        .max_allowed_packet(Some(1 << 30))
         .tcp_nodelay(true)
         .stmt_cache_size(0);
     let conn = match tokio::time::timeout(Duration::from_secs(15), Conn::new(opts)).await {
@@ -1219,6 +1222,8 @@ pub struct MyTarget {
     mariadb: bool,
     /// (table, index) created with its table because auto-increment needs it.
     inline_indexes: std::sync::Mutex<HashSet<(String, String)>>,
+    /// Bytes per LOAD DATA packet.
+    piece: usize,
 }
 
 /// Restore sessions. In this SQL mode zero dates and a `0` in an
@@ -1233,11 +1238,22 @@ impl MyTarget {
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
         let mut first = connect(spec, TARGET_SETUP).await?;
         let (mariadb, _) = is_mariadb(&mut first).await?;
+        let packet: usize = query_rows(
+            &mut first,
+            "SELECT @@max_allowed_packet",
+            "reading max_allowed_packet",
+        )
+        .await?
+        .first()
+        .and_then(|r| cell(r, 0))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PIECE);
         Ok(MyTarget {
             spec: spec.clone(),
             pool: Mutex::new(vec![first]),
             mariadb,
             inline_indexes: std::sync::Mutex::new(HashSet::new()),
+            piece: (packet / 2).clamp(512, PIECE),
         })
     }
 
@@ -1412,6 +1428,24 @@ fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
             k.native
         ),
     }
+}
+
+/// Send `data` to the LOAD DATA stream in packets of at most `piece` bytes;
+/// false once the stream is gone.
+async fn send_pieces(
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    data: Bytes,
+    piece: usize,
+) -> bool {
+    let mut off = 0;
+    while off < data.len() {
+        let end = (off + piece).min(data.len());
+        if tx.send(Ok(data.slice(off..end))).await.is_err() {
+            return false;
+        }
+        off = end;
+    }
+    true
 }
 
 /// Append `v` escaped for `LOAD DATA ... ESCAPED BY '\\'`.
@@ -1631,6 +1665,7 @@ impl Target for MyTarget {
             Ok(stream.boxed())
         });
         let produce = async move {
+            let piece = self.piece;
             let mut buf: Vec<u8> = Vec::with_capacity(PIECE + PIECE / 4);
             let mut raw: Vec<u8> = Vec::new();
             let width = rows.width();
@@ -1685,16 +1720,16 @@ impl Target for MyTarget {
                         }
                     }
                     buf.push(b'\n');
-                    if buf.len() >= PIECE {
+                    if buf.len() >= piece {
                         let full =
                             std::mem::replace(&mut buf, Vec::with_capacity(PIECE + PIECE / 4));
-                        if tx.send(Ok(Bytes::from(full))).await.is_err() {
+                        if !send_pieces(&tx, Bytes::from(full), piece).await {
                             return Ok(());
                         }
                     }
                 }
                 if !buf.is_empty() {
-                    let _ = tx.send(Ok(Bytes::from(buf))).await;
+                    send_pieces(&tx, Bytes::from(buf), piece).await;
                 }
                 Ok(())
             }
