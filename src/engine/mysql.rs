@@ -19,8 +19,15 @@
 //! its unique keys, secondary indexes and foreign keys removed (the primary
 //! key and check constraints stay inline); those are added back from their
 //! own `SHOW CREATE TABLE` lines after the data. An index that an
-//! auto-increment column needs stays inline. Archives from other engines get
+//! auto-increment column needs stays inline. Views and triggers are replayed
+//! after the data, without their `DEFINER`. Archives from other engines get
 //! a `CREATE TABLE` built from the neutral model.
+//!
+//! Loading: each chunk is one `LOAD DATA LOCAL INFILE` in its own
+//! transaction, streamed from memory in packets well under the server's
+//! `max_allowed_packet`; any warning the server reports fails and rolls back
+//! the chunk (with `LOCAL`, the server downgrades bad values and duplicate
+//! keys to warnings).
 
 use super::{quote_literal, Constraint, EngineError, Part, Source, Target};
 use crate::archive::codec::{tag, unhex_into, Field};
