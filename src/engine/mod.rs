@@ -2,6 +2,7 @@
 //! open consistent snapshot that introspects and streams rows; a [`Target`]
 //! creates tables, bulk-loads chunks and applies constraints.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -224,9 +225,7 @@ pub async fn open_source(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Source>
     match spec.engine {
         EngineKind::Postgres => Ok(Box::new(postgres::PgSource::open(spec, jobs).await?)),
         EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteSource::open(spec)?)),
-        EngineKind::Mysql => Err(EngineError::Unsupported(
-            "MySQL/MariaDB is not supported by this build of haul yet".into(),
-        )),
+        EngineKind::Mysql => Ok(Box::new(mysql::MySource::open(spec, jobs).await?)),
     }
 }
 
@@ -235,9 +234,7 @@ pub async fn open_target(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Target>
     match spec.engine {
         EngineKind::Postgres => Ok(Box::new(postgres::PgTarget::open(spec, jobs).await?)),
         EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteTarget::open(spec)?)),
-        EngineKind::Mysql => Err(EngineError::Unsupported(
-            "MySQL/MariaDB is not supported by this build of haul yet".into(),
-        )),
+        EngineKind::Mysql => Ok(Box::new(mysql::MyTarget::open(spec, jobs).await?)),
     }
 }
 

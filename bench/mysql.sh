@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# haul against mysqldump / mydumper / myloader on sysbench's sbtest in
+# MariaDB (or MySQL), in one run.
+#
+#   bench/mysql.sh                 # 4 tables x 500k rows, 2 jobs
+#   ROWS=50000 bench/mysql.sh      # a quick run
+#
+# Prints seconds, peak RSS and ratios (haul / peer). Needs sysbench, zstd,
+# mysqldump, mysql, mydumper, myloader and a server on MYHOST:MYPORT that
+# lets MYUSER (no password) create databases.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${ROWS:-500000}
+TABLES=${TABLES:-4}
+JOBS=${JOBS:-2}
+MYHOST=${MYHOST:-127.0.0.1}
+MYPORT=${MYPORT:-3306}
+MYUSER=${MYUSER:-root}
+SRC=haul_bench_src
+DST=haul_bench_dst
+URL="mysql://$MYUSER@$MYHOST:$MYPORT"
+WORK=$(mktemp -d /tmp/haul-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release -q
+HAUL=${CARGO_TARGET_DIR:-$PWD/target}/release/haul
+
+my() { mysql -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" "$@"; }
+fresh() { my -e "DROP DATABASE IF EXISTS $1; CREATE DATABASE $1"; }
+
+echo "== preparing sbtest: $TABLES tables x $ROWS rows in $SRC"
+fresh "$SRC"
+sysbench oltp_read_only --db-driver=mysql --mysql-host="$MYHOST" --mysql-port="$MYPORT" \
+  --mysql-user="$MYUSER" --mysql-db="$SRC" --tables="$TABLES" --table-size="$ROWS" prepare >/dev/null
+SIZE=$(my -N -e "SELECT CONCAT(ROUND(SUM(DATA_LENGTH + INDEX_LENGTH) / 1048576), ' MiB') FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$SRC'")
+echo "   source size with indexes: $SIZE"
+
+declare -A SECS RSS
+# run NAME CMD...: time a shell command, keep seconds and peak RSS (KiB)
+run() {
+  local name=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >/dev/null 2>"$WORK/err" || {
+    echo "$name failed:"; cat "$WORK/err"; exit 1; }
+  local s r
+  read -r s r <"$WORK/time"
+  SECS[$name]=$s
+  RSS[$name]=$r
+  printf "   %-28s %8.2f s  %8d KiB peak RSS\n" "$name" "${SECS[$name]}" "${RSS[$name]}"
+}
+
+echo "== dump"
+run "haul dump"          "$HAUL dump $URL/$SRC -o $WORK/a.haul -j $JOBS -q"
+run "mysqldump | zstd"   "mysqldump -h $MYHOST -P $MYPORT -u $MYUSER --single-transaction $SRC | zstd -q -o $WORK/a.sql.zst"
+run "mydumper -t $JOBS"  "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS -o $WORK/mydumper"
+run "haul dump --level 1" "$HAUL dump $URL/$SRC -o $WORK/b.haul -j $JOBS -q --level 1"
+for f in "$WORK"/a.* "$WORK"/b.haul; do printf "   %-28s %12d bytes\n" "$(basename "$f")" "$(stat -c %s "$f")"; done
+printf "   %-28s %12d bytes\n" "mydumper/" "$(du -sb "$WORK/mydumper" | cut -f1)"
+
+echo "== restore (each into a fresh database)"
+fresh "$DST"; run "haul restore"        "$HAUL restore $WORK/a.haul $URL/$DST -j $JOBS -q"
+fresh "$DST"; run "zstd -dc | mysql"    "zstd -dc $WORK/a.sql.zst | mysql -h $MYHOST -P $MYPORT -u $MYUSER $DST"
+fresh "$DST"; run "myloader -t $JOBS"   "myloader -h $MYHOST -P $MYPORT -u $MYUSER -d $WORK/mydumper -B $DST -t $JOBS -o"
+
+echo "== check: haul's restore is identical to the source"
+fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "$URL/$DST" -j "$JOBS" -q
+"$HAUL" verify "$WORK/a.haul" --against "$URL/$DST" -q >/dev/null && echo "   verify --against: identical"
+
+ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
+echo "== ratios (haul / peer; lower is better)"
+echo "   dump:    $(ratio 'haul dump' 'mysqldump | zstd')x mysqldump|zstd (target < 0.8),  $(ratio 'haul dump' "mydumper -t $JOBS")x mydumper -t $JOBS"
+echo "            $(ratio 'haul dump --level 1' 'mysqldump | zstd')x mysqldump|zstd with haul at zstd level 1 (default 3)"
+echo "   restore: $(ratio 'haul restore' "myloader -t $JOBS")x myloader -t $JOBS (target < 0.8),  $(ratio 'haul restore' 'zstd -dc | mysql')x zstd -dc|mysql"
+echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
+
+my -e "DROP DATABASE IF EXISTS $SRC; DROP DATABASE IF EXISTS $DST"
