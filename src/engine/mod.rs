@@ -172,6 +172,13 @@ pub trait Target: Send + Sync {
     /// Replay extras (views, triggers) and refresh planner statistics.
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
 
+    /// Refresh planner statistics of one loaded table (engines that do it in
+    /// `finish` need nothing here).
+    async fn analyze(&self, table: &str) -> Result<(), EngineError> {
+        let _ = table;
+        Ok(())
+    }
+
     /// Drop a constraint or index (to relax it during a load).
     async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
         let _ = c;

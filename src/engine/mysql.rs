@@ -644,6 +644,7 @@ async fn introspect(
         "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT, TABLE_ROWS
            FROM information_schema.TABLES
           WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
+            AND TABLE_NAME <> 'haul_journal'
           ORDER BY TABLE_NAME",
         "reading the table catalog",
     )
@@ -1804,6 +1805,103 @@ impl Target for MyTarget {
                 Err(e)
             }
         }
+    }
+
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        let t = qi(&table.name);
+        let sql = match c {
+            Constraint::ForeignKey(f) => {
+                format!("ALTER TABLE {t} DROP FOREIGN KEY {}", qi(&f.name))
+            }
+            Constraint::PrimaryKey(_) => format!("ALTER TABLE {t} DROP PRIMARY KEY"),
+            Constraint::Check(k) => format!("ALTER TABLE {t} DROP CONSTRAINT {}", qi(&k.name)),
+            other => format!("ALTER TABLE {t} DROP INDEX {}", qi(other.name())),
+        };
+        self.exec(
+            &sql,
+            format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
+        )
+        .await
+    }
+
+    async fn duplicates(
+        &self,
+        table: &str,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
+        let cols: Vec<String> = columns.iter().map(|c| qi(c)).collect();
+        // GROUP BY compares in the columns' collations, as the unique key does.
+        let sql = format!(
+            "SELECT {}, COUNT(*) FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT {limit}",
+            cols.iter().map(|c| format!("CAST({c} AS CHAR)")).collect::<Vec<_>>().join(", "),
+            qi(table),
+            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+            cols.join(", "),
+        );
+        let rows = self
+            .rows(&sql, &format!("table {table}: probing for duplicates"))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let vals = (0..columns.len()).map(|i| cell_s(r, i)).collect();
+                let n = cell(r, columns.len())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                (vals, n)
+            })
+            .collect())
+    }
+
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        let exists = self
+            .rows(
+                &format!(
+                    "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
+                    quote_literal(super::JOURNAL_TABLE)
+                ),
+                "reading the restore journal",
+            )
+            .await?;
+        if exists.is_empty() {
+            return Ok(None);
+        }
+        let rows = self
+            .rows(
+                &format!("SELECT body FROM {} WHERE id = 1", qi(super::JOURNAL_TABLE)),
+                "reading the restore journal",
+            )
+            .await?;
+        Ok(rows.first().and_then(|r| cell(r, 0)))
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        let t = qi(super::JOURNAL_TABLE);
+        self.exec(
+            &format!(
+                "CREATE TABLE IF NOT EXISTS {t} (id INT PRIMARY KEY, written_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, body LONGTEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            ),
+            "writing the restore journal",
+        )
+        .await?;
+        let mut c = self.get().await?;
+        let r = c
+            .exec_drop(
+                format!("REPLACE INTO {t} (id, body) VALUES (1, ?)"),
+                (body,),
+            )
+            .await;
+        self.put(c).await;
+        r.map_err(|e| server_err("writing the restore journal", e))
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        self.exec(
+            &format!("DROP TABLE IF EXISTS {}", qi(super::JOURNAL_TABLE)),
+            "removing the restore journal",
+        )
+        .await
     }
 
     async fn add_constraint(

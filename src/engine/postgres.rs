@@ -27,6 +27,10 @@ const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres
     SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; \
     SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;";
 
+/// Settings of restore sessions: commits need not wait for the disk (a
+/// failed restore is redone, not recovered), and index builds sort in memory.
+const RESTORE_SESSION: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'";
+
 /// Tables larger than this are read in several page-range parts.
 const PART_BYTES: i64 = 256 << 20;
 
@@ -994,7 +998,7 @@ impl PgTarget {
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
         let first = connect(spec).await?;
         first
-            .batch_execute("SET synchronous_commit = off")
+            .batch_execute(RESTORE_SESSION)
             .await
             .map_err(|e| server_err("setting up the restore session", e))?;
         Ok(PgTarget {
@@ -1008,7 +1012,7 @@ impl PgTarget {
             return Ok(c);
         }
         let c = connect(&self.spec).await?;
-        c.batch_execute("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'")
+        c.batch_execute(RESTORE_SESSION)
             .await
             .map_err(|e| server_err("setting up a restore session", e))?;
         Ok(c)
@@ -1580,13 +1584,14 @@ impl Target for PgTarget {
                     .await?;
             }
         }
-        if schema.tables.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<String> = schema.tables.iter().map(|t| qtable(&t.name)).collect();
+        // Tables were analyzed one by one as their keys were built.
+        Ok(())
+    }
+
+    async fn analyze(&self, table: &str) -> Result<(), EngineError> {
         self.exec(
-            &format!("ANALYZE {}", names.join(", ")),
-            "analyzing the restored tables",
+            &format!("ANALYZE {}", qtable(table)),
+            format!("table {table}: analyzing it"),
         )
         .await
     }

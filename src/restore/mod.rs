@@ -261,17 +261,34 @@ pub async fn execute(
     let mut work: VecDeque<Work> = VecDeque::new();
     let mut order: Vec<usize> = (0..plan.tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
+    let mut loading: Vec<usize> = Vec::new();
     for pi in order {
         let t = &plan.tables[pi];
         if t.action == Action::Keep {
             progress.table_done(pi);
-            continue;
-        }
-        if t.chunks == 0 {
+        } else if t.chunks == 0 {
             progress.table_done(pi);
             work.push_front(Work::Keys(pi));
+        } else {
+            loading.push(pi);
         }
-        work.extend((0..t.chunks).map(|c| Work::Chunk(pi, c)));
+    }
+    // Tables in groups of `jobs`, their chunks interleaved: concurrent
+    // workers load different tables (two bulk loads into one table contend
+    // for it), and a group's keys build while the next group loads.
+    for group in loading.chunks(jobs.max(1)) {
+        let most = group
+            .iter()
+            .map(|&pi| plan.tables[pi].chunks)
+            .max()
+            .unwrap_or(0);
+        for c in 0..most {
+            for &pi in group {
+                if c < plan.tables[pi].chunks {
+                    work.push_back(Work::Chunk(pi, c));
+                }
+            }
+        }
     }
     let queue = Arc::new(Mutex::new(work));
     let loaded: Arc<Vec<AtomicU64>> =
@@ -313,6 +330,7 @@ pub async fn execute(
                             {
                                 target.add_constraint(table, c, from).await?;
                             }
+                            target.analyze(&tp.name).await?;
                             Ok(())
                         }
                         .await

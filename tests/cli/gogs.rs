@@ -315,3 +315,69 @@ fn pg_app_schema_versions_are_compared() {
         r.stderr
     );
 }
+
+fn my_setup() -> (MyDb, MyDb, tempfile::TempDir, String) {
+    let old = MyDb::new("haul_gogs12");
+    old.script(&fixture("mysql-0.12.sql"));
+    let new = MyDb::new("haul_gogs13");
+    new.script(&fixture("mysql-0.13.sql"));
+    let dir = tempdir();
+    let archive = dir.path().join("gogs-0.12.haul").display().to_string();
+    haul(&["dump", &old.url(), "-o", &archive, "-q"]).ok();
+    (old, new, dir, archive)
+}
+
+#[test]
+fn mysql_gogs_profile_moves_every_row() {
+    let (_old, new, _dir, archive) = my_setup();
+    let r = haul(&["restore", &archive, &new.url(), "--profile", "gogs"]).ok();
+    assert!(
+        r.stderr
+            .contains("gogs schema 19 in the archive, 22 in the target"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        new.sql("SELECT COUNT(*) FROM access_token WHERE sha256 = SHA2(sha1, 256)")
+            .trim(),
+        "4",
+        "every sha256 equals the 0.13 migration's formula"
+    );
+    assert_eq!(new.sql("SELECT COUNT(*) FROM `user`").trim(), "3");
+    assert_eq!(new.sql("SELECT COUNT(*) FROM star").trim(), "3");
+    assert_eq!(new.sql("SELECT version FROM version").trim(), "22");
+    // The unique key is back under MySQL's name for it.
+    let create = new.sql("SHOW CREATE TABLE access_token");
+    assert!(
+        create.contains("UNIQUE KEY `sha256` (`sha256`)"),
+        "{create}"
+    );
+    assert!(create.contains("UNIQUE KEY `sha1` (`sha1`)"), "{create}");
+    assert!(
+        create.contains("KEY `IDX_access_token_uid` (`uid`)"),
+        "{create}"
+    );
+    assert!(new
+        .sql("SHOW CREATE TABLE repository")
+        .contains("UNIQUE KEY `UQE_repository_s` (`owner_id`,`lower_name`)"));
+    // Auto-increment continues past the source's counter (11), not only the rows.
+    new.sql("INSERT INTO access_token (uid, name, sha1, sha256) VALUES (1, 'new', 'x', 'y')");
+    assert_eq!(new.sql("SELECT MAX(id) FROM access_token").trim(), "11");
+    assert_eq!(
+        new.sql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'haul_journal'")
+            .trim(),
+        "0"
+    );
+}
+
+#[test]
+fn mysql_plain_restore_is_refused_naming_the_fix() {
+    let (_old, new, _dir, archive) = my_setup();
+    let r = haul(&["restore", &archive, &new.url()]).expect(5);
+    assert!(
+        r.stderr.contains("--backfill 'access_token.sha256=EXPR'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(new.sql("SELECT COUNT(*) FROM access_token").trim(), "0");
+}
