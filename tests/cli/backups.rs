@@ -94,3 +94,54 @@ fn prune_refuses_while_the_directory_is_locked() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+/// Laravel's and Logto's schema markers are recorded, shown and compared.
+#[test]
+fn laravel_and_logto_markers() {
+    // Laravel, on SQLite.
+    let src = SqliteDb::new("laravel");
+    src.conn()
+        .execute_batch(&std::fs::read_to_string(fixtures().join("apps/laravel.sql")).unwrap())
+        .unwrap();
+    let a = src.dir.path().join("laravel.haul").display().to_string();
+    haul(&["dump", &src.url(), "-o", &a, "-q"]).ok();
+    let i = haul(&["inspect", &a]).ok();
+    assert!(
+        i.stdout.contains("laravel schema version 2024_03_01_120000_create_oauth_settings_table (table migrations)"),
+        "{}",
+        i.stdout
+    );
+    // The target ran one migration more: the archive is older.
+    let target = SqliteDb::new("laravel_new");
+    target
+        .conn()
+        .execute_batch(
+            "CREATE TABLE migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, migration VARCHAR(255) NOT NULL, batch INTEGER NOT NULL);
+             INSERT INTO migrations (migration, batch) VALUES ('2025_01_01_000000_add_scopes', 3);",
+        )
+        .unwrap();
+    let r = haul(&["plan", &a, &target.url(), "--exclude-tables", "migrations"]).ok();
+    assert!(r.stdout.contains("an upgrade restore"), "{}", r.stdout);
+
+    // Logto, on PostgreSQL: the alteration state's timestamp.
+    let pg = PgDb::new("haul_logto");
+    pg.script(&std::fs::read(fixtures().join("apps/logto.sql")).unwrap());
+    let dir = tempdir();
+    let b = dir.path().join("logto.haul").display().to_string();
+    haul(&["dump", &pg.url(), "-o", &b, "-q"]).ok();
+    let j = haul(&["inspect", &b, "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["app_markers"][0]["app"], "logto");
+    assert_eq!(v["app_markers"][0]["version"], "1716643968");
+    // Restoring it over an older Logto's schema is a downgrade, refused.
+    let older = PgDb::new("haul_logto_old");
+    older.script(&std::fs::read(fixtures().join("apps/logto.sql")).unwrap());
+    older.sql("UPDATE systems SET value = '{\"timestamp\": 1700000000}' WHERE key = 'alterationState'; DELETE FROM systems WHERE key <> 'alterationState'");
+    let r = haul(&["restore", &b, &older.url()]).expect(5);
+    assert!(
+        r.stderr
+            .contains("logto schema 1716643968 in the archive is newer"),
+        "{}",
+        r.stderr
+    );
+}
