@@ -245,6 +245,23 @@ pub async fn open_target(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Target>
     }
 }
 
+/// SQL listing groups of rows that share a value of the (quoted) columns,
+/// NULLs excluded, biggest first: each column as text (`as_text` wraps a
+/// quoted column in the engine's cast), then the group's row count.
+pub fn duplicates_sql(
+    table: &str,
+    columns: &[String],
+    as_text: impl Fn(&str) -> String,
+    limit: usize,
+) -> String {
+    format!(
+        "SELECT {}, COUNT(*) FROM {table} WHERE {} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT {limit}",
+        columns.iter().map(|c| as_text(c)).collect::<Vec<_>>().join(", "),
+        columns.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        columns.join(", "),
+    )
+}
+
 /// Quote an identifier with double quotes (PostgreSQL, SQLite).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -1832,13 +1832,7 @@ impl Target for MyTarget {
     ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
         let cols: Vec<String> = columns.iter().map(|c| qi(c)).collect();
         // GROUP BY compares in the columns' collations, as the unique key does.
-        let sql = format!(
-            "SELECT {}, COUNT(*) FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT {limit}",
-            cols.iter().map(|c| format!("CAST({c} AS CHAR)")).collect::<Vec<_>>().join(", "),
-            qi(table),
-            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-            cols.join(", "),
-        );
+        let sql = super::duplicates_sql(&qi(table), &cols, |c| format!("CAST({c} AS CHAR)"), limit);
         let rows = self
             .rows(&sql, &format!("table {table}: probing for duplicates"))
             .await?;

@@ -1501,13 +1501,7 @@ impl Target for PgTarget {
         limit: usize,
     ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
         let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let sql = format!(
-            "SELECT {}, count(*) FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {limit}",
-            cols.iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
-            qtable(table),
-            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-            cols.join(", "),
-        );
+        let sql = super::duplicates_sql(&qtable(table), &cols, |c| format!("{c}::text"), limit);
         let c = self.get().await?;
         let r = c.query(&sql, &[]).await;
         self.put(c).await;

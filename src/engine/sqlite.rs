@@ -895,12 +895,11 @@ impl Target for SqliteTarget {
         limit: usize,
     ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
         let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let sql = format!(
-            "SELECT {}, count(*) FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {limit}",
-            cols.iter().map(|c| format!("CAST({c} AS TEXT)")).collect::<Vec<_>>().join(", "),
-            quote_ident(table),
-            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-            cols.join(", "),
+        let sql = super::duplicates_sql(
+            &quote_ident(table),
+            &cols,
+            |c| format!("CAST({c} AS TEXT)"),
+            limit,
         );
         blocking(|| {
             let conn = lock(&self.conn);
