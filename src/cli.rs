@@ -18,11 +18,28 @@ pub struct Cli {
     /// No progress output.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Print the result as one JSON object on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
+    /// Print the result as one JSON object on stdout; `--json=events` also
+    /// prints progress as JSON lines before it (for schedulers).
+    #[arg(
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "summary",
+        value_name = "summary|events"
+    )]
+    pub json: Option<JsonMode>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What `--json` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JsonMode {
+    /// One summary object at the end.
+    Summary,
+    /// JSON lines: progress events, then the summary object.
+    Events,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,10 @@ pub enum Mode {
     Bars,
     Lines,
     Quiet,
+    /// JSON lines (`--json=events`), on stdout unless `stderr`.
+    Events {
+        stderr: bool,
+    },
 }
 
 impl Mode {
@@ -104,7 +108,8 @@ impl Progress {
             stop: Arc::new(AtomicBool::new(false)),
             ticker: Mutex::new(None),
         });
-        if mode == Mode::Lines {
+        p.event(&serde_json::json!({"event": "start", "command": verb, "tables": p.tables.len()}));
+        if matches!(mode, Mode::Lines | Mode::Events { .. }) {
             let weak = Arc::downgrade(&p);
             let stop = Arc::clone(&p.stop);
             let every = std::env::var("HAUL_PROGRESS_SECONDS")
@@ -135,10 +140,25 @@ impl Progress {
         Arc::clone(&self.tables[i])
     }
 
+    /// One JSON line, in events mode.
+    fn event(&self, v: &serde_json::Value) {
+        match self.mode {
+            Mode::Events { stderr: true } => eprintln!("{v}"),
+            Mode::Events { stderr: false } => println!("{v}"),
+            _ => {}
+        }
+    }
+
     fn line_summary(&self) {
         let rows: u64 = self.tables.iter().map(|t| t.rows()).sum();
         let bytes: u64 = self.tables.iter().map(|t| t.bytes()).sum();
         let secs = self.start.elapsed().as_secs_f64();
+        if let Mode::Events { .. } = self.mode {
+            self.event(&serde_json::json!({
+                "event": "progress", "command": self.verb, "rows": rows, "bytes": bytes, "seconds": secs,
+            }));
+            return;
+        }
         log_line(&format!(
             "{}: {} rows, {} in {:.0}s ({}/s)",
             self.verb,
@@ -166,6 +186,10 @@ impl Progress {
                 t.rows(),
                 human_bytes(t.bytes())
             )),
+            Mode::Events { .. } => self.event(&serde_json::json!({
+                "event": "table_done", "command": self.verb, "table": t.name,
+                "rows": t.rows(), "bytes": t.bytes(),
+            })),
             Mode::Quiet => {}
         }
     }
@@ -174,6 +198,9 @@ impl Progress {
     pub fn note(&self, msg: &str) {
         match (self.mode, &self.multi) {
             (Mode::Quiet, _) => {}
+            (Mode::Events { .. }, _) => self.event(&serde_json::json!({
+                "event": "note", "command": self.verb, "message": msg,
+            })),
             (Mode::Bars, Some(m)) => {
                 let _ = m.println(format!("haul: {msg}"));
             }

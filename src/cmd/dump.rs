@@ -66,7 +66,7 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let jobs = jobs(args.jobs);
     let filter = filter(&args.tables);
     let rt = runtime(jobs)?;
-    let mode = Mode::detect(g.quiet);
+    let mode = g.progress_mode(out == Path::new("-"));
     let summary = rt
         .block_on(async {
             tokio::select! {

@@ -13,14 +13,29 @@ use anyhow::Result;
 /// Options every command sees.
 pub struct Global {
     pub quiet: bool,
+    /// A JSON summary on stdout.
     pub json: bool,
+    /// JSON-lines progress events too.
+    pub events: bool,
+}
+
+impl Global {
+    /// The progress mode for this run; `stderr` when stdout carries data.
+    pub fn progress_mode(&self, stderr: bool) -> crate::progress::Mode {
+        if self.events {
+            crate::progress::Mode::Events { stderr }
+        } else {
+            crate::progress::Mode::detect(self.quiet)
+        }
+    }
 }
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let g = Global {
         quiet: cli.quiet,
-        json: cli.json,
+        json: cli.json.is_some(),
+        events: cli.json == Some(crate::cli::JsonMode::Events),
     };
     match cli.command {
         Command::Dump(a) => dump::run(a, &g),

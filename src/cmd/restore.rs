@@ -7,7 +7,7 @@ use crate::conn::ConnSpec;
 use crate::engine::{self, Target};
 use crate::error::{RefusedError, UsageError};
 use crate::markers;
-use crate::progress::{human_bytes, Mode, Progress};
+use crate::progress::{human_bytes, Progress};
 use crate::restore;
 use crate::restore::plan::Options;
 use crate::schema::TableFilter;
@@ -68,7 +68,7 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                     );
                     return Ok(());
                 }
-                let progress = Progress::new(Mode::detect(g.quiet), "restore", &[]);
+                let progress = Progress::new(g.progress_mode(false), "restore", &[]);
                 let r = restore::reapply(&j, target.as_ref(), &progress).await;
                 progress.finish();
                 r.with_context(|| format!("resuming the restore into {spec} failed"))?;
@@ -123,7 +123,7 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         }
         let expected: Vec<(String, Option<u64>)> =
             plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
-        let progress = Progress::new(Mode::detect(g.quiet), "restore", &expected);
+        let progress = Progress::new(g.progress_mode(false), "restore", &expected);
         for a in &plan.app_versions {
             progress.note(&format!("app: {a}"));
         }

@@ -145,3 +145,32 @@ fn laravel_and_logto_markers() {
         r.stderr
     );
 }
+
+/// `--json=events`: JSON lines a scheduler can follow, the summary last.
+#[test]
+fn json_events_are_json_lines() {
+    let dir = tempdir();
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    let a = dir.path().join("e.haul").display().to_string();
+    let r = haul(&["dump", &demo, "-o", &a, "--json=events"]).ok();
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines[0]["event"], "start");
+    assert_eq!(
+        lines.iter().filter(|l| l["event"] == "table_done").count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(last["command"], "dump");
+    assert_eq!(last["rows"], 10);
+    assert!(
+        r.stderr.is_empty(),
+        "events replace the log lines: {}",
+        r.stderr
+    );
+}
