@@ -31,7 +31,11 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
     let opts = options(&args)?;
     let reader = Arc::new(ArchiveReader::open(&archive)?);
     let rt = runtime(jobs)?;
-    rt.block_on(async {
+    // A SQLite file this run creates is removed again if the restore stops
+    // before writing anything (a refused plan must leave no trace).
+    let created = spec.engine == crate::schema::EngineKind::Sqlite && !spec.path.exists();
+    let wrote = std::sync::atomic::AtomicBool::new(false);
+    let result = rt.block_on(async {
         let target: Arc<dyn Target> = Arc::from(
             engine::open_target(&spec, jobs)
                 .await
@@ -130,6 +134,7 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         for w in &plan.warnings {
             progress.note(&format!("warning: {w}"));
         }
+        wrote.store(true, std::sync::atomic::Ordering::Relaxed);
         let report = restore::execute(&plan, Arc::clone(&reader), target, Arc::clone(&progress), jobs)
             .await
             .with_context(|| format!("restore of {} into {spec} failed", archive.display()));
@@ -164,7 +169,11 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
             );
         }
         Ok(())
-    })
+    });
+    if result.is_err() && created && !wrote.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = std::fs::remove_file(&spec.path);
+    }
+    result
 }
 
 /// Check the checksums of `chunks` on `jobs` threads; the first bad one is

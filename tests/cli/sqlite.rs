@@ -20,3 +20,25 @@ fn chinook_round_trips() {
         .unwrap();
     assert_eq!(n, 3503);
 }
+
+/// A refused restore into a SQLite file that did not exist leaves no file.
+#[test]
+fn refused_restore_leaves_no_new_file() {
+    let dir = tempdir();
+    let archive = dir.path().join("demo.haul");
+    let a = archive.to_str().unwrap();
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    haul(&["dump", &demo, "-o", a, "-q"]).ok();
+    let target = dir.path().join("new.db");
+    let url = format!("sqlite://{}", target.display());
+    haul(&["restore", a, &url, "--tables", "nope"]).expect(2);
+    assert!(
+        !target.exists(),
+        "the refused restore created {}",
+        target.display()
+    );
+    haul(&["restore", a, &url, "--backfill", "nosuch.col=lower(x)"]).expect(5);
+    assert!(!target.exists());
+    haul(&["restore", a, &url, "-q"]).ok();
+    assert!(target.exists());
+}
