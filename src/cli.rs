@@ -29,6 +29,10 @@ pub struct Cli {
         value_name = "summary|events"
     )]
     pub json: Option<JsonMode>,
+    /// Config file: named connections (@name) and defaults for dump,
+    /// restore and prune (flags and HAUL_* variables win).
+    #[arg(long, global = true, env = "HAUL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,25 +68,25 @@ pub struct PruneArgs {
     /// Directory of archives (as written by `haul dump --into`).
     pub dir: PathBuf,
     /// Keep the N newest archives.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_LAST")]
     pub keep_last: usize,
     /// Keep the newest archive of each of the last N hours that have one.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_HOURLY")]
     pub keep_hourly: usize,
     /// Keep the newest archive of each of the last N days that have one.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_DAILY")]
     pub keep_daily: usize,
     /// Keep the newest archive of each of the last N ISO weeks that have one.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_WEEKLY")]
     pub keep_weekly: usize,
     /// Keep the newest archive of each of the last N months that have one.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_MONTHLY")]
     pub keep_monthly: usize,
     /// Keep the newest archive of each of the last N years that have one.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_YEARLY")]
     pub keep_yearly: usize,
     /// Keep every archive within this long of the newest (e.g. 2d12h).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", env = "HAUL_KEEP_WITHIN")]
     pub keep_within: Option<humantime::Duration>,
     /// Show what would be kept and removed, and why; remove nothing.
     #[arg(long)]
@@ -102,16 +106,10 @@ pub struct TableArgs {
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// Database to dump (connection URL).
+    /// Database to dump (connection URL, or @name from the config file).
     pub source: String,
     /// Archive file to write; `-` writes to stdout.
-    #[arg(
-        short,
-        long,
-        value_name = "FILE",
-        required_unless_present = "into",
-        conflicts_with = "into"
-    )]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "into")]
     pub output: Option<PathBuf>,
     /// Write a new, timestamped archive into this directory instead
     /// (for scheduled backups; see `haul prune`).
@@ -119,12 +117,12 @@ pub struct DumpArgs {
     pub into: Option<PathBuf>,
     /// File name pattern for --into: {database}, {engine}, {timestamp}
     /// (UTC, e.g. 20261122T164000Z).
-    #[arg(long, default_value = "{database}-{timestamp}.haul", requires = "into")]
+    #[arg(long, default_value = "{database}-{timestamp}.haul")]
     pub name: String,
     #[command(flatten)]
     pub tables: TableArgs,
     /// Parallel workers (default: number of cores).
-    #[arg(short, long)]
+    #[arg(short, long, env = "HAUL_JOBS")]
     pub jobs: Option<usize>,
     /// Uncompressed size at which a chunk is cut (e.g. 4MiB).
     #[arg(long, default_value = "4MiB", value_parser = parse_size)]
@@ -139,13 +137,14 @@ pub struct RestoreArgs {
     /// Archive file to restore.
     #[arg(required_unless_present = "list_profiles")]
     pub archive: Option<PathBuf>,
-    /// Target database (connection URL); SQLite files are created if missing.
+    /// Target database (connection URL, or @name from the config file);
+    /// SQLite files are created if missing.
     #[arg(required_unless_present = "list_profiles")]
     pub target: Option<String>,
     #[command(flatten)]
     pub tables: TableArgs,
     /// Parallel workers (default: number of cores).
-    #[arg(short, long)]
+    #[arg(short, long, env = "HAUL_JOBS")]
     pub jobs: Option<usize>,
     /// Drop the archive's tables from the target first, if they exist.
     #[arg(long)]
@@ -192,7 +191,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,
     /// Parallel workers (default: number of cores).
-    #[arg(short, long)]
+    #[arg(short, long, env = "HAUL_JOBS")]
     pub jobs: Option<usize>,
 }
 

@@ -3,6 +3,7 @@
 mod archive;
 mod cli;
 mod cmd;
+mod config;
 mod conn;
 mod engine;
 mod error;
@@ -14,7 +15,7 @@ mod retention;
 mod schema;
 mod transform;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -24,9 +25,13 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let verbose = cli.verbose;
-    match cmd::run(cli) {
+    match cmd::run(cli, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = error::exit_code(&e);

@@ -174,3 +174,56 @@ fn json_events_are_json_lines() {
         r.stderr
     );
 }
+
+/// Connections and defaults from a config file; environment variables win
+/// over it, flags over both; a password in the file is never printed.
+#[test]
+fn config_file_env_and_flags() {
+    let dir = tempdir();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let cfg = dir.path().join("haul.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[connections]\ndemo = \"sqlite://{}\"\nbroken = \"postgres://postgres:Cfg5ecret@127.0.0.1:5432/haul_no_such_db\"\n\n\
+             [dump]\ninto = \"{}\"\n\n[prune]\nkeep_last = 1\n",
+            fixtures().join("demo.db").display(),
+            backups.display()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    for _ in 0..3 {
+        haul(&["--config", c, "dump", "@demo", "-q"]).ok();
+    }
+    assert_eq!(archives(&backups).len(), 3);
+    let b = backups.to_str().unwrap();
+    // The file says keep 1; the environment says 2; a flag says 3.
+    let r = haul(&["--config", c, "prune", b, "--dry-run"]).ok();
+    assert_eq!(r.stdout.matches("keep ").count(), 1, "{}", r.stdout);
+    let r = haul_env(
+        &["--config", c, "prune", b, "--dry-run"],
+        &[("HAUL_KEEP_LAST", "2")],
+    )
+    .ok();
+    assert_eq!(r.stdout.matches("keep ").count(), 2, "{}", r.stdout);
+    let r = haul_env(
+        &["--config", c, "prune", b, "--dry-run", "--keep-last", "3"],
+        &[("HAUL_KEEP_LAST", "2")],
+    )
+    .ok();
+    assert_eq!(r.stdout.matches("keep ").count(), 3, "{}", r.stdout);
+    // HAUL_CONFIG works like --config.
+    haul_env(&["prune", b, "--keep-last", "1"], &[("HAUL_CONFIG", c)]).ok();
+    assert_eq!(archives(&backups).len(), 1);
+    // A named connection that fails never shows its password.
+    let r = haul(&["--config", c, "dump", "@broken", "-o", "x.haul"]).expect(3);
+    assert!(!r.all().contains("Cfg5ecret"), "{}", r.all());
+    assert!(r.stderr.contains("haul_no_such_db"), "{}", r.stderr);
+    haul(&["--config", c, "dump", "@nope", "-o", "x.haul"]).expect(2);
+    // A config file that does not parse is a usage error naming it.
+    std::fs::write(&cfg, "[dump]\nbogus = 1\n").unwrap();
+    let r = haul(&["--config", c, "inspect", "x.haul"]).expect(2);
+    assert!(r.stderr.contains("haul.toml"), "{}", r.stderr);
+}
