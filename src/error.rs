@@ -15,6 +15,20 @@ pub enum Exit {
     Refused = 5,
     Mismatch = 6,
     Duplicates = 7,
+    /// The work completed, with warnings the user should read.
+    Warnings = 8,
+}
+
+static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Record that the command completed with warnings (exit 8).
+pub fn warned() {
+    WARNED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a warning was recorded.
+pub fn has_warned() -> bool {
+    WARNED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Bad arguments found while validating them into a plan.

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     };
     let verbose = cli.verbose;
     match cmd::run(cli, &matches) {
+        Ok(()) if error::has_warned() => ExitCode::from(error::Exit::Warnings as u8),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = error::exit_code(&e);

@@ -78,6 +78,9 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
             }
         })
         .with_context(|| format!("dump of {spec} failed"))?;
+    if !summary.warnings.is_empty() {
+        crate::error::warned();
+    }
     let to_stdout = out == Path::new("-");
     if g.json {
         let line = serde_json::to_string(&summary)?;

@@ -130,14 +130,20 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
                     .map(|d| d.as_micros() as i64);
                 match secs {
                     Some(s) => found.push((path.clone(), s, meta.len(), started)),
-                    None => notes.push(format!(
-                        "{name}: manifest time {started:?} unreadable; kept, not counted"
-                    )),
+                    None => {
+                        crate::error::warned();
+                        notes.push(format!(
+                            "{name}: manifest time {started:?} unreadable; kept, not counted"
+                        ))
+                    }
                 }
             }
-            Err(e) => notes.push(format!(
-                "{name}: not a complete archive ({e}); kept, not counted"
-            )),
+            Err(e) => {
+                crate::error::warned();
+                notes.push(format!(
+                    "{name}: not a complete archive ({e}); kept, not counted"
+                ))
+            }
         }
     }
     let times: Vec<i64> = found.iter().map(|f| f.1).collect();

@@ -140,6 +140,9 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
             .with_context(|| format!("restore of {} into {spec} failed", archive.display()));
         progress.finish();
         let report = report?;
+        if !report.warnings.is_empty() {
+            crate::error::warned();
+        }
         if g.json {
             println!("{}", serde_json::json!({
                 "command": "restore",

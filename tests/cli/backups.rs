@@ -38,7 +38,8 @@ fn dump_into_and_prune() {
         .unwrap();
     assert!(ok.success());
 
-    let dry = haul(&["prune", d, "--keep-last", "2", "--dry-run"]).ok();
+    // The damaged file is reported as a warning: exit 8.
+    let dry = haul(&["prune", d, "--keep-last", "2", "--dry-run"]).expect(8);
     assert_eq!(dry.stdout.matches("keep ").count(), 2, "{}", dry.stdout);
     assert!(dry.stdout.contains("would remove"), "{}", dry.stdout);
     assert!(
@@ -49,7 +50,7 @@ fn dump_into_and_prune() {
     assert_eq!(archives(dir.path()).len(), 4, "a dry run removes nothing");
     assert!(stale.exists());
 
-    let r = haul(&["prune", d, "--keep-last", "2", "--json"]).ok();
+    let r = haul(&["prune", d, "--keep-last", "2", "--json"]).expect(8);
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["kept"], 2);
     assert_eq!(v["removed"], 1);

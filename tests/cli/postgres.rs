@@ -240,7 +240,7 @@ fn views_functions_triggers_and_extensions_round_trip() {
     );
     // A restore of a subset leaves out views of tables it leaves out, and says so.
     let subset = PgDb::new("haul_objects_s");
-    let r = haul(&["restore", a, &subset.url(), "--tables", "other"]).ok();
+    let r = haul(&["restore", a, &subset.url(), "--tables", "other"]).expect(8);
     assert!(
         r.stderr
             .contains("view rich not created: it reads table acct"),
