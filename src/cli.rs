@@ -91,6 +91,10 @@ pub struct PruneArgs {
     /// Show what would be kept and removed, and why; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Count complete archives without checking their chunks' checksums
+    /// (faster on large backups; by default every chunk is checked).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// Which tables to work on.

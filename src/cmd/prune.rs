@@ -121,7 +121,17 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
         if !name.ends_with(".haul") || name.starts_with('.') {
             continue;
         }
-        match ArchiveReader::open(&path) {
+        let opened = ArchiveReader::open(&path).and_then(|r| {
+            if !args.no_verify {
+                for t in &r.manifest().tables {
+                    for c in &t.chunks {
+                        r.check_chunk(&t.name, c)?;
+                    }
+                }
+            }
+            Ok(r)
+        });
+        match opened {
             Ok(r) => {
                 let started = r.manifest().started_at.clone();
                 let secs = humantime::parse_rfc3339_weak(&started)
@@ -141,7 +151,7 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
             Err(e) => {
                 crate::error::warned();
                 notes.push(format!(
-                    "{name}: not a complete archive ({e}); kept, not counted"
+                    "{name}: not a complete, intact archive ({e}); kept, not counted"
                 ))
             }
         }

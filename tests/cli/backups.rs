@@ -228,3 +228,33 @@ fn config_file_env_and_flags() {
     let r = haul(&["--config", c, "inspect", "x.haul"]).expect(2);
     assert!(r.stderr.contains("haul.toml"), "{}", r.stderr);
 }
+
+/// A damaged archive does not count towards retention: prune keeps an intact
+/// one instead, and says why.
+#[test]
+fn prune_counts_only_intact_archives() {
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    haul(&["dump", &demo, "--into", d, "-q"]).ok();
+    let r = haul(&["dump", &demo, "--into", d, "-q", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let newest = v["archive"].as_str().unwrap().to_string();
+    // Flip a byte in the newest archive's first chunk.
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let at = bytes
+        .windows(14)
+        .position(|w| w == b"000001.csv.zst")
+        .unwrap();
+    let data = (at / 512 + 1) * 512 + 20;
+    bytes[data] ^= 0xff;
+    std::fs::write(&newest, bytes).unwrap();
+    let r = haul(&["prune", d, "--keep-last", "1"]).expect(8);
+    assert!(r.stdout.contains("checksum mismatch"), "{}", r.stdout);
+    let left = archives(dir.path());
+    assert_eq!(
+        left.len(),
+        2,
+        "the intact one is kept, the damaged one left for a person"
+    );
+}
