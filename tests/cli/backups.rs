@@ -43,7 +43,8 @@ fn dump_into_and_prune() {
     assert_eq!(dry.stdout.matches("keep ").count(), 2, "{}", dry.stdout);
     assert!(dry.stdout.contains("would remove"), "{}", dry.stdout);
     assert!(
-        dry.stdout.contains("broken.haul: not a complete, intact archive"),
+        dry.stdout
+            .contains("broken.haul: not a complete, intact archive"),
         "{}",
         dry.stdout
     );
