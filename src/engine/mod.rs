@@ -47,6 +47,30 @@ pub enum EngineError {
     Unsupported(String),
 }
 
+/// Errors of one chunk's load, naming its table and chunk.
+pub struct ChunkErrors<'a> {
+    pub table: &'a str,
+    pub chunk: &'a str,
+}
+
+impl ChunkErrors<'_> {
+    pub fn load(&self, message: String) -> EngineError {
+        EngineError::Load {
+            table: self.table.to_string(),
+            chunk: self.chunk.to_string(),
+            message,
+        }
+    }
+
+    pub fn codec(&self, source: CodecError) -> EngineError {
+        EngineError::Codec {
+            table: self.table.to_string(),
+            chunk: self.chunk.to_string(),
+            source,
+        }
+    }
+}
+
 /// A slice of a table that one worker reads (a page range, a key range).
 #[derive(Debug, Clone)]
 pub struct Part {

@@ -1620,16 +1620,12 @@ impl Target for MyTarget {
         rows: &mut dyn Rows,
         label: &str,
     ) -> Result<u64, EngineError> {
-        let load_err = |message: String| EngineError::Load {
-            table: table.name.clone(),
-            chunk: label.to_string(),
-            message,
+        let errs = super::ChunkErrors {
+            table: &table.name,
+            chunk: label,
         };
-        let codec_err = |source| EngineError::Codec {
-            table: table.name.clone(),
-            chunk: label.to_string(),
-            source,
-        };
+        let load_err = |message: String| errs.load(message);
+        let codec_err = |source| errs.codec(source);
         let kinds: Vec<Kind> = columns
             .iter()
             .map(|n| table.column(n).map(kind_of).unwrap_or(Kind::Text))

@@ -1356,16 +1356,12 @@ impl Target for PgTarget {
             .iter()
             .map(|n| table.column(n).is_some_and(|c| c.ty.is_binary()))
             .collect();
-        let load_err = |message: String| EngineError::Load {
-            table: table.name.clone(),
-            chunk: label.to_string(),
-            message,
+        let errs = super::ChunkErrors {
+            table: &table.name,
+            chunk: label,
         };
-        let codec_err = |source| EngineError::Codec {
-            table: table.name.clone(),
-            chunk: label.to_string(),
-            source,
-        };
+        let load_err = |message: String| errs.load(message);
+        let codec_err = |source| errs.codec(source);
         let sql = format!(
             "COPY {} ({}) FROM STDIN",
             qtable(&table.name),

@@ -680,16 +680,12 @@ impl Target for SqliteTarget {
                     .unwrap_or((Class::Text, false))
             })
             .collect();
-        let load_err = |message: String| EngineError::Load {
-            table: table.name.clone(),
-            chunk: label.to_string(),
-            message,
+        let errs = super::ChunkErrors {
+            table: &table.name,
+            chunk: label,
         };
-        let codec_err = |source| EngineError::Codec {
-            table: table.name.clone(),
-            chunk: label.to_string(),
-            source,
-        };
+        let load_err = |message: String| errs.load(message);
+        let codec_err = |source| errs.codec(source);
         let sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
             quote_ident(&table.name),
