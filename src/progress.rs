@@ -194,6 +194,16 @@ impl Progress {
         }
     }
 
+    /// A table that is left as it is (its bar closes; the reason is said).
+    pub fn table_skipped(&self, i: usize, why: &str) {
+        let t = &self.tables[i];
+        if let Some(b) = &t.bar {
+            b.set_length(0);
+            b.finish_with_message("kept");
+        }
+        self.note(&format!("{}: table {} {why}", self.verb, t.name));
+    }
+
     /// A message for the user, above the bars.
     pub fn note(&self, msg: &str) {
         match (self.mode, &self.multi) {

@@ -265,7 +265,7 @@ pub async fn execute(
     for pi in order {
         let t = &plan.tables[pi];
         if t.action == Action::Keep {
-            progress.table_done(pi);
+            progress.table_skipped(pi, "kept as it is in the target (a rule says so)");
         } else if t.chunks == 0 {
             progress.table_done(pi);
             work.push_front(Work::Keys(pi));
