@@ -151,6 +151,17 @@ pub fn psql(db: &str, sql: &str) -> String {
     )
 }
 
+/// Whether psql refuses `sql` on database `db` (a constraint holds, say).
+pub fn psql_fails(db: &str, sql: &str) -> bool {
+    !psql_cmd(db)
+        .arg("-c")
+        .arg(sql)
+        .output()
+        .expect("cannot run psql")
+        .status
+        .success()
+}
+
 /// Run a SQL script with psql on database `db`.
 pub fn psql_script(db: &str, script: &[u8]) -> String {
     run_tool(

@@ -176,41 +176,20 @@ fn pg_hard_values_round_trip() {
         ),
         "1002|5002|3\n"
     );
-    let bad = std::process::Command::new("psql")
-        .args([
-            "-h",
-            PG_HOST,
-            "-U",
-            "postgres",
-            "-X",
-            "-q",
-            "-d",
-            &target.name,
-            "-c",
-        ])
-        .arg("INSERT INTO hard (label, i4) VALUES ('violates the check', 42)")
-        .output()
-        .unwrap();
     assert!(
-        !bad.status.success(),
+        psql_fails(
+            &target.name,
+            "INSERT INTO hard (label, i4) VALUES ('violates the check', 42)"
+        ),
         "the check constraint was not restored"
     );
-    let bad = std::process::Command::new("psql")
-        .args([
-            "-h",
-            PG_HOST,
-            "-U",
-            "postgres",
-            "-X",
-            "-q",
-            "-d",
+    assert!(
+        psql_fails(
             &target.name,
-            "-c",
-        ])
-        .arg("INSERT INTO hard (label, category_id) VALUES ('violates the fk', 999)")
-        .output()
-        .unwrap();
-    assert!(!bad.status.success(), "the foreign key was not restored");
+            "INSERT INTO hard (label, category_id) VALUES ('violates the fk', 999)"
+        ),
+        "the foreign key was not restored"
+    );
 }
 
 #[test]
