@@ -175,10 +175,27 @@ pub struct RestoreArgs {
     /// the archive's (refused by default).
     #[arg(long)]
     pub allow_downgrade: bool,
-    /// Finish a restore that stopped after loading its data (duplicate keys
-    /// found, or interrupted while reapplying constraints).
-    #[arg(long)]
+    /// Finish a restore that stopped: killed at any phase, or stopped by
+    /// duplicate keys (exit 7). The plan comes from the journal in the
+    /// target; only the chunks not yet loaded are loaded.
+    #[arg(long, conflicts_with = "abandon")]
     pub resume: bool,
+    /// Give up a restore that stopped and put the target back as it was:
+    /// drop the tables it created, empty the ones it loaded, reapply what it
+    /// relaxed, and remove its journal.
+    #[arg(long)]
+    pub abandon: bool,
+    /// Rows whose unique or primary key matches a row already in the target:
+    /// fail (stop before reapplying constraints and list them),
+    /// keep-existing (the target's row stays, the archive's is rejected) or
+    /// keep-archived (the archive's row replaces the target's). Rejected
+    /// rows are written to the --rejects archive.
+    #[arg(long, value_enum, default_value_t = crate::restore::Policy::Fail)]
+    pub on_duplicate: crate::restore::Policy,
+    /// Where rejected rows go (an archive like any other; default
+    /// haul-rejects-TIMESTAMP.haul in the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

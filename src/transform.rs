@@ -23,7 +23,7 @@ pub struct RuleError {
 }
 
 /// A backfill expression.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub enum Expr {
     Sha256Hex(String),
     Sha1Hex(String),
@@ -214,7 +214,7 @@ impl Rules {
 }
 
 /// How one loaded column gets its value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 pub enum OutColumn {
     /// Archive field `.0`, as is.
     Archive(usize),

@@ -159,6 +159,79 @@ async fn dump(
     for w in &warnings {
         progress.note(&format!("warning: {w}"));
     }
+    let settings = Settings {
+        no_replace,
+        jobs,
+        chunk_size,
+        level,
+        markers: true,
+    };
+    let written = write_archive(
+        Arc::clone(&source),
+        schema,
+        &[],
+        out,
+        &settings,
+        Arc::clone(&progress),
+        started_at,
+        warnings.clone(),
+    )
+    .await;
+    progress.finish();
+    let (path, tables) = written?;
+    Ok(DumpSummary {
+        command: "dump",
+        archive: path.display().to_string(),
+        tables: tables.len(),
+        rows: tables.iter().map(|t| t.rows).sum(),
+        raw_bytes: tables.iter().map(|t| t.raw_bytes).sum(),
+        stored_bytes: tables.iter().map(|t| t.stored_bytes).sum(),
+        seconds: progress.elapsed().as_secs_f64(),
+        warnings,
+    })
+}
+
+/// How an archive is written.
+pub(crate) struct Settings {
+    pub no_replace: bool,
+    pub jobs: usize,
+    pub chunk_size: usize,
+    pub level: i32,
+    /// Read app schema markers into the manifest.
+    pub markers: bool,
+}
+
+/// Stream `schema`'s tables from an open snapshot into an archive at `out`;
+/// `read_from` names, per table, a different table to read the rows from
+/// (the archive keeps the schema's name). Closes the snapshot. Returns the
+/// archive's path and its tables.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_archive(
+    source: Arc<dyn Source>,
+    schema: crate::schema::Schema,
+    read_from: &[(String, String)],
+    out: &Path,
+    settings: &Settings,
+    progress: Arc<Progress>,
+    started_at: String,
+    warnings: Vec<String>,
+) -> Result<(
+    std::path::PathBuf,
+    Vec<crate::archive::manifest::TableEntry>,
+)> {
+    let jobs = settings.jobs;
+    let chunk_size = settings.chunk_size;
+    let read_tables: Vec<crate::schema::Table> = schema
+        .tables
+        .iter()
+        .map(|t| {
+            let mut r = t.clone();
+            if let Some((_, from)) = read_from.iter().find(|(n, _)| n == &t.name) {
+                r.name = from.clone();
+            }
+            r
+        })
+        .collect();
 
     // Work list: every part of every table, largest tables first.
     let mut work: Vec<(usize, Part)> = Vec::new();
@@ -167,19 +240,19 @@ async fn dump(
     let mut order: Vec<usize> = (0..schema.tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(schema.tables[i].estimated_rows.unwrap_or(0)));
     for i in order {
-        let parts = source.parts(&schema.tables[i], jobs).await?;
+        let parts = source.parts(&read_tables[i], jobs).await?;
         remaining[i].store(parts.len(), Ordering::Relaxed);
         work.extend(parts.into_iter().map(|p| (i, p)));
     }
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
 
     let mut writer = ArchiveWriter::create(out, &schema)?;
-    if no_replace {
+    if settings.no_replace {
         writer.no_replace();
     }
     let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs);
     let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs);
-    let compressors = Compressors::start(jobs, level, raw_rx, stored_tx);
+    let compressors = Compressors::start(jobs, settings.level, raw_rx, stored_tx);
     let writer_thread = std::thread::spawn(move || {
         let mut writer = writer;
         for chunk in stored_rx {
@@ -188,12 +261,12 @@ async fn dump(
         Ok::<_, crate::archive::ArchiveError>(writer)
     });
 
-    let schema = Arc::new(schema);
+    let read_tables = Arc::new(read_tables);
     let mut tasks = Vec::new();
     for _ in 0..jobs {
         let queue = Arc::clone(&queue);
         let source = Arc::clone(&source);
-        let schema = Arc::clone(&schema);
+        let read_tables = Arc::clone(&read_tables);
         let raw_tx = raw_tx.clone();
         let progress = Arc::clone(&progress);
         let remaining = Arc::clone(&remaining);
@@ -201,7 +274,7 @@ async fn dump(
             loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                 let Some((i, part)) = next else { return Ok(()) };
-                let table = &schema.tables[i];
+                let table = &read_tables[i];
                 let tx = raw_tx.clone();
                 let mut sink = ChunkSink::new(
                     i,
@@ -246,14 +319,13 @@ async fn dump(
         (Ok(_), Some(e)) => return Err(e.into()),
         (Ok(w), None) => w,
     };
-    let app_markers = crate::markers::read_live(source.as_ref(), &schema).await?;
+    let app_markers = if settings.markers {
+        crate::markers::read_live(source.as_ref(), &schema).await?
+    } else {
+        vec![]
+    };
     source.close().await?;
-    progress.finish();
     let tables = writer.tables().to_vec();
-    let rows = tables.iter().map(|t| t.rows).sum();
-    let raw_bytes = tables.iter().map(|t| t.raw_bytes).sum();
-    let stored_bytes = tables.iter().map(|t| t.stored_bytes).sum();
-    let schema = Arc::try_unwrap(schema).unwrap_or_else(|a| (*a).clone());
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,
@@ -263,22 +335,13 @@ async fn dump(
         finished_at: now_rfc3339(),
         snapshot: source.snapshot_method(),
         app_markers,
-        warnings: warnings.clone(),
+        warnings,
         schema_blake3: String::new(),
         schema,
         tables: vec![],
     };
     let written = writer.finish(manifest)?;
-    Ok(DumpSummary {
-        command: "dump",
-        archive: written.display().to_string(),
-        tables: tables.len(),
-        rows,
-        raw_bytes,
-        stored_bytes,
-        seconds: progress.elapsed().as_secs_f64(),
-        warnings,
-    })
+    Ok((written, tables))
 }
 
 /// A database name as a file-name part.

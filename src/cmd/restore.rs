@@ -41,48 +41,85 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot restore into {spec}"))?,
         );
+        let run = restore::Run {
+            jobs,
+            policy: args.on_duplicate,
+            rejects: rejects_path(&args),
+            target_spec: &spec,
+        };
         match (restore::Journal::load(target.as_ref()).await?, args.resume) {
-            (Some(j), false) => {
+            (Some(j), false) if !args.abandon => {
                 return Err(RefusedError(format!(
-                    "a restore of {} into {spec} started {} did not finish ({} constraints relaxed, phase {}); \
-                     nothing was changed. Finish it with --resume",
-                    j.archive, j.started_at, j.relaxed.len(), j.phase
+                    "a restore of {} into {spec} started {} did not finish (phase {}); nothing was changed. \
+                     Finish it with: haul restore {} {spec} --resume (or undo it with --abandon)",
+                    j.archive,
+                    j.started_at,
+                    serde_json::to_string(&j.phase).unwrap_or_default().trim_matches('"'),
+                    j.archive
                 ))
                 .into())
             }
             (None, true) => {
                 return Err(UsageError(format!("{spec} has no unfinished restore to resume")).into())
             }
-            (Some(j), true) if j.phase != "loaded" => {
-                return Err(RefusedError(format!(
-                    "the restore of {} into {spec} stopped while loading: its tables hold part of the data. \
-                     Empty the tables it was loading, then run the restore again with --resume to put back \
-                     the {} relaxed constraints first (they are listed in the {} table)",
-                    j.archive,
-                    j.relaxed.len(),
-                    engine::JOURNAL_TABLE
-                ))
-                .into())
+            (None, false) if args.abandon => {
+                return Err(UsageError(format!("{spec} has no unfinished restore to abandon")).into())
             }
-            (Some(j), true) => {
+            (Some(j), false) => {
                 if dry_run {
-                    println!(
-                        "resume: probe {} relaxed constraints for duplicates and reapply them",
-                        j.relaxed.len()
-                    );
+                    println!("abandon: the restore of {} started {} would be undone", j.archive, j.started_at);
                     return Ok(());
                 }
-                let progress = Progress::new(g.progress_mode(false), "restore", &[]);
-                let r = restore::reapply(&j, target.as_ref(), &progress).await;
-                progress.finish();
-                r.with_context(|| format!("resuming the restore into {spec} failed"))?;
+                wrote.store(true, std::sync::atomic::Ordering::Relaxed);
+                let left = restore::abandon(&j, target.as_ref())
+                    .await
+                    .with_context(|| format!("abandoning the restore into {spec} failed"))?;
                 if !g.quiet {
+                    for l in &left {
+                        eprintln!("haul: warning: {l}");
+                    }
                     eprintln!(
-                        "haul: resumed: {} relaxed constraints reapplied in {spec}; the restore is complete",
-                        j.relaxed.len()
+                        "haul: abandoned the restore of {} into {spec}: created tables dropped, loaded tables emptied, relaxed constraints reapplied",
+                        j.archive
                     );
                 }
+                if !left.is_empty() {
+                    crate::error::warned();
+                }
                 return Ok(());
+            }
+            (Some(j), true) => {
+                if j.archive_id != restore::archive_id(&reader) {
+                    return Err(RefusedError(format!(
+                        "the unfinished restore in {spec} is of {}, not of {} (a different archive); nothing was changed",
+                        j.archive,
+                        archive.display()
+                    ))
+                    .into());
+                }
+                if dry_run {
+                    println!(
+                        "resume: the restore of {} started {} stopped in phase {}; --resume finishes it",
+                        j.archive,
+                        j.started_at,
+                        serde_json::to_string(&j.phase).unwrap_or_default().trim_matches('"')
+                    );
+                    print!("{}", j.plan.render());
+                    return Ok(());
+                }
+                let expected: Vec<(String, Option<u64>)> =
+                    j.plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
+                let progress = Progress::new(g.progress_mode(false), "restore", &expected);
+                progress.note(&format!(
+                    "restore: resuming the restore of {} started {}",
+                    j.archive, j.started_at
+                ));
+                wrote.store(true, std::sync::atomic::Ordering::Relaxed);
+                let report = restore::execute(j, true, Arc::clone(&reader), target, Arc::clone(&progress), &run)
+                    .await
+                    .with_context(|| format!("resuming the restore into {spec} failed"));
+                progress.finish();
+                return finish_report(report?, &archive, &spec, g, &[], "resumed: ");
             }
             (None, false) => {}
         }
@@ -102,7 +139,7 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 .into());
             }
         }
-        let mut plan = restore::plan::make(reader.manifest(), target.as_ref(), &spec.to_string(), &opts)
+        let mut plan = restore::plan::make(reader.manifest(), target.as_ref(), &opts)
             .await
             .with_context(|| format!("cannot restore {} into {spec}", archive.display()))?;
         plan.app_versions = relations.iter().map(|r| r.describe()).collect();
@@ -119,7 +156,7 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         tokio::task::block_in_place(|| check_chunks(&reader, &chunks, jobs))?;
         if dry_run {
             if g.json {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
+                println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
             } else {
                 print!("{}", plan.render());
             }
@@ -135,48 +172,97 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
             progress.note(&format!("warning: {w}"));
         }
         wrote.store(true, std::sync::atomic::Ordering::Relaxed);
-        let report = restore::execute(&plan, Arc::clone(&reader), target, Arc::clone(&progress), jobs)
+        let journal = restore::Journal::new(plan.clone(), &reader);
+        let report = restore::execute(journal, false, Arc::clone(&reader), target, Arc::clone(&progress), &run)
             .await
             .with_context(|| format!("restore of {} into {spec} failed", archive.display()));
         progress.finish();
-        let report = report?;
-        if !report.warnings.is_empty() {
-            crate::error::warned();
-        }
-        if g.json {
-            println!("{}", serde_json::json!({
-                "command": "restore",
-                "archive": archive.display().to_string(),
-                "target": spec.to_string(),
-                "tables": report.tables,
-                "rows": report.rows,
-                "stored_bytes": report.stored_bytes,
-                "raw_bytes": report.raw_bytes,
-                "constraints": report.constraints,
-                "seconds": report.seconds,
-                "warnings": report.warnings,
-            }));
-        } else if !g.quiet {
-            for w in report.warnings.iter().filter(|w| !plan.warnings.contains(w)) {
-                eprintln!("haul: warning: {w}");
-            }
-            eprintln!(
-                "haul: restored {} tables, {} rows ({} read, {} of CSV loaded), {} constraints and indexes into {} in {:.1}s; row counts match the manifest",
-                report.tables,
-                report.rows,
-                human_bytes(report.stored_bytes),
-                human_bytes(report.raw_bytes),
-                report.constraints,
-                spec,
-                report.seconds
-            );
-        }
-        Ok(())
+        finish_report(report?, &archive, &spec, g, &plan.warnings, "")
     });
     if result.is_err() && created && !wrote.load(std::sync::atomic::Ordering::Relaxed) {
         let _ = std::fs::remove_file(&spec.path);
     }
     result
+}
+
+/// Where rejected rows go: `--rejects`, or a timestamped file in the
+/// current directory.
+fn rejects_path(args: &RestoreArgs) -> std::path::PathBuf {
+    args.rejects.clone().unwrap_or_else(|| {
+        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .replace(['-', ':'], "");
+        std::path::PathBuf::from(format!("haul-rejects-{stamp}.haul"))
+    })
+}
+
+/// Print what a restore did.
+fn finish_report(
+    report: restore::Report,
+    archive: &std::path::Path,
+    spec: &ConnSpec,
+    g: &Global,
+    plan_warnings: &[String],
+    prefix: &str,
+) -> Result<()> {
+    if !report.warnings.is_empty() {
+        crate::error::warned();
+    }
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "command": "restore",
+                "archive": archive.display().to_string(),
+                "target": spec.to_string(),
+                "tables": report.tables,
+                "rows": report.rows,
+                "rejected": report.rejected,
+                "replaced": report.replaced,
+                "rejects": report.rejects,
+                "stored_bytes": report.stored_bytes,
+                "raw_bytes": report.raw_bytes,
+                "constraints": report.constraints,
+                "seconds": report.seconds,
+                "warnings": report.warnings,
+            })
+        );
+    } else if !g.quiet {
+        for w in report
+            .warnings
+            .iter()
+            .filter(|w| !plan_warnings.contains(w))
+        {
+            eprintln!("haul: warning: {w}");
+        }
+        let mut rejected = String::new();
+        if report.rejected > 0 {
+            rejected.push_str(&format!(
+                "; {} archive rows rejected (the target's were kept)",
+                report.rejected
+            ));
+        }
+        if report.replaced > 0 {
+            rejected.push_str(&format!(
+                "; {} target rows replaced by the archive's",
+                report.replaced
+            ));
+        }
+        if !report.rejects.is_empty() {
+            rejected.push_str(&format!(", written to {}", report.rejects.join(", ")));
+        }
+        eprintln!(
+            "haul: {prefix}restored {} tables, {} rows ({} read, {} of CSV loaded), {} constraints and indexes into {} in {:.1}s; row counts match the manifest{rejected}",
+            report.tables,
+            report.rows,
+            human_bytes(report.stored_bytes),
+            human_bytes(report.raw_bytes),
+            report.constraints,
+            spec,
+            report.seconds
+        );
+    }
+    Ok(())
 }
 
 /// Check the checksums of `chunks` on `jobs` threads; the first bad one is

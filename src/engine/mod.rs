@@ -178,12 +178,15 @@ pub trait Target: Send + Sync {
     ) -> Result<(), EngineError>;
     /// Bulk-load rows into `columns` of `table`, atomically; returns the
     /// number of rows the server stored. `label` names the chunk in errors.
+    /// With a `mark`, the chunk is recorded in [`CHUNKS_TABLE`] in the same
+    /// transaction, so a resumed restore knows exactly what is in.
     async fn load(
         &self,
         table: &Table,
         columns: &[String],
         rows: &mut dyn Rows,
         label: &str,
+        mark: Option<ChunkMark>,
     ) -> Result<u64, EngineError>;
     async fn add_constraint(
         &self,
@@ -213,6 +216,23 @@ pub trait Target: Send + Sync {
         )))
     }
 
+    /// Quote an identifier.
+    fn quote(&self, ident: &str) -> String;
+
+    /// SQL casting a (quoted) column to text.
+    fn text_sql(&self, column: &str) -> String;
+
+    /// Run statements in one transaction (statements that commit on their
+    /// own, like MySQL DDL, do not belong here); rows each one affected.
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError>;
+
+    /// A query's rows, every value as text.
+    async fn query_text(
+        &self,
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError>;
+
     /// Groups of rows sharing a value of `columns` (NULLs excluded), in the
     /// target's collation: each group's values as text and its row count.
     async fn duplicates(
@@ -221,11 +241,28 @@ pub trait Target: Send + Sync {
         columns: &[String],
         limit: usize,
     ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
-        let _ = (columns, limit);
-        Err(EngineError::Unsupported(format!(
-            "table {table}: probing for duplicates is not supported on {} yet",
-            self.kind()
-        )))
+        let cols: Vec<String> = columns.iter().map(|c| self.quote(c)).collect();
+        // GROUP BY compares in the columns' collations, as the unique key does.
+        let sql = duplicates_sql(&self.quote(table), &cols, |c| self.text_sql(c), limit);
+        let rows = self
+            .query_text(&sql, &format!("table {table}: probing for duplicates"))
+            .await?;
+        Ok(groups(rows, columns.len()))
+    }
+
+    /// The chunks recorded as loaded by [`Target::load`] marks.
+    async fn journal_chunks(&self) -> Result<Vec<ChunkMark>, EngineError> {
+        let sql = format!("SELECT tbl, chunk FROM {}", self.quote(CHUNKS_TABLE));
+        let rows = self.query_text(&sql, "reading the restore journal").await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(ChunkMark {
+                    table: r.first()?.as_ref()?.parse().ok()?,
+                    chunk: r.get(1)?.as_ref()?.parse().ok()?,
+                })
+            })
+            .collect())
     }
 
     /// The restore journal kept in the target, if any.
@@ -250,6 +287,52 @@ pub trait Target: Send + Sync {
 
 /// Name of the table that holds a restore's journal in the target.
 pub const JOURNAL_TABLE: &str = "haul_journal";
+
+/// Name of the table that records the chunks a restore has loaded.
+pub const CHUNKS_TABLE: &str = "haul_journal_chunks";
+
+/// Whether a table is haul's own bookkeeping, never dumped or planned.
+pub fn is_internal(table: &str) -> bool {
+    table == JOURNAL_TABLE || table == CHUNKS_TABLE
+}
+
+/// A loaded chunk: plan table `table`, its chunk `chunk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChunkMark {
+    pub table: usize,
+    pub chunk: usize,
+}
+
+impl ChunkMark {
+    /// The statement recording this mark (`quote` quotes an identifier).
+    pub fn insert_sql(&self, quote: impl Fn(&str) -> String) -> String {
+        format!(
+            "INSERT INTO {} (tbl, chunk) VALUES ({}, {})",
+            quote(CHUNKS_TABLE),
+            self.table,
+            self.chunk
+        )
+    }
+}
+
+/// Duplicate groups from rows of (values..., count).
+pub fn groups(rows: Vec<Vec<Option<String>>>, width: usize) -> Vec<(Vec<String>, u64)> {
+    rows.into_iter()
+        .map(|r| {
+            let vals = r
+                .iter()
+                .take(width)
+                .map(|v| v.clone().unwrap_or_default())
+                .collect();
+            let n = r
+                .get(width)
+                .and_then(|v| v.as_ref())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            (vals, n)
+        })
+        .collect()
+}
 
 /// Open a snapshot for dumping.
 pub async fn open_source(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Source>, EngineError> {

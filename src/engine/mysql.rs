@@ -29,7 +29,7 @@
 //! the chunk (with `LOCAL`, the server downgrades bad values and duplicate
 //! keys to warnings).
 
-use super::{quote_literal, Constraint, EngineError, Part, Source, Target};
+use super::{quote_literal, ChunkMark, Constraint, EngineError, Part, Source, Target};
 use crate::archive::codec::{tag, unhex_into, Field};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
@@ -644,7 +644,7 @@ async fn introspect(
         "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT, TABLE_ROWS
            FROM information_schema.TABLES
           WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
-            AND TABLE_NAME <> 'haul_journal'
+            AND TABLE_NAME NOT IN ('haul_journal', 'haul_journal_chunks')
           ORDER BY TABLE_NAME",
         "reading the table catalog",
     )
@@ -1619,6 +1619,7 @@ impl Target for MyTarget {
         columns: &[String],
         rows: &mut dyn Rows,
         label: &str,
+        mark: Option<ChunkMark>,
     ) -> Result<u64, EngineError> {
         let errs = super::ChunkErrors {
             table: &table.name,
@@ -1786,6 +1787,14 @@ impl Target for MyTarget {
                 }
             }
         };
+        let outcome = match (outcome, mark) {
+            (Ok(n), Some(m)) => conn
+                .query_drop(m.insert_sql(qi))
+                .await
+                .map(|()| n)
+                .map_err(|e| load_err(format!("recording the chunk: {}", describe(&e)))),
+            (o, _) => o,
+        };
         match outcome {
             Ok(n) => {
                 conn.query_drop("COMMIT")
@@ -1820,27 +1829,50 @@ impl Target for MyTarget {
         .await
     }
 
-    async fn duplicates(
+    fn quote(&self, ident: &str) -> String {
+        qi(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("CAST({column} AS CHAR)")
+    }
+
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
+        let mut c = self.get().await?;
+        let r = async {
+            c.query_drop("START TRANSACTION").await?;
+            let mut n = Vec::new();
+            for s in statements {
+                c.query_drop(s.as_str()).await?;
+                n.push(c.affected_rows());
+            }
+            c.query_drop("COMMIT").await?;
+            Ok::<_, mysql_async::Error>(n)
+        }
+        .await;
+        match r {
+            Ok(n) => {
+                self.put(c).await;
+                Ok(n)
+            }
+            Err(e) => {
+                if c.query_drop("ROLLBACK").await.is_ok() {
+                    self.put(c).await;
+                }
+                Err(server_err(context, e))
+            }
+        }
+    }
+
+    async fn query_text(
         &self,
-        table: &str,
-        columns: &[String],
-        limit: usize,
-    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
-        let cols: Vec<String> = columns.iter().map(|c| qi(c)).collect();
-        // GROUP BY compares in the columns' collations, as the unique key does.
-        let sql = super::duplicates_sql(&qi(table), &cols, |c| format!("CAST({c} AS CHAR)"), limit);
-        let rows = self
-            .rows(&sql, &format!("table {table}: probing for duplicates"))
-            .await?;
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let rows = self.rows(sql, context).await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                let vals = (0..columns.len()).map(|i| cell_s(r, i)).collect();
-                let n = cell(r, columns.len())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                (vals, n)
-            })
+            .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
             .collect())
     }
 
@@ -1875,6 +1907,14 @@ impl Target for MyTarget {
             "writing the restore journal",
         )
         .await?;
+        self.exec(
+            &format!(
+                "CREATE TABLE IF NOT EXISTS {} (tbl INT NOT NULL, chunk INT NOT NULL, PRIMARY KEY (tbl, chunk)) ENGINE=InnoDB",
+                qi(super::CHUNKS_TABLE)
+            ),
+            "writing the restore journal",
+        )
+        .await?;
         let mut c = self.get().await?;
         let r = c
             .exec_drop(
@@ -1888,7 +1928,11 @@ impl Target for MyTarget {
 
     async fn journal_clear(&self) -> Result<(), EngineError> {
         self.exec(
-            &format!("DROP TABLE IF EXISTS {}", qi(super::JOURNAL_TABLE)),
+            &format!(
+                "DROP TABLE IF EXISTS {}, {}",
+                qi(super::JOURNAL_TABLE),
+                qi(super::CHUNKS_TABLE)
+            ),
             "removing the restore journal",
         )
         .await

@@ -6,7 +6,7 @@
 //! `IntervalStyle`, `extra_float_digits` and `bytea_output` so that values
 //! are written and read in one canonical form.
 
-use super::{quote_ident, quote_literal, Constraint, EngineError, Part, Source, Target};
+use super::{quote_ident, quote_literal, ChunkMark, Constraint, EngineError, Part, Source, Target};
 use crate::archive::codec::{tag, Field};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
@@ -241,7 +241,8 @@ async fn introspect(client: &Client, filter: &TableFilter) -> Result<Schema, Eng
             "SELECT c.oid, c.relname::text, c.reltuples::float8, obj_description(c.oid, 'pg_class')
                FROM pg_class c
               WHERE c.relnamespace = current_schema()::regnamespace
-                AND c.relkind = 'r' AND NOT c.relispartition AND c.relname <> 'haul_journal'
+                AND c.relkind = 'r' AND NOT c.relispartition
+                AND c.relname NOT IN ('haul_journal', 'haul_journal_chunks')
               ORDER BY c.relname",
             &[],
         )
@@ -1351,6 +1352,7 @@ impl Target for PgTarget {
         columns: &[String],
         rows: &mut dyn Rows,
         label: &str,
+        mark: Option<ChunkMark>,
     ) -> Result<u64, EngineError> {
         let binary: Vec<bool> = columns
             .iter()
@@ -1369,6 +1371,12 @@ impl Target for PgTarget {
         );
         let client = self.get().await?;
         let result = async {
+            if mark.is_some() {
+                client
+                    .batch_execute("BEGIN")
+                    .await
+                    .map_err(|e| load_err(describe(&e)))?;
+            }
             let sink = client
                 .copy_in(&sql)
                 .await
@@ -1415,10 +1423,18 @@ impl Target for PgTarget {
                     .await
                     .map_err(|e| load_err(describe(&e)))?;
             }
-            sink.as_mut()
+            let n = sink
+                .as_mut()
                 .finish()
                 .await
-                .map_err(|e| load_err(describe(&e)))
+                .map_err(|e| load_err(describe(&e)))?;
+            if let Some(m) = mark {
+                client
+                    .batch_execute(&format!("{}; COMMIT", m.insert_sql(qtable)))
+                    .await
+                    .map_err(|e| load_err(describe(&e)))?;
+            }
+            Ok(n)
         }
         .await;
         if result.is_ok() {
@@ -1490,24 +1506,52 @@ impl Target for PgTarget {
         .await
     }
 
-    async fn duplicates(
-        &self,
-        table: &str,
-        columns: &[String],
-        limit: usize,
-    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
-        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let sql = super::duplicates_sql(&qtable(table), &cols, |c| format!("{c}::text"), limit);
+    fn quote(&self, ident: &str) -> String {
+        quote_ident(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("{column}::text")
+    }
+
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
         let c = self.get().await?;
-        let r = c.query(&sql, &[]).await;
+        let r = async {
+            c.batch_execute("BEGIN").await?;
+            let mut n = Vec::new();
+            for s in statements {
+                n.push(c.execute(s.as_str(), &[]).await?);
+            }
+            c.batch_execute("COMMIT").await?;
+            Ok(n)
+        }
+        .await;
+        match r {
+            Ok(n) => {
+                self.put(c).await;
+                Ok(n)
+            }
+            // The connection is dropped, and its transaction with it.
+            Err(e) => Err(server_err(context, e)),
+        }
+    }
+
+    async fn query_text(
+        &self,
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let c = self.get().await?;
+        let r = c.simple_query(sql).await;
         self.put(c).await;
-        let rows =
-            r.map_err(|e| server_err(format!("table {table}: probing for duplicates"), e))?;
-        Ok(rows
+        let msgs = r.map_err(|e| server_err(context, e))?;
+        Ok(msgs
             .iter()
-            .map(|r| {
-                let vals = (0..columns.len()).map(|i| r.get::<_, String>(i)).collect();
-                (vals, r.get::<_, i64>(columns.len()) as u64)
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
             })
             .collect())
     }
@@ -1537,7 +1581,9 @@ impl Target for PgTarget {
         let t = qtable(super::JOURNAL_TABLE);
         let r = async {
             c.batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {t} (id int PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS {t} (id int PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {} (tbl int NOT NULL, chunk int NOT NULL, PRIMARY KEY (tbl, chunk))",
+                qtable(super::CHUNKS_TABLE)
             ))
             .await?;
             c.execute(
@@ -1557,7 +1603,11 @@ impl Target for PgTarget {
 
     async fn journal_clear(&self) -> Result<(), EngineError> {
         self.exec(
-            &format!("DROP TABLE IF EXISTS {}", qtable(super::JOURNAL_TABLE)),
+            &format!(
+                "DROP TABLE IF EXISTS {}, {}",
+                qtable(super::JOURNAL_TABLE),
+                qtable(super::CHUNKS_TABLE)
+            ),
             "removing the restore journal",
         )
         .await

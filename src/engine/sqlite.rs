@@ -132,7 +132,7 @@ fn introspect(
     let mut tables = Vec::new();
     let mut extras = Vec::new();
     for (kind, name, tbl, sql) in &objects {
-        if name.starts_with("sqlite_") || name == super::JOURNAL_TABLE {
+        if name.starts_with("sqlite_") || super::is_internal(name) {
             continue;
         }
         match kind.as_str() {
@@ -670,6 +670,7 @@ impl Target for SqliteTarget {
         columns: &[String],
         rows: &mut dyn Rows,
         label: &str,
+        mark: Option<super::ChunkMark>,
     ) -> Result<u64, EngineError> {
         let classes: Vec<(Class, bool)> = columns
             .iter()
@@ -782,6 +783,10 @@ impl Target for SqliteTarget {
                     n += 1;
                 }
             }
+            if let Some(m) = mark {
+                tx.execute(&m.insert_sql(quote_ident), [])
+                    .map_err(|e| load_err(format!("recording the chunk: {e}")))?;
+            }
             tx.commit().map_err(|e| load_err(e.to_string()))?;
             Ok(n)
         })
@@ -884,35 +889,54 @@ impl Target for SqliteTarget {
         })
     }
 
-    async fn duplicates(
+    fn quote(&self, ident: &str) -> String {
+        quote_ident(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("CAST({column} AS TEXT)")
+    }
+
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
+        blocking(|| {
+            let mut conn = lock(&self.conn);
+            let tx = conn.transaction().map_err(|e| err(context, e))?;
+            let mut n = Vec::new();
+            for s in statements {
+                n.push(tx.execute(s, []).map_err(|e| err(context, e))? as u64);
+            }
+            tx.commit().map_err(|e| err(context, e))?;
+            Ok(n)
+        })
+    }
+
+    async fn query_text(
         &self,
-        table: &str,
-        columns: &[String],
-        limit: usize,
-    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
-        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let sql = super::duplicates_sql(
-            &quote_ident(table),
-            &cols,
-            |c| format!("CAST({c} AS TEXT)"),
-            limit,
-        );
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
         blocking(|| {
             let conn = lock(&self.conn);
-            let ctx = || format!("table {table}: probing for duplicates");
-            let mut stmt = conn.prepare(&sql).map_err(|e| err(ctx(), e))?;
-            let n = columns.len();
+            let mut stmt = conn.prepare(sql).map_err(|e| err(context, e))?;
+            let n = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
-                    let mut vals = Vec::with_capacity(n);
-                    for i in 0..n {
-                        vals.push(r.get::<_, Option<String>>(i)?.unwrap_or_default());
-                    }
-                    Ok((vals, r.get::<_, i64>(n)? as u64))
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                ValueRef::Null => None,
+                                ValueRef::Integer(v) => Some(v.to_string()),
+                                ValueRef::Real(v) => Some(v.to_string()),
+                                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                                    Some(String::from_utf8_lossy(t).into_owned())
+                                }
+                            })
+                        })
+                        .collect::<Result<Vec<_>, rusqlite::Error>>()
                 })
-                .map_err(|e| err(ctx(), e))?
+                .map_err(|e| err(context, e))?
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| err(ctx(), e))?;
+                .map_err(|e| err(context, e))?;
             Ok(rows)
         })
     }
@@ -948,7 +972,9 @@ impl Target for SqliteTarget {
             let conn = lock(&self.conn);
             let t = quote_ident(super::JOURNAL_TABLE);
             conn.execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY, written_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, body TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY, written_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, body TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {} (tbl INTEGER NOT NULL, chunk INTEGER NOT NULL, PRIMARY KEY (tbl, chunk))",
+                quote_ident(super::CHUNKS_TABLE)
             ))
             .and_then(|_| {
                 conn.execute(
@@ -965,8 +991,9 @@ impl Target for SqliteTarget {
         blocking(|| {
             lock(&self.conn)
                 .execute_batch(&format!(
-                    "DROP TABLE IF EXISTS {}",
-                    quote_ident(super::JOURNAL_TABLE)
+                    "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {}",
+                    quote_ident(super::JOURNAL_TABLE),
+                    quote_ident(super::CHUNKS_TABLE)
                 ))
                 .map_err(|e| err("removing the restore journal", e))
         })

@@ -1,23 +1,28 @@
-//! Restore: plan; relax the target's unique keys, indexes and foreign keys on
-//! tables it already has (recorded first in a journal in the target); create
-//! missing tables without secondary indexes; bulk-load the chunks in
-//! parallel, computing backfills in the stream; add the archive's
-//! constraints and indexes; probe relaxed unique keys for duplicates and
-//! reapply them; reset sequences, analyze, and check row counts against the
-//! manifest.
+//! Restore: plan; write the journal (the plan, what gets relaxed) into the
+//! target; relax the target's unique keys, indexes and foreign keys on
+//! tables it already has; create missing tables without secondary indexes;
+//! bulk-load the chunks in parallel, computing backfills in the stream and
+//! recording each chunk in the journal in its own transaction; add the
+//! archive's constraints and indexes; merge staged rows into tables that
+//! had rows (`merge`); probe relaxed unique keys for duplicates and reapply
+//! them; reset sequences, analyze, check row counts against the manifest,
+//! and remove the journal. `--resume` runs the same steps from the journal,
+//! skipping what is done.
 
+pub mod merge;
 pub mod plan;
 
 use crate::archive::ArchiveReader;
-use crate::engine::{Constraint, EngineError, Target};
+use crate::conn::ConnSpec;
+use crate::engine::{ChunkMark, Constraint, EngineError, Target};
 use crate::pipeline::{ChunkRows, Rows};
 use crate::progress::Progress;
-use crate::schema::Table;
+use crate::schema::{Schema, Table, TableFilter};
 use crate::transform::MappedRows;
 use anyhow::{Context, Result};
-use plan::{Action, Plan};
-use serde::Serialize;
-use std::collections::VecDeque;
+use plan::{Action, Plan, TablePlan};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -30,15 +35,60 @@ enum Work {
     Keys(usize),
 }
 
-/// The restore journal, kept in the target while constraints are relaxed:
-/// nothing relaxed is forgotten if the restore stops.
+/// How rows whose key matches a row already in the target are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Stop before reapplying constraints and list the groups.
+    Fail,
+    /// The target's row stays; the archive's goes to the rejects archive.
+    KeepExisting,
+    /// The archive's row replaces the target's, which goes to the rejects
+    /// archive.
+    KeepArchived,
+}
+
+/// Where a restore is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Relaxing, creating tables, loading chunks, building keys.
+    Loading,
+    /// Every chunk is in: foreign keys, merges, probe, reapply, sequences.
+    Loaded,
+    /// Extras replayed; only the count check and the cleanup are left.
+    Finished,
+}
+
+/// The restore journal, kept in the target from before the first write to
+/// the end: the plan, what was relaxed, what is left to merge. Loaded
+/// chunks are recorded beside it ([`crate::engine::CHUNKS_TABLE`]) in each
+/// chunk's own transaction, so `--resume` knows exactly what is in.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Journal {
     pub archive: String,
+    /// The archive's identity: its schema checksum and finish time.
+    pub archive_id: String,
     pub started_at: String,
-    /// `loading` until every chunk is in, then `loaded`.
-    pub phase: String,
+    pub phase: Phase,
+    pub plan: Plan,
     pub relaxed: Vec<Relaxed>,
+    /// Plan tables whose staged rows are not merged yet.
+    pub merges: Vec<usize>,
+    /// Rows rejected by merges done so far.
+    #[serde(default)]
+    pub rejected: Vec<Rejected>,
+}
+
+/// Rows a merge rejected.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Rejected {
+    pub table: String,
+    /// Archive rows not inserted (keep-existing).
+    pub archived: u64,
+    /// Target rows replaced (keep-archived).
+    pub existing: u64,
+    pub file: String,
 }
 
 /// One relaxed constraint and the target table it belongs to.
@@ -49,6 +99,42 @@ pub struct Relaxed {
 }
 
 impl Journal {
+    /// The journal for a new restore of `plan` from `reader`.
+    pub fn new(plan: Plan, reader: &ArchiveReader) -> Journal {
+        let relaxed = plan
+            .tables
+            .iter()
+            .filter_map(|t| Some((t.target_table.as_ref()?, &t.relax)))
+            .flat_map(|(tt, cs)| {
+                cs.iter().map(|c| Relaxed {
+                    table: tt.clone(),
+                    constraint: c.clone(),
+                })
+            })
+            .chain(plan.referencing.iter().map(|(t, c)| Relaxed {
+                table: t.clone(),
+                constraint: c.clone(),
+            }))
+            .collect();
+        let merges = plan
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.action == Action::Merge)
+            .map(|(i, _)| i)
+            .collect();
+        Journal {
+            archive: reader_path(reader),
+            archive_id: archive_id(reader),
+            started_at: crate::cmd::now_rfc3339(),
+            phase: Phase::Loading,
+            plan,
+            relaxed,
+            merges,
+            rejected: vec![],
+        }
+    }
+
     async fn save(&self, target: &dyn Target) -> Result<()> {
         target
             .journal_write(&serde_json::to_string(self)?)
@@ -60,11 +146,43 @@ impl Journal {
     pub async fn load(target: &dyn Target) -> Result<Option<Journal>> {
         match target.journal_read().await? {
             None => Ok(None),
-            Some(body) => Ok(Some(
-                serde_json::from_str(&body)
-                    .context("the restore journal in the target is unreadable")?,
-            )),
+            Some(body) => Ok(Some(serde_json::from_str(&body).context(
+                "the restore journal in the target is unreadable (written by another haul version?)",
+            )?)),
         }
+    }
+}
+
+/// What identifies an archive for `--resume`.
+pub fn archive_id(reader: &ArchiveReader) -> String {
+    let m = reader.manifest();
+    format!("{}@{}", m.schema_blake3, m.finished_at)
+}
+
+/// Test hook: with `HAUL_FAILPOINT=NAME` the process kills itself with
+/// SIGKILL at point NAME, to test `--resume` (docs/restore.md lists them).
+fn failpoint(name: &str) {
+    if std::env::var("HAUL_FAILPOINT").is_ok_and(|v| v == name) {
+        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// Whether the target (as introspected) has constraint `c` on `table`.
+fn present(s: &Schema, table: &str, c: &Constraint) -> bool {
+    let Some(t) = s.table(table) else {
+        return false;
+    };
+    let index =
+        |n: &str| t.indexes.iter().any(|i| i.name == n) || t.uniques.iter().any(|u| u.name == n);
+    match c {
+        Constraint::PrimaryKey(_) => t.primary_key.is_some(),
+        Constraint::Unique(k) => index(&k.name),
+        Constraint::Index(i) => index(&i.name),
+        Constraint::ForeignKey(f) => t.foreign_keys.iter().any(|x| x.name == f.name),
+        Constraint::Check(k) => t.checks.iter().any(|x| x.name == k.name),
     }
 }
 
@@ -111,9 +229,765 @@ fn reader_path(r: &ArchiveReader) -> String {
 #[error("{0}")]
 pub struct DuplicatesError(pub String);
 
-/// Probe every relaxed unique key, then reapply everything relaxed and
-/// remove the journal.
-pub async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) -> Result<()> {
+/// What a restore did.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub tables: usize,
+    /// Rows restored (archive rows minus rejected ones).
+    pub rows: u64,
+    /// Archive rows not inserted (`keep-existing`).
+    pub rejected: u64,
+    /// Target rows replaced by archive rows (`keep-archived`).
+    pub replaced: u64,
+    /// Where rejected and replaced rows were written.
+    pub rejects: Vec<String>,
+    /// Compressed bytes read from the archive.
+    pub stored_bytes: u64,
+    /// CSV bytes loaded.
+    pub raw_bytes: u64,
+    pub constraints: usize,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+/// How to run a restore.
+pub struct Run<'a> {
+    pub jobs: usize,
+    pub policy: Policy,
+    /// Where rejected rows go.
+    pub rejects: std::path::PathBuf,
+    /// The target, for reading rejected rows back out.
+    pub target_spec: &'a ConnSpec,
+}
+
+/// Execute a journal's plan: a new restore, or (`resuming`) the rest of one
+/// that stopped.
+pub async fn execute(
+    mut journal: Journal,
+    resuming: bool,
+    reader: Arc<ArchiveReader>,
+    target: Arc<dyn Target>,
+    progress: Arc<Progress>,
+    run: &Run<'_>,
+) -> Result<Report> {
+    let plan = Arc::new(journal.plan.clone());
+    let jobs = run.jobs.max(1);
+    let manifest = reader.manifest();
+    let schema = &manifest.schema;
+    let from = plan.source_engine;
+    let done: HashSet<ChunkMark> = if resuming {
+        target.journal_chunks().await?.into_iter().collect()
+    } else {
+        journal.save(target.as_ref()).await?;
+        HashSet::new()
+    };
+    failpoint("journal");
+    let started = |pi: usize| done.iter().any(|m| m.table == pi);
+    let loaded: Arc<Vec<AtomicU64>> = Arc::new(
+        plan.tables
+            .iter()
+            .enumerate()
+            .map(|(pi, t)| {
+                let entry = &manifest.tables[t.index];
+                AtomicU64::new(
+                    done.iter()
+                        .filter(|m| m.table == pi)
+                        .filter_map(|m| entry.chunks.get(m.chunk))
+                        .map(|c| c.rows)
+                        .sum(),
+                )
+            })
+            .collect(),
+    );
+
+    if journal.phase == Phase::Loading {
+        // Relax: foreign keys first, a key they depend on cannot go before.
+        let before = match resuming {
+            true => Some(target.schema(&TableFilter::default()).await?),
+            false => None,
+        };
+        let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
+        order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
+        if !order.is_empty() {
+            progress.note(&format!(
+                "restore: relaxing {} constraints and indexes of existing tables (recorded in {})",
+                order.len(),
+                crate::engine::JOURNAL_TABLE
+            ));
+        }
+        for r in order {
+            if before
+                .as_ref()
+                .is_none_or(|s| present(s, &r.table.name, &r.constraint))
+            {
+                target.drop_constraint(&r.table, &r.constraint).await?;
+            }
+        }
+        failpoint("relaxed");
+
+        // Tables no chunk went into are (re-)created from scratch. Dropping
+        // first: dropping a table also drops the sequences it owns, which
+        // `prepare` creates again.
+        let fresh: Vec<usize> = (0..plan.tables.len()).filter(|&pi| !started(pi)).collect();
+        for &pi in &fresh {
+            let t = &plan.tables[pi];
+            match t.action {
+                Action::Recreate => target.drop_table(&t.name).await?,
+                Action::Create if resuming => target.drop_table(&t.name).await?,
+                Action::Merge => target.drop_table(&merge::staging_name(t, pi)).await?,
+                _ => {}
+            }
+        }
+        if plan.writes_existing() {
+            // The app's own functions in an existing schema win.
+            let only_extensions = crate::schema::Schema {
+                extras: schema
+                    .extras
+                    .iter()
+                    .filter(|x| x.kind == "extension")
+                    .cloned()
+                    .collect(),
+                ..schema.clone()
+            };
+            target.prepare(&only_extensions, from).await?;
+        } else {
+            target.prepare(schema, from).await?;
+        }
+        for &pi in &fresh {
+            let t = &plan.tables[pi];
+            match t.action {
+                Action::Create | Action::Recreate => {
+                    target
+                        .create_table(&schema.tables[t.index], &t.inline, from)
+                        .await?
+                }
+                Action::Merge => {
+                    let staging = merge::staging_name(t, pi);
+                    target
+                        .execute(
+                            &[format!(
+                                "CREATE TABLE {} AS SELECT * FROM {} WHERE 1 = 0",
+                                target.quote(&staging),
+                                target.quote(&t.name)
+                            )],
+                            &format!("table {}: creating its staging table {staging}", t.name),
+                        )
+                        .await?;
+                }
+                _ => {}
+            }
+        }
+        failpoint("created");
+        // What a resumed restore finds already built.
+        let built = Arc::new(match resuming {
+            true => Some(target.schema(&TableFilter::default()).await?),
+            false => None,
+        });
+        load(
+            &plan,
+            &done,
+            Arc::clone(&reader),
+            Arc::clone(&target),
+            Arc::clone(&progress),
+            jobs,
+            Arc::clone(&loaded),
+            built,
+        )
+        .await
+        .context("the restore stopped part way; finish it with --resume")?;
+        journal.phase = Phase::Loaded;
+        journal.save(target.as_ref()).await?;
+        failpoint("loaded");
+    } else {
+        for (pi, t) in plan.tables.iter().enumerate() {
+            if t.action != Action::Keep {
+                progress.table_skipped(pi, "loaded before the restore stopped");
+            }
+        }
+    }
+
+    // Staged rows into the tables that had rows, before foreign keys that
+    // may reference them.
+    resolve(&mut journal, target.as_ref(), &progress, run).await?;
+    failpoint("merged");
+
+    // Foreign keys once every table has its keys.
+    let built = match resuming {
+        true => Some(target.schema(&TableFilter::default()).await?),
+        false => None,
+    };
+    let fks: Vec<(usize, Constraint)> = plan
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.deferred
+                .iter()
+                .filter(|c| matches!(c, Constraint::ForeignKey(_)))
+                .map(move |c| (t.index, c.clone()))
+        })
+        .filter(|(ti, c)| {
+            built
+                .as_ref()
+                .is_none_or(|s| !present(s, &schema.tables[*ti].name, c))
+        })
+        .collect();
+    let constraints: usize =
+        plan.tables.iter().map(|t| t.deferred.len()).sum::<usize>() + journal.relaxed.len();
+    progress.note(&format!(
+        "restore: data and keys in; adding {} foreign keys",
+        fks.len()
+    ));
+    let mut set = tokio::task::JoinSet::new();
+    let sem = Arc::new(tokio::sync::Semaphore::new(jobs));
+    for (ti, c) in fks {
+        let table = schema.tables[ti].clone();
+        let target = Arc::clone(&target);
+        let sem = Arc::clone(&sem);
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            target.add_constraint(&table, &c, from).await
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.context("a constraint worker failed")??;
+    }
+    failpoint("foreign-keys");
+
+    reapply(&journal, target.as_ref(), &progress).await?;
+    failpoint("reapplied");
+
+    progress.note("restore: resetting sequences and analyzing");
+    for t in &plan.tables {
+        match (t.action, &t.target_table) {
+            (Action::Keep, _) => {}
+            (Action::Load | Action::Merge, Some(tt)) => {
+                let merged = with_source_positions(tt, &schema.tables[t.index]);
+                target.reset_sequences(&merged, target.kind()).await?
+            }
+            _ => {
+                target
+                    .reset_sequences(&schema.tables[t.index], from)
+                    .await?
+            }
+        }
+    }
+    let mut warnings = plan.warnings.clone();
+    let extras = extras_to_replay(&plan, manifest, &mut warnings);
+    if journal.phase != Phase::Finished {
+        let restored = crate::schema::Schema {
+            tables: plan
+                .tables
+                .iter()
+                .filter(|t| t.action != Action::Keep)
+                .map(|t| schema.tables[t.index].clone())
+                .collect(),
+            extras,
+            ..schema.clone()
+        };
+        target.finish(&restored, from).await?;
+        journal.phase = Phase::Finished;
+        journal.save(target.as_ref()).await?;
+    }
+    failpoint("finished");
+
+    // Check counts against the manifest: archive rows = restored + rejected.
+    let mut rows = 0;
+    for (pi, t) in plan.tables.iter().enumerate() {
+        if t.action == Action::Keep {
+            continue;
+        }
+        let n = loaded[pi].load(Ordering::Relaxed);
+        if n != t.rows {
+            anyhow::bail!(
+                "table {}: loaded {n} rows but the archive holds {}",
+                t.name,
+                t.rows
+            );
+        }
+        rows += n;
+    }
+    let rejected: u64 = journal.rejected.iter().map(|r| r.archived).sum();
+    let replaced: u64 = journal.rejected.iter().map(|r| r.existing).sum();
+    let mut rejects: Vec<String> = journal.rejected.iter().map(|r| r.file.clone()).collect();
+    rejects.dedup();
+    target.journal_clear().await?;
+    let chosen = || plan.tables.iter().map(|t| &manifest.tables[t.index]);
+    Ok(Report {
+        tables: plan.tables.len(),
+        rows: rows - rejected.min(rows),
+        rejected,
+        replaced,
+        rejects,
+        stored_bytes: chosen().map(|t| t.stored_bytes).sum(),
+        raw_bytes: chosen().map(|t| t.raw_bytes).sum(),
+        constraints,
+        seconds: progress.elapsed().as_secs_f64(),
+        warnings,
+    })
+}
+
+/// Load every chunk not yet in, biggest tables first, over `jobs` workers,
+/// each chunk recorded in the journal in its own transaction. When a
+/// table's last chunk is in, its keys and indexes go to the front of the
+/// queue, so index builds overlap the loading of other tables.
+#[allow(clippy::too_many_arguments)]
+async fn load(
+    plan: &Arc<Plan>,
+    done: &HashSet<ChunkMark>,
+    reader: Arc<ArchiveReader>,
+    target: Arc<dyn Target>,
+    progress: Arc<Progress>,
+    jobs: usize,
+    loaded: Arc<Vec<AtomicU64>>,
+    built: Arc<Option<Schema>>,
+) -> Result<()> {
+    let from = plan.source_engine;
+    let mut work: VecDeque<Work> = VecDeque::new();
+    let mut order: Vec<usize> = (0..plan.tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
+    let todo = |pi: usize| -> Vec<usize> {
+        (0..plan.tables[pi].chunks)
+            .filter(|&c| {
+                !done.contains(&ChunkMark {
+                    table: pi,
+                    chunk: c,
+                })
+            })
+            .collect()
+    };
+    let mut loading: Vec<usize> = Vec::new();
+    for pi in order {
+        let t = &plan.tables[pi];
+        let left = todo(pi).len();
+        if t.action == Action::Keep {
+            progress.table_skipped(pi, "kept as it is in the target (a rule says so)");
+        } else if left == 0 {
+            progress
+                .table(pi)
+                .add(loaded[pi].load(Ordering::Relaxed), 0);
+            progress.table_done(pi);
+            work.push_front(Work::Keys(pi));
+        } else {
+            progress
+                .table(pi)
+                .add(loaded[pi].load(Ordering::Relaxed), 0);
+            loading.push(pi);
+        }
+    }
+    // Tables in groups of `jobs`, their chunks interleaved: concurrent
+    // workers load different tables (two bulk loads into one table contend
+    // for it), and a group's keys build while the next group loads.
+    for group in loading.chunks(jobs) {
+        let lists: Vec<Vec<usize>> = group.iter().map(|&pi| todo(pi)).collect();
+        let most = lists.iter().map(Vec::len).max().unwrap_or(0);
+        for k in 0..most {
+            for (g, &pi) in group.iter().enumerate() {
+                if let Some(&c) = lists[g].get(k) {
+                    work.push_back(Work::Chunk(pi, c));
+                }
+            }
+        }
+    }
+    let left: Arc<Vec<AtomicUsize>> = Arc::new(
+        (0..plan.tables.len())
+            .map(|pi| AtomicUsize::new(todo(pi).len()))
+            .collect(),
+    );
+    let queue = Arc::new(Mutex::new(work));
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..jobs {
+        let (queue, reader, target, progress, loaded, left, plan, built, count) = (
+            Arc::clone(&queue),
+            Arc::clone(&reader),
+            Arc::clone(&target),
+            Arc::clone(&progress),
+            Arc::clone(&loaded),
+            Arc::clone(&left),
+            Arc::clone(plan),
+            Arc::clone(&built),
+            Arc::clone(&count),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                let Some(item) = next else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                let manifest = reader.manifest();
+                let result = match item {
+                    Work::Keys(pi) => {
+                        let tp = &plan.tables[pi];
+                        let table = &manifest.schema.tables[tp.index];
+                        async {
+                            for c in tp.deferred.iter().filter(|c| {
+                                !matches!(c, Constraint::ForeignKey(_))
+                                    && built
+                                        .as_ref()
+                                        .as_ref()
+                                        .is_none_or(|s| !present(s, &tp.name, c))
+                            }) {
+                                target.add_constraint(table, c, from).await?;
+                            }
+                            if tp.action != Action::Merge {
+                                target.analyze(&tp.name).await?;
+                            }
+                            Ok(())
+                        }
+                        .await
+                    }
+                    Work::Chunk(pi, ci) => {
+                        let tp = &plan.tables[pi];
+                        let entry = &manifest.tables[tp.index];
+                        let mut table = tp
+                            .target_table
+                            .clone()
+                            .unwrap_or_else(|| manifest.schema.tables[tp.index].clone());
+                        if tp.action == Action::Merge {
+                            table.name = merge::staging_name(tp, pi);
+                        }
+                        let chunk = &entry.chunks[ci];
+                        async {
+                            let csv = tokio::task::block_in_place(|| {
+                                reader.read_chunk(&entry.name, chunk, false)
+                            })?;
+                            let mut raw = ChunkRows::new(&csv, entry.columns.len());
+                            let mut mapped = MappedRows::new(&mut raw, &tp.out);
+                            let rows: &mut dyn Rows = &mut mapped;
+                            let mark = ChunkMark {
+                                table: pi,
+                                chunk: ci,
+                            };
+                            let n = target
+                                .load(&table, &tp.columns, rows, &chunk.member, Some(mark))
+                                .await?;
+                            drop(csv);
+                            if n != chunk.rows {
+                                anyhow::bail!(EngineError::Load {
+                                    table: entry.name.clone(),
+                                    chunk: chunk.member.clone(),
+                                    message: format!(
+                                        "the server stored {n} rows, the manifest says {}",
+                                        chunk.rows
+                                    ),
+                                });
+                            }
+                            failpoint(&format!(
+                                "chunk:{}",
+                                count.fetch_add(1, Ordering::AcqRel) + 1
+                            ));
+                            progress.table(pi).add(n, chunk.raw_bytes);
+                            loaded[pi].fetch_add(n, Ordering::Relaxed);
+                            if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
+                                progress.table_done(pi);
+                                if let Ok(mut q) = queue.lock() {
+                                    q.push_front(Work::Keys(pi));
+                                }
+                            }
+                            Ok(())
+                        }
+                        .await
+                    }
+                };
+                if result.is_err() {
+                    if let Ok(mut q) = queue.lock() {
+                        q.clear();
+                    }
+                    return result;
+                }
+            }
+        }));
+    }
+    let mut first_err = None;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(j) => anyhow::bail!("a restore worker failed: {j}"),
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Merge the staged tables left in the journal: under `fail`, stop on any
+/// conflict; under a keep policy, write the losers to the rejects archive,
+/// delete them, and insert the staged rows that remain.
+async fn resolve(
+    journal: &mut Journal,
+    target: &dyn Target,
+    progress: &Progress,
+    run: &Run<'_>,
+) -> Result<()> {
+    if journal.merges.is_empty() {
+        return Ok(());
+    }
+    let plan = journal.plan.clone();
+    let merges: Vec<(usize, &TablePlan, Vec<merge::MergeKey>)> = journal
+        .merges
+        .iter()
+        .filter_map(|&pi| {
+            let tp = &plan.tables[pi];
+            Some((pi, tp, merge::keys(tp.target_table.as_ref()?, &tp.columns)))
+        })
+        .collect();
+    progress.note(&format!(
+        "restore: merging {} staged tables into tables that have rows (--on-duplicate {})",
+        merges.len(),
+        policy_name(run.policy)
+    ));
+    let mut report = Vec::new();
+    for (pi, tp, keys) in &merges {
+        let staging = merge::staging_name(tp, *pi);
+        report.extend(
+            merge::conflicts(target, tp, &staging, keys, run.policy == Policy::Fail).await?,
+        );
+    }
+    if !report.is_empty() {
+        let advice = if run.policy == Policy::Fail {
+            format!(
+                "Nothing was inserted into these tables; the archive's rows wait in haul_stage_* tables and the \
+                 journal stays. Finish with: haul restore {} TARGET --resume --on-duplicate keep-existing \
+                 (or keep-archived; the losing rows go to a rejects archive), or fix the rows and --resume",
+                journal.archive
+            )
+        } else {
+            format!(
+                "--on-duplicate {} decides between a target row and an archive row, not between two archive rows. \
+                 Fix the rows in the haul_stage_* tables, then: haul restore {} TARGET --resume --on-duplicate {}",
+                policy_name(run.policy),
+                journal.archive,
+                policy_name(run.policy)
+            )
+        };
+        return Err(DuplicatesError(format!(
+            "rows of the archive collide on keys of tables that already have rows:\n  {}\n{advice}",
+            report.join("\n  ")
+        ))
+        .into());
+    }
+
+    // Losers into haul_rejects_* tables, then out to the rejects archive.
+    let in_target = merge::losers_in_target(run.policy);
+    let mut losers: Vec<(usize, u64)> = Vec::new();
+    if run.policy != Policy::Fail {
+        for (pi, tp, keys) in &merges {
+            if keys.is_empty() {
+                continue;
+            }
+            let staging = merge::staging_name(tp, *pi);
+            let rejects = merge::rejects_name(tp, *pi);
+            let names = merge::Names {
+                target,
+                t: target.quote(&tp.name),
+                s: target.quote(&staging),
+            };
+            target.drop_table(&rejects).await?;
+            target
+                .execute(
+                    &[format!(
+                        "CREATE TABLE {} AS SELECT * FROM {} WHERE {}",
+                        target.quote(&rejects),
+                        if in_target { &names.t } else { &names.s },
+                        names.matches(keys, in_target)
+                    )],
+                    &format!("table {}: collecting the rows it rejects", tp.name),
+                )
+                .await?;
+            let n = target
+                .query_text(
+                    &format!("SELECT COUNT(*) FROM {}", target.quote(&rejects)),
+                    &format!("table {}: counting the rows it rejects", tp.name),
+                )
+                .await?
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            losers.push((*pi, n));
+        }
+    }
+    let file = if losers.iter().any(|(_, n)| *n > 0) {
+        let written = write_rejects(&plan, &losers, target, run).await?;
+        progress.note(&format!(
+            "restore: {} rejected rows written to {}",
+            losers.iter().map(|(_, n)| n).sum::<u64>(),
+            written
+        ));
+        written
+    } else {
+        String::new()
+    };
+
+    for (pi, tp, keys) in &merges {
+        let staging = merge::staging_name(tp, *pi);
+        let names = merge::Names {
+            target,
+            t: target.quote(&tp.name),
+            s: target.quote(&staging),
+        };
+        let mut sql = Vec::new();
+        if run.policy != Policy::Fail && !keys.is_empty() {
+            sql.push(format!(
+                "DELETE FROM {} WHERE {}",
+                if in_target { &names.t } else { &names.s },
+                names.matches(keys, in_target)
+            ));
+        }
+        sql.push(names.insert_sql(&tp.columns));
+        sql.push(format!("DELETE FROM {}", names.s));
+        target
+            .execute(
+                &sql,
+                &format!("table {}: merging the archive's rows", tp.name),
+            )
+            .await?;
+        target.drop_table(&staging).await?;
+        target.drop_table(&merge::rejects_name(tp, *pi)).await?;
+        target.analyze(&tp.name).await?;
+        let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
+        if n > 0 {
+            journal.rejected.push(Rejected {
+                table: tp.name.clone(),
+                archived: if in_target { 0 } else { n },
+                existing: if in_target { n } else { 0 },
+                file: file.clone(),
+            });
+        }
+        journal.merges.retain(|m| m != pi);
+        journal.save(target).await?;
+    }
+    Ok(())
+}
+
+fn policy_name(p: Policy) -> &'static str {
+    match p {
+        Policy::Fail => "fail",
+        Policy::KeepExisting => "keep-existing",
+        Policy::KeepArchived => "keep-archived",
+    }
+}
+
+/// Write the `haul_rejects_*` tables with rows to the rejects archive, each
+/// under its table's name and shape; returns the archive's path.
+async fn write_rejects(
+    plan: &Plan,
+    losers: &[(usize, u64)],
+    target: &dyn Target,
+    run: &Run<'_>,
+) -> Result<String> {
+    let mut tables = Vec::new();
+    let mut read_from = Vec::new();
+    for &(pi, n) in losers.iter().filter(|(_, n)| *n > 0) {
+        let tp = &plan.tables[pi];
+        let Some(tt) = &tp.target_table else { continue };
+        let mut t = tt.clone();
+        t.estimated_rows = Some(n);
+        read_from.push((t.name.clone(), merge::rejects_name(tp, pi)));
+        tables.push(t);
+    }
+    let source: Arc<dyn crate::engine::Source> = Arc::from(
+        crate::engine::open_source(run.target_spec, 1)
+            .await
+            .context("reading the rejected rows back out of the target")?,
+    );
+    let _ = target;
+    let expected: Vec<(String, Option<u64>)> = tables
+        .iter()
+        .map(|t| (t.name.clone(), t.estimated_rows))
+        .collect();
+    let quiet = Progress::new(crate::progress::Mode::Quiet, "rejects", &expected);
+    let settings = crate::cmd::dump::Settings {
+        no_replace: true,
+        jobs: 1,
+        chunk_size: 64 << 20,
+        level: 3,
+        markers: false,
+    };
+    let schema = Schema {
+        tables,
+        ..Schema::default()
+    };
+    let (path, _) = crate::cmd::dump::write_archive(
+        source,
+        schema,
+        &read_from,
+        &run.rejects,
+        &settings,
+        quiet,
+        crate::cmd::now_rfc3339(),
+        vec![format!(
+            "rows rejected by a restore of {} into {} (--on-duplicate {})",
+            plan.source_engine,
+            run.target_spec,
+            policy_name(run.policy)
+        )],
+    )
+    .await
+    .with_context(|| format!("writing the rejects archive {}", run.rejects.display()))?;
+    Ok(path.display().to_string())
+}
+
+/// Give up an unfinished restore and put the target back as far as it can
+/// be: tables the restore created are dropped, tables that were empty are
+/// emptied again, staging tables go, relaxed constraints come back, and the
+/// journal is removed. Returns what could not be put back.
+pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<String>> {
+    let mut left = Vec::new();
+    let plan = &journal.plan;
+    for (pi, t) in plan.tables.iter().enumerate() {
+        match t.action {
+            Action::Create => target.drop_table(&t.name).await?,
+            Action::Recreate => left.push(format!(
+                "table {} was dropped (--clean) and holds part of the archive's rows",
+                t.name
+            )),
+            Action::Merge => {
+                target.drop_table(&merge::staging_name(t, pi)).await?;
+                target.drop_table(&merge::rejects_name(t, pi)).await?;
+                if !journal.merges.contains(&pi) {
+                    left.push(format!(
+                        "table {} already has the archive's rows merged in",
+                        t.name
+                    ));
+                }
+            }
+            Action::Load | Action::Keep => {}
+        }
+    }
+    for t in plan.tables.iter().filter(|t| t.action == Action::Load) {
+        target
+            .execute(
+                &[format!("DELETE FROM {}", target.quote(&t.name))],
+                &format!("table {}: removing the rows the restore loaded", t.name),
+            )
+            .await?;
+    }
+    let now = target.schema(&TableFilter::default()).await?;
+    let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
+    order.sort_by_key(|r| matches!(r.constraint, Constraint::ForeignKey(_)));
+    for r in order {
+        if !present(&now, &r.table.name, &r.constraint) {
+            target
+                .add_constraint(&r.table, &r.constraint, target.kind())
+                .await?;
+        }
+    }
+    target.journal_clear().await?;
+    Ok(left)
+}
+
+/// Probe every relaxed unique key, then reapply everything relaxed that the
+/// target does not have.
+async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) -> Result<()> {
+    if journal.relaxed.is_empty() {
+        return Ok(());
+    }
+    progress.note("restore: probing relaxed unique keys for duplicates");
     let mut report = Vec::new();
     for r in &journal.relaxed {
         let cols = match &r.constraint {
@@ -156,313 +1030,36 @@ pub async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress
         "restore: no duplicates; reapplying {} relaxed constraints and indexes",
         journal.relaxed.len()
     ));
+    let now = target.schema(&TableFilter::default()).await?;
     // Keys before the foreign keys that may need them.
     let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
     order.sort_by_key(|r| matches!(r.constraint, Constraint::ForeignKey(_)));
     for r in order {
-        target
-            .add_constraint(&r.table, &r.constraint, target.kind())
-            .await?;
+        if !present(&now, &r.table.name, &r.constraint) {
+            target
+                .add_constraint(&r.table, &r.constraint, target.kind())
+                .await?;
+        }
     }
-    target.journal_clear().await?;
     Ok(())
 }
 
-/// What a restore did.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub tables: usize,
-    pub rows: u64,
-    /// Compressed bytes read from the archive.
-    pub stored_bytes: u64,
-    /// CSV bytes loaded.
-    pub raw_bytes: u64,
-    pub constraints: usize,
-    pub seconds: f64,
-    pub warnings: Vec<String>,
-}
-
-/// Execute a plan.
-pub async fn execute(
+/// The extras to replay: never views over an existing schema (the app's
+/// own win), nor ones that name a table this restore leaves out. Triggers
+/// go with their table.
+fn extras_to_replay(
     plan: &Plan,
-    reader: Arc<ArchiveReader>,
-    target: Arc<dyn Target>,
-    progress: Arc<Progress>,
-    jobs: usize,
-) -> Result<Report> {
-    let manifest = reader.manifest();
-    let schema = &manifest.schema;
-    let from = plan.source_engine;
-
-    // Relax: journal first, then drop.
-    let mut journal = Journal {
-        archive: reader_path(&reader),
-        started_at: crate::cmd::now_rfc3339(),
-        phase: "loading".into(),
-        relaxed: plan
-            .tables
-            .iter()
-            .filter_map(|t| Some((t.target_table.as_ref()?, &t.relax)))
-            .flat_map(|(tt, cs)| {
-                cs.iter().map(|c| Relaxed {
-                    table: tt.clone(),
-                    constraint: c.clone(),
-                })
-            })
-            .collect(),
-    };
-    if !journal.relaxed.is_empty() {
-        journal.save(target.as_ref()).await?;
-        progress.note(&format!(
-            "restore: relaxing {} constraints and indexes of existing tables (recorded in {})",
-            journal.relaxed.len(),
-            crate::engine::JOURNAL_TABLE
-        ));
-        // Foreign keys first: a key they depend on cannot go before them.
-        let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
-        order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
-        for r in order {
-            target.drop_constraint(&r.table, &r.constraint).await?;
-        }
-    }
-
-    // Drop first: dropping a table also drops the sequences it owns, which
-    // `prepare` creates again.
-    for t in plan.tables.iter().filter(|t| t.action == Action::Recreate) {
-        target.drop_table(&t.name).await?;
-    }
-    if plan.writes_existing() {
-        // The app's own functions in an existing schema win.
-        let only_extensions = crate::schema::Schema {
-            extras: schema
-                .extras
-                .iter()
-                .filter(|x| x.kind == "extension")
-                .cloned()
-                .collect(),
-            ..schema.clone()
-        };
-        target.prepare(&only_extensions, from).await?;
-    } else {
-        target.prepare(schema, from).await?;
-    }
-    for t in plan
-        .tables
-        .iter()
-        .filter(|t| matches!(t.action, Action::Create | Action::Recreate))
-    {
-        let table = &schema.tables[t.index];
-        target.create_table(table, &t.inline, from).await?;
-    }
-
-    // Load chunks, biggest tables first, over `jobs` workers. When a
-    // table's last chunk is in, its keys and indexes go to the front of the
-    // queue, so index builds overlap the loading of other tables.
-    let mut work: VecDeque<Work> = VecDeque::new();
-    let mut order: Vec<usize> = (0..plan.tables.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
-    let mut loading: Vec<usize> = Vec::new();
-    for pi in order {
-        let t = &plan.tables[pi];
-        if t.action == Action::Keep {
-            progress.table_skipped(pi, "kept as it is in the target (a rule says so)");
-        } else if t.chunks == 0 {
-            progress.table_done(pi);
-            work.push_front(Work::Keys(pi));
-        } else {
-            loading.push(pi);
-        }
-    }
-    // Tables in groups of `jobs`, their chunks interleaved: concurrent
-    // workers load different tables (two bulk loads into one table contend
-    // for it), and a group's keys build while the next group loads.
-    for group in loading.chunks(jobs.max(1)) {
-        let most = group
-            .iter()
-            .map(|&pi| plan.tables[pi].chunks)
-            .max()
-            .unwrap_or(0);
-        for c in 0..most {
-            for &pi in group {
-                if c < plan.tables[pi].chunks {
-                    work.push_back(Work::Chunk(pi, c));
-                }
-            }
-        }
-    }
-    let queue = Arc::new(Mutex::new(work));
-    let loaded: Arc<Vec<AtomicU64>> =
-        Arc::new(plan.tables.iter().map(|_| AtomicU64::new(0)).collect());
-    let left: Arc<Vec<AtomicUsize>> = Arc::new(
-        plan.tables
-            .iter()
-            .map(|t| AtomicUsize::new(t.chunks))
-            .collect(),
-    );
-    let plan_tables = Arc::new(plan.tables.clone());
-    let mut tasks = Vec::new();
-    for _ in 0..jobs {
-        let (queue, reader, target, progress, loaded, left, plan_tables) = (
-            Arc::clone(&queue),
-            Arc::clone(&reader),
-            Arc::clone(&target),
-            Arc::clone(&progress),
-            Arc::clone(&loaded),
-            Arc::clone(&left),
-            Arc::clone(&plan_tables),
-        );
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
-                let Some(item) = next else {
-                    return Ok::<(), anyhow::Error>(());
-                };
-                let manifest = reader.manifest();
-                let result = match item {
-                    Work::Keys(pi) => {
-                        let tp = &plan_tables[pi];
-                        let table = &manifest.schema.tables[tp.index];
-                        async {
-                            for c in tp
-                                .deferred
-                                .iter()
-                                .filter(|c| !matches!(c, Constraint::ForeignKey(_)))
-                            {
-                                target.add_constraint(table, c, from).await?;
-                            }
-                            target.analyze(&tp.name).await?;
-                            Ok(())
-                        }
-                        .await
-                    }
-                    Work::Chunk(pi, ci) => {
-                        let tp = &plan_tables[pi];
-                        let entry = &manifest.tables[tp.index];
-                        let table = tp
-                            .target_table
-                            .as_ref()
-                            .unwrap_or(&manifest.schema.tables[tp.index]);
-                        let chunk = &entry.chunks[ci];
-                        async {
-                            let csv = tokio::task::block_in_place(|| {
-                                reader.read_chunk(&entry.name, chunk, false)
-                            })?;
-                            let mut raw = ChunkRows::new(&csv, entry.columns.len());
-                            let mut mapped = MappedRows::new(&mut raw, &tp.out);
-                            let rows: &mut dyn Rows = &mut mapped;
-                            let n = target.load(table, &tp.columns, rows, &chunk.member).await?;
-                            drop(csv);
-                            if n != chunk.rows {
-                                anyhow::bail!(EngineError::Load {
-                                    table: entry.name.clone(),
-                                    chunk: chunk.member.clone(),
-                                    message: format!(
-                                        "the server stored {n} rows, the manifest says {}",
-                                        chunk.rows
-                                    ),
-                                });
-                            }
-                            progress.table(pi).add(n, chunk.raw_bytes);
-                            loaded[pi].fetch_add(n, Ordering::Relaxed);
-                            if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
-                                progress.table_done(pi);
-                                if let Ok(mut q) = queue.lock() {
-                                    q.push_front(Work::Keys(pi));
-                                }
-                            }
-                            Ok(())
-                        }
-                        .await
-                    }
-                };
-                if result.is_err() {
-                    if let Ok(mut q) = queue.lock() {
-                        q.clear();
-                    }
-                    return result;
-                }
-            }
-        }));
-    }
-    let mut first_err = None;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_err.get_or_insert(e);
-            }
-            Err(j) => anyhow::bail!("a restore worker failed: {j}"),
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e.context(
-            "the restore stopped part way; the target holds partial tables (re-run with --clean)",
-        ));
-    }
-
-    // Foreign keys once every table has its keys.
-    let fks: Vec<(usize, Constraint)> = plan
-        .tables
-        .iter()
-        .flat_map(|t| {
-            t.deferred
-                .iter()
-                .filter(|c| matches!(c, Constraint::ForeignKey(_)))
-                .map(move |c| (t.index, c.clone()))
-        })
-        .collect();
-    let constraints: usize =
-        plan.tables.iter().map(|t| t.deferred.len()).sum::<usize>() + journal.relaxed.len();
-    progress.note(&format!(
-        "restore: data and keys in; adding {} foreign keys",
-        fks.len()
-    ));
-    let mut set = tokio::task::JoinSet::new();
-    let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    for (ti, c) in fks {
-        let table = schema.tables[ti].clone();
-        let target = Arc::clone(&target);
-        let sem = Arc::clone(&sem);
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            target.add_constraint(&table, &c, from).await
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        r.context("a constraint worker failed")??;
-    }
-    if !journal.relaxed.is_empty() {
-        journal.phase = "loaded".into();
-        journal.save(target.as_ref()).await?;
-        progress.note("restore: data loaded; probing relaxed unique keys for duplicates");
-        reapply(&journal, target.as_ref(), &progress).await?;
-    }
-    progress.note("restore: resetting sequences and analyzing");
-    for t in &plan.tables {
-        match (t.action, &t.target_table) {
-            (Action::Keep, _) => {}
-            (Action::Load, Some(tt)) => {
-                let merged = with_source_positions(tt, &schema.tables[t.index]);
-                target.reset_sequences(&merged, target.kind()).await?
-            }
-            _ => {
-                target
-                    .reset_sequences(&schema.tables[t.index], from)
-                    .await?
-            }
-        }
-    }
-    // Views are never replayed over an existing schema (the app's own win),
-    // nor when they name a table this restore leaves out. Triggers go with
-    // their table.
+    manifest: &crate::archive::Manifest,
+    warnings: &mut Vec<String>,
+) -> Vec<crate::schema::NativeObject> {
     let left_out: Vec<&str> = manifest
         .tables
         .iter()
         .filter(|e| !plan.tables.iter().any(|p| p.name == e.name))
         .map(|e| e.name.as_str())
         .collect();
-    let mut warnings = plan.warnings.clone();
-    let extras = schema
+    manifest
+        .schema
         .extras
         .iter()
         .filter(|x| match &x.table {
@@ -488,43 +1085,5 @@ pub async fn execute(
             },
         })
         .cloned()
-        .collect();
-    let restored = crate::schema::Schema {
-        tables: plan
-            .tables
-            .iter()
-            .filter(|t| t.action != Action::Keep)
-            .map(|t| schema.tables[t.index].clone())
-            .collect(),
-        extras,
-        ..schema.clone()
-    };
-    target.finish(&restored, from).await?;
-
-    // Check counts against the manifest.
-    let mut rows = 0;
-    for (pi, t) in plan.tables.iter().enumerate() {
-        if t.action == Action::Keep {
-            continue;
-        }
-        let n = loaded[pi].load(Ordering::Relaxed);
-        if n != t.rows {
-            anyhow::bail!(
-                "table {}: restored {n} rows but the archive holds {}",
-                t.name,
-                t.rows
-            );
-        }
-        rows += n;
-    }
-    let chosen = || plan.tables.iter().map(|t| &manifest.tables[t.index]);
-    Ok(Report {
-        tables: plan.tables.len(),
-        rows,
-        stored_bytes: chosen().map(|t| t.stored_bytes).sum(),
-        raw_bytes: chosen().map(|t| t.raw_bytes).sum(),
-        constraints,
-        seconds: progress.elapsed().as_secs_f64(),
-        warnings,
-    })
+        .collect()
 }

@@ -7,7 +7,8 @@
 //! columns the archive lacks get their default or a backfill rule, and the
 //! target's unique keys, indexes and foreign keys on it are relaxed during
 //! the load and reapplied after a probe for duplicates. A table with rows is
-//! refused unless `--clean`.
+//! merged into: the archive's rows go through a staging table, and those
+//! whose keys collide with the target's are resolved by `--on-duplicate`.
 
 use crate::archive::Manifest;
 use crate::engine::{Constraint, Target};
@@ -15,10 +16,10 @@ use crate::error::RefusedError;
 use crate::schema::{EngineKind, Table, TableFilter};
 use crate::transform::{Backfill, OutColumn};
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happens to one table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// The target has no such table: create it.
@@ -27,16 +28,19 @@ pub enum Action {
     Recreate,
     /// The target has it, empty: load into its columns.
     Load,
+    /// The target has it, with rows: load into a staging table, resolve
+    /// rows whose keys collide with the target's (`--on-duplicate`), then
+    /// insert the rest.
+    Merge,
     /// The target's rows are kept and the archive's are not loaded (a rule).
     Keep,
 }
 
 /// The plan for one table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TablePlan {
     pub name: String,
     /// Index into the manifest's tables (and the archive schema's).
-    #[serde(skip)]
     pub index: usize,
     pub action: Action,
     pub rows: u64,
@@ -48,25 +52,26 @@ pub struct TablePlan {
     /// Target columns loaded, in field order.
     pub columns: Vec<String>,
     /// How each loaded column gets its value.
-    #[serde(skip)]
     pub out: Vec<OutColumn>,
     /// What the mapping does, for people.
     pub mapping: Vec<String>,
     /// Target constraints dropped for the load and reapplied after.
     pub relax: Vec<Constraint>,
-    /// The target's table (for `Load`).
-    #[serde(skip)]
+    /// The target's table (for `Load` and `Merge`).
     pub target_table: Option<Table>,
 }
 
 /// A whole restore.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub source_engine: EngineKind,
     pub source_version: String,
     pub target_engine: EngineKind,
     pub target_version: String,
     pub tables: Vec<TablePlan>,
+    /// Foreign keys of target tables outside the restore that reference a
+    /// merged table: relaxed with the rest.
+    pub referencing: Vec<(Table, Constraint)>,
     pub warnings: Vec<String>,
     /// The archive's app schema versions against the target's, in words.
     pub app_versions: Vec<String>,
@@ -88,12 +93,7 @@ pub struct Options {
 
 /// Compare the archive with the target and decide. Refuses (exit 5) before
 /// any write when the restore could not succeed, listing every reason.
-pub async fn make(
-    manifest: &Manifest,
-    target: &dyn Target,
-    target_name: &str,
-    opts: &Options,
-) -> Result<Plan> {
+pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> Result<Plan> {
     let from = manifest.source.engine;
     let filter = &opts.filter;
     let existing = target.schema(&TableFilter::default()).await?;
@@ -103,9 +103,11 @@ pub async fn make(
         ))
         .into());
     }
-    let mut tables = Vec::new();
+    let mut tables: Vec<TablePlan> = Vec::new();
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
+    // Foreign keys of other target tables that reference a merged table.
+    let mut referencing: Vec<(Table, Constraint)> = Vec::new();
     let chosen: Vec<&str> = manifest
         .tables
         .iter()
@@ -164,15 +166,25 @@ pub async fn make(
                 tables.push(plan);
                 continue;
             }
+            plan.target_table = Some(tt.clone());
+            map_columns(&mut plan, &entry.columns, tt, &rules, opts, &mut problems);
             if target.has_rows(&entry.name).await? {
-                problems.push(format!(
-                    "table {} in {target_name} already has rows (use --clean to drop and re-create the archive's tables)",
-                    entry.name
-                ));
+                plan.action = Action::Merge;
+                // Rows arrive through a staging table and are inserted once
+                // resolved, under the table's own keys. Its foreign keys, and
+                // those that reference it, are relaxed: parents may load
+                // later, and keep-archived deletes the target's losing rows.
+                plan.relax
+                    .extend(tt.foreign_keys.iter().cloned().map(Constraint::ForeignKey));
+                for other in existing.tables.iter().filter(|o| o.name != tt.name) {
+                    for fk in other.foreign_keys.iter().filter(|f| f.ref_table == tt.name) {
+                        referencing.push((other.clone(), Constraint::ForeignKey(fk.clone())));
+                    }
+                }
+                tables.push(plan);
                 continue;
             }
             plan.action = Action::Load;
-            map_columns(&mut plan, &entry.columns, tt, &rules, opts, &mut problems);
             for c in Constraint::all_of(tt) {
                 if matches!(c, Constraint::PrimaryKey(_) | Constraint::Check(_)) {
                     continue;
@@ -189,7 +201,6 @@ pub async fn make(
                     ));
                 }
             }
-            plan.target_table = Some(tt.clone());
             tables.push(plan);
             continue;
         }
@@ -224,6 +235,14 @@ pub async fn make(
         }
         tables.push(plan);
     }
+    let relaxed_fks: Vec<(Table, Constraint)> = referencing
+        .into_iter()
+        .filter(|(t, c)| {
+            !tables
+                .iter()
+                .any(|p| p.name == t.name && p.relax.iter().any(|r| r.name() == c.name()))
+        })
+        .collect();
     match problems.len() {
         0 => {}
         1 => return Err(RefusedError(format!("{}; nothing was changed", problems[0])).into()),
@@ -236,6 +255,7 @@ pub async fn make(
         }
     }
     Ok(Plan {
+        referencing: relaxed_fks,
         source_engine: from,
         source_version: manifest.source.server_version.clone(),
         target_engine: target.kind(),
@@ -361,6 +381,7 @@ impl Plan {
                 Action::Create => "create",
                 Action::Recreate => "drop and re-create",
                 Action::Load => "load into existing",
+                Action::Merge => "merge into existing (it has rows)",
                 Action::Keep => "keep the target's",
             };
             s.push_str(&format!("  {verb} table {}", t.name));
@@ -384,6 +405,11 @@ impl Plan {
             for m in &t.mapping {
                 s.push_str(&format!("      {m}\n"));
             }
+            if t.action == Action::Merge {
+                s.push_str(
+                    "      through a staging table: archive rows whose keys match a row of the target are resolved by --on-duplicate\n",
+                );
+            }
             if !t.relax.is_empty() {
                 let names: Vec<String> = t
                     .relax
@@ -406,6 +432,23 @@ impl Plan {
     pub fn writes_existing(&self) -> bool {
         self.tables
             .iter()
-            .any(|t| matches!(t.action, Action::Load | Action::Keep))
+            .any(|t| matches!(t.action, Action::Load | Action::Merge | Action::Keep))
+    }
+
+    /// The plan as JSON for people and scripts (without the internals a
+    /// journal keeps).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(tables) = v.get_mut("tables").and_then(|t| t.as_array_mut()) {
+            for t in tables.iter_mut().filter_map(|t| t.as_object_mut()) {
+                for k in ["index", "out", "target_table"] {
+                    t.remove(k);
+                }
+            }
+        }
+        if let Some(o) = v.as_object_mut() {
+            o.remove("referencing");
+        }
+        v
     }
 }

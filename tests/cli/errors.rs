@@ -460,8 +460,11 @@ fn unsafe_member_names_are_exit_4() {
 
 // ------------------------------------------------------------------ targets
 
+/// A target whose table has rows: the archive's rows are merged, the
+/// colliding keys stop the restore (exit 7) with the target's rows
+/// untouched, `--abandon` puts the target back, `--clean` replaces it.
 #[test]
-fn pg_target_with_rows_is_refused_then_clean_works() {
+fn pg_target_with_rows_stops_on_collisions_then_abandon_and_clean() {
     let src = pg_chinook();
     let dir = tempdir();
     let archive = dir.path().join("c.haul");
@@ -469,20 +472,38 @@ fn pg_target_with_rows_is_refused_then_clean_works() {
     haul(&["dump", &src.url(), "-o", a]).ok();
     let target = PgDb::new("haul_err_nonempty");
     target.sql("CREATE TABLE genre (genre_id int PRIMARY KEY, name text); INSERT INTO genre VALUES (1, 'mine'), (2, 'also mine')");
-    let r = haul(&["restore", a, &target.url()]).expect(5);
-    let line = error_line(&r);
-    assert!(line.contains("genre"), "{line}");
-    assert!(line.contains("already has rows"), "{line}");
-    assert!(line.contains(&target.name), "{line}");
-    // Nothing changed: the same rows, no other table.
+    let p = haul(&["plan", a, &target.url()]).ok();
+    assert!(
+        p.stdout
+            .contains("merge into existing (it has rows) table genre"),
+        "{}",
+        p.stdout
+    );
+    assert_eq!(target.table_names(), ["genre"]);
+
+    let r = haul(&["restore", a, &target.url()]).expect(7);
+    for want in [
+        "table genre: primary key genre_pkey (genre_id): genre_id=\"1\": 1 pre-existing row, 1 archived row",
+        "genre_id=\"2\"",
+        "--on-duplicate keep-existing",
+        "--resume",
+    ] {
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+    }
     assert_eq!(
         target.sql("SELECT * FROM genre ORDER BY 1"),
         "1|mine\n2|also mine\n"
     );
+    // A plain re-run is refused while the journal is there.
+    let again = haul(&["restore", a, &target.url(), "--clean"]).expect(5);
+    assert!(error_line(&again).contains("--resume"), "{}", again.stderr);
+
+    haul(&["restore", a, &target.url(), "--abandon"]).ok();
     assert_eq!(target.table_names(), ["genre"]);
-    // plan says the same and writes nothing.
-    haul(&["plan", a, &target.url()]).expect(5);
-    assert_eq!(target.table_names(), ["genre"]);
+    assert_eq!(
+        target.sql("SELECT * FROM genre ORDER BY 1"),
+        "1|mine\n2|also mine\n"
+    );
 
     haul(&["restore", a, &target.url(), "--clean"]).ok();
     let v = haul(&["verify", a, "--against", &target.url()]).ok();
@@ -491,7 +512,7 @@ fn pg_target_with_rows_is_refused_then_clean_works() {
 }
 
 #[test]
-fn sqlite_target_with_rows_is_refused_then_clean_works() {
+fn sqlite_target_with_rows_stops_on_collisions_then_abandon_and_clean() {
     let dir = tempdir();
     let archive = chinook_archive(dir.path());
     let a = archive.to_str().unwrap();
@@ -500,15 +521,23 @@ fn sqlite_target_with_rows_is_refused_then_clean_works() {
         .conn()
         .execute_batch("CREATE TABLE Genre (GenreId INTEGER PRIMARY KEY, Name TEXT); INSERT INTO Genre VALUES (1, 'mine');")
         .unwrap();
-    let r = haul(&["restore", a, &target.url()]).expect(5);
-    let line = error_line(&r);
-    assert!(line.contains("Genre"), "{line}");
-    assert!(line.contains("already has rows"), "{line}");
+    let r = haul(&["restore", a, &target.url()]).expect(7);
+    assert!(
+        r.stderr.contains("table Genre: primary key")
+            && r.stderr.contains("1 pre-existing row, 1 archived row"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(
         sqlite_rows(&target.conn(), "SELECT * FROM Genre"),
         ["1|mine"]
     );
+    haul(&["restore", a, &target.url(), "--abandon"]).ok();
     assert_eq!(sqlite_tables(&target.path), ["Genre"]);
+    assert_eq!(
+        sqlite_rows(&target.conn(), "SELECT * FROM Genre"),
+        ["1|mine"]
+    );
 
     haul(&["restore", a, &target.url(), "--clean"]).ok();
     let v = haul(&["verify", a, "--against", &target.url()]).ok();

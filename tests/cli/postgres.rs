@@ -36,8 +36,10 @@ fn clean_restore_keeps_sequence_position() {
     let archive = dir.path().join("seq.haul");
     let a = archive.to_str().unwrap();
     haul(&["dump", &src.url(), "-o", a, "-q"]).ok();
-    // Into the source itself: refused without --clean, then replaced.
-    haul(&["restore", a, &src.url(), "-q"]).expect(5);
+    // Into the source itself: every key collides (exit 7); abandoned, then
+    // replaced with --clean.
+    haul(&["restore", a, &src.url(), "-q"]).expect(7);
+    haul(&["restore", a, &src.url(), "--abandon", "-q"]).ok();
     haul(&["restore", a, &src.url(), "--clean", "-q"]).ok();
     assert_eq!(
         src.sql("SELECT string_agg(v, ',' ORDER BY id) FROM t")

@@ -66,14 +66,19 @@ fn run_everything(url: &dyn Fn(&str) -> String, env: &[(&str, &str)]) {
     go("inspect --json", &["inspect", "--json", a], 0);
     // Failing.
     go(
-        "restore into non-empty",
+        "restore into non-empty (keys collide)",
         &["restore", a, &url(&target.name)],
+        7,
+    );
+    go(
+        "restore with an unfinished restore -v",
+        &["restore", "-v", a, &url(&target.name)],
         5,
     );
     go(
-        "restore into non-empty -v",
-        &["restore", "-v", a, &url(&target.name)],
-        5,
+        "restore --abandon",
+        &["restore", "--abandon", a, &url(&target.name)],
+        0,
     );
     go("dump unknown db", &["dump", &url(&missing), "-o", a], 3);
     go(
