@@ -110,12 +110,23 @@ impl Names<'_> {
             .collect();
         let shown: Vec<String> = cols.iter().map(|c| self.target.text_sql(c)).collect();
         format!(
-            "SELECT {}, COUNT(*) FROM {} JOIN {} ON {} GROUP BY {} ORDER BY COUNT(*) DESC LIMIT {limit}",
+            "SELECT {}, COUNT(*) FROM {} JOIN {} ON {} GROUP BY {} ORDER BY COUNT(*) DESC, {} LIMIT {limit}",
             shown.join(", "),
             self.t,
             self.s,
             self.on(&key.columns),
+            cols.join(", "),
             cols.join(", ")
+        )
+    }
+
+    /// How many target rows a key's archive rows collide with.
+    pub fn conflict_count_sql(&self, key: &MergeKey) -> String {
+        format!(
+            "SELECT COUNT(*) FROM {} WHERE EXISTS (SELECT 1 FROM {} WHERE {})",
+            self.t,
+            self.s,
+            self.on(&key.columns)
         )
     }
 
@@ -168,6 +179,9 @@ pub fn describe_group(
     )
 }
 
+/// Groups shown per key.
+const LIMIT: usize = 5;
+
 /// Report lines for every conflict of a merged table: archive rows matching
 /// a target row, and archive rows sharing a key among themselves.
 pub async fn conflicts(
@@ -187,15 +201,37 @@ pub async fn conflicts(
         if with_existing {
             let rows = target
                 .query_text(
-                    &names.conflicts_sql(k, 5),
+                    &names.conflicts_sql(k, LIMIT),
                     &format!("table {}: probing for rows the target already has", tp.name),
                 )
                 .await?;
+            let shown = rows.len();
             for (vals, n) in crate::engine::groups(rows, k.columns.len()) {
                 report.push(describe_group(&tp.name, k, &vals, 1, n));
             }
+            if shown == LIMIT {
+                let total: usize = target
+                    .query_text(
+                        &names.conflict_count_sql(k),
+                        &format!("table {}: counting rows the target already has", tp.name),
+                    )
+                    .await?
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                if total > shown {
+                    report.push(format!(
+                        "table {}: {} ({}): and {} more",
+                        tp.name,
+                        k.label,
+                        k.columns.join(", "),
+                        total - shown
+                    ));
+                }
+            }
         }
-        for (vals, n) in target.duplicates(staging, &k.columns, 5).await? {
+        for (vals, n) in target.duplicates(staging, &k.columns, LIMIT).await? {
             report.push(describe_group(&tp.name, k, &vals, 0, n));
         }
     }

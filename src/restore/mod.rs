@@ -751,16 +751,18 @@ async fn resolve(
         let advice = if run.policy == Policy::Fail {
             format!(
                 "Nothing was inserted into these tables; the archive's rows wait in haul_stage_* tables and the \
-                 journal stays. Finish with: haul restore {} TARGET --resume --on-duplicate keep-existing \
-                 (or keep-archived; the losing rows go to a rejects archive), or fix the rows and --resume",
-                journal.archive
+                 journal stays. Finish with: haul restore {} {} --resume --on-duplicate keep-existing \
+                 (or keep-archived; the losing rows go to a rejects archive), or fix the rows and --resume, \
+                 or undo the restore with --abandon",
+                journal.archive, run.target_spec
             )
         } else {
             format!(
                 "--on-duplicate {} decides between a target row and an archive row, not between two archive rows. \
-                 Fix the rows in the haul_stage_* tables, then: haul restore {} TARGET --resume --on-duplicate {}",
+                 Fix the rows in the haul_stage_* tables, then: haul restore {} {} --resume --on-duplicate {}",
                 policy_name(run.policy),
                 journal.archive,
+                run.target_spec,
                 policy_name(run.policy)
             )
         };
@@ -812,7 +814,7 @@ async fn resolve(
         }
     }
     let file = if losers.iter().any(|(_, n)| *n > 0) {
-        let written = write_rejects(&plan, &losers, target, run).await?;
+        let written = write_rejects(&journal.archive, &plan, &losers, run).await?;
         progress.note(&format!(
             "restore: {} rejected rows written to {}",
             losers.iter().map(|(_, n)| n).sum::<u64>(),
@@ -875,9 +877,9 @@ fn policy_name(p: Policy) -> &'static str {
 /// Write the `haul_rejects_*` tables with rows to the rejects archive, each
 /// under its table's name and shape; returns the archive's path.
 async fn write_rejects(
+    archive: &str,
     plan: &Plan,
     losers: &[(usize, u64)],
-    target: &dyn Target,
     run: &Run<'_>,
 ) -> Result<String> {
     let mut tables = Vec::new();
@@ -895,7 +897,6 @@ async fn write_rejects(
             .await
             .context("reading the rejected rows back out of the target")?,
     );
-    let _ = target;
     let expected: Vec<(String, Option<u64>)> = tables
         .iter()
         .map(|t| (t.name.clone(), t.estimated_rows))
@@ -920,12 +921,16 @@ async fn write_rejects(
         &settings,
         quiet,
         crate::cmd::now_rfc3339(),
-        vec![format!(
-            "rows rejected by a restore of {} into {} (--on-duplicate {})",
-            plan.source_engine,
-            run.target_spec,
-            policy_name(run.policy)
-        )],
+        vec![match run.policy {
+            Policy::KeepArchived => format!(
+                "rows of {} replaced by the archive's in a restore of {archive} (--on-duplicate keep-archived)",
+                run.target_spec
+            ),
+            _ => format!(
+                "rows of {archive} not restored into {}: the target's rows with the same keys were kept (--on-duplicate keep-existing)",
+                run.target_spec
+            ),
+        }],
     )
     .await
     .with_context(|| format!("writing the rejects archive {}", run.rejects.display()))?;

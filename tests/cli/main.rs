@@ -8,6 +8,7 @@ mod backups;
 mod errors;
 mod fidelity;
 mod gogs;
+mod merge;
 mod mysql;
 mod postgres;
 mod secrets;
