@@ -824,6 +824,7 @@ async fn resolve(
     } else {
         String::new()
     };
+    failpoint("rejects");
 
     for (pi, tp, keys) in &merges {
         let staging = merge::staging_name(tp, *pi);

@@ -9,7 +9,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Gogs 0.12 dumped from PostgreSQL, and an empty 0.13 schema to restore into.
-fn pg_setup() -> (PgDb, PgDb, tempfile::TempDir, String) {
+pub fn pg_setup() -> (PgDb, PgDb, tempfile::TempDir, String) {
     let old = PgDb::new("haul_gogs12");
     old.script(&fixture("pg-0.12.sql"));
     let new = PgDb::new("haul_gogs13");
@@ -20,7 +20,7 @@ fn pg_setup() -> (PgDb, PgDb, tempfile::TempDir, String) {
     (old, new, dir, archive)
 }
 
-fn pg_check_moved(new: &PgDb) {
+pub fn pg_check_moved(new: &PgDb) {
     assert_eq!(
         new.sql("SELECT count(*) FROM access_token WHERE sha256 = encode(sha256(convert_to(sha1, 'UTF8')), 'hex')")
             .trim(),

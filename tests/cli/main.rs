@@ -11,5 +11,6 @@ mod gogs;
 mod merge;
 mod mysql;
 mod postgres;
+mod resume;
 mod secrets;
 mod sqlite;

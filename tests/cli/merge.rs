@@ -12,9 +12,17 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// The rows of a rejects archive's table, read back through a SQLite restore.
 fn rejected_rows(rejects: &std::path::Path, sql: &str) -> Vec<String> {
-    assert!(rejects.exists(), "no rejects archive at {}", rejects.display());
+    assert!(
+        rejects.exists(),
+        "no rejects archive at {}",
+        rejects.display()
+    );
     let inspect = haul(&["inspect", rejects.to_str().unwrap()]).ok();
-    assert!(inspect.stdout.contains("oauth_settings"), "{}", inspect.stdout);
+    assert!(
+        inspect.stdout.contains("oauth_settings"),
+        "{}",
+        inspect.stdout
+    );
     let db = SqliteDb::new("rejects");
     haul(&["restore", rejects.to_str().unwrap(), &db.url(), "-q"]).ok();
     sqlite_rows(&db.conn(), sql)
@@ -43,7 +51,8 @@ fn pg_seeded_target_stops_then_keep_archived() {
     }
     // The seeded rows are untouched.
     assert_eq!(
-        new.sql("SELECT count(*) FROM oauth_settings WHERE client_id IS NULL").trim(),
+        new.sql("SELECT count(*) FROM oauth_settings WHERE client_id IS NULL")
+            .trim(),
         "6"
     );
 
@@ -69,7 +78,8 @@ fn pg_seeded_target_stops_then_keep_archived() {
         OLD_ROWS
     );
     assert_eq!(
-        new.sql("SELECT fqdn, is_registration_enabled FROM instance_settings").trim(),
+        new.sql("SELECT fqdn, is_registration_enabled FROM instance_settings")
+            .trim(),
         "https://coolify.example.com|f"
     );
     assert_eq!(new.sql("SELECT count(*) FROM users").trim(), "2");
@@ -78,13 +88,28 @@ fn pg_seeded_target_stops_then_keep_archived() {
         new.sql("SELECT count(*) FROM pg_constraint WHERE conname IN ('oauth_settings_provider_unique', 'users_email_unique')").trim(),
         "2"
     );
-    assert_eq!(new.table_names(), ["instance_settings", "oauth_settings", "users"]);
-    assert_eq!(new.sql("SELECT nextval('oauth_settings_id_seq')").trim(), "7");
+    assert_eq!(
+        new.table_names(),
+        ["instance_settings", "oauth_settings", "users"]
+    );
+    assert_eq!(
+        new.sql("SELECT nextval('oauth_settings_id_seq')").trim(),
+        "7"
+    );
     assert_eq!(new.sql("SELECT nextval('users_id_seq')").trim(), "3");
     // The seeded rows the archive replaced are in the rejects archive.
     assert_eq!(
-        rejected_rows(&rejects, "SELECT id, provider, IFNULL(client_id, '') FROM oauth_settings ORDER BY id"),
-        ["1|azure|", "2|bitbucket|", "3|github|", "4|gitlab|", "5|google|"]
+        rejected_rows(
+            &rejects,
+            "SELECT id, provider, IFNULL(client_id, '') FROM oauth_settings ORDER BY id"
+        ),
+        [
+            "1|azure|",
+            "2|bitbucket|",
+            "3|github|",
+            "4|gitlab|",
+            "5|google|"
+        ]
     );
 }
 
@@ -119,7 +144,8 @@ fn mysql_seeded_target_collides_in_collation_then_keep_existing() {
     ])
     .ok();
     assert!(
-        done.stderr.contains("6 archive rows rejected (the target's were kept)"),
+        done.stderr
+            .contains("6 archive rows rejected (the target's were kept)"),
         "{}",
         done.stderr
     );
@@ -132,14 +158,21 @@ fn mysql_seeded_target_collides_in_collation_then_keep_existing() {
         new.sql("SELECT id, email FROM users ORDER BY id"),
         "1\troot@example.com\n2\tops@example.com\n"
     );
-    assert_eq!(new.sql("SHOW TABLES"), "instance_settings\noauth_settings\nusers\n");
+    assert_eq!(
+        new.sql("SHOW TABLES"),
+        "instance_settings\noauth_settings\nusers\n"
+    );
     assert!(
-        new.sql("SHOW CREATE TABLE users").contains("UNIQUE KEY `users_email_unique` (`email`)"),
+        new.sql("SHOW CREATE TABLE users")
+            .contains("UNIQUE KEY `users_email_unique` (`email`)"),
         "unique key reapplied"
     );
     // Every archive row the target did not take is in the rejects archive.
     assert_eq!(
-        rejected_rows(&rejects, "SELECT id, provider, IFNULL(client_id, '') FROM oauth_settings ORDER BY id"),
+        rejected_rows(
+            &rejects,
+            "SELECT id, provider, IFNULL(client_id, '') FROM oauth_settings ORDER BY id"
+        ),
         [
             "1|azure|old-azure-client",
             "2|bitbucket|",
@@ -153,9 +186,13 @@ fn mysql_seeded_target_collides_in_collation_then_keep_existing() {
 #[test]
 fn sqlite_seeded_target_keep_archived_in_one_go() {
     let old = SqliteDb::new("old");
-    old.conn().execute_batch(std::str::from_utf8(&fixture("sqlite-old.sql")).unwrap()).unwrap();
+    old.conn()
+        .execute_batch(std::str::from_utf8(&fixture("sqlite-old.sql")).unwrap())
+        .unwrap();
     let new = SqliteDb::new("new");
-    new.conn().execute_batch(std::str::from_utf8(&fixture("sqlite-new.sql")).unwrap()).unwrap();
+    new.conn()
+        .execute_batch(std::str::from_utf8(&fixture("sqlite-new.sql")).unwrap())
+        .unwrap();
     let dir = tempdir();
     let archive = dir.path().join("coolify.haul");
     let a = archive.to_str().unwrap();
@@ -182,7 +219,10 @@ fn sqlite_seeded_target_keep_archived_in_one_go() {
         OLD_ROWS
     );
     assert_eq!(
-        sqlite_rows(&new.conn(), "SELECT name FROM sqlite_master WHERE name LIKE 'haul%'"),
+        sqlite_rows(
+            &new.conn(),
+            "SELECT name FROM sqlite_master WHERE name LIKE 'haul%'"
+        ),
         Vec::<String>::new()
     );
     assert_eq!(

@@ -4,7 +4,7 @@
 use crate::common::*;
 
 /// Chinook loaded into a fresh MariaDB database.
-fn my_chinook() -> MyDb {
+pub fn my_chinook() -> MyDb {
     let db = MyDb::new("haul_chinook");
     let sql = std::fs::read_to_string(datasets().join("chinook/Chinook_MySql.sql"))
         .expect("read Chinook_MySql.sql");
