@@ -171,6 +171,10 @@ pub struct RestoreArgs {
     /// Archive columns the target lacks that may be left out: TABLE.COLUMN,...
     #[arg(long, value_delimiter = ',', value_name = "T.C")]
     pub drop_columns: Vec<String>,
+    /// Restore even where a target column's type changes values silently
+    /// (fewer decimal places, single precision, dropped UTC offsets).
+    #[arg(long)]
+    pub allow_lossy: bool,
     /// Restore an app's data into an older schema version of that app than
     /// the archive's (refused by default).
     #[arg(long)]

@@ -333,6 +333,7 @@ fn options(args: &RestoreArgs) -> Result<Options> {
     let mut opts = Options {
         filter: filter(&args.tables),
         clean: args.clean,
+        allow_lossy: args.allow_lossy,
         drop_columns: args
             .drop_columns
             .iter()

@@ -75,15 +75,17 @@ pub struct Journal {
     pub relaxed: Vec<Relaxed>,
     /// Plan tables whose staged rows are not merged yet.
     pub merges: Vec<usize>,
-    /// Rows rejected by merges done so far.
+    /// Merges done so far.
     #[serde(default)]
-    pub rejected: Vec<Rejected>,
+    pub merged: Vec<Merged>,
 }
 
-/// Rows a merge rejected.
+/// What a merge did.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Rejected {
+pub struct Merged {
     pub table: String,
+    /// Archive rows inserted.
+    pub inserted: u64,
     /// Archive rows not inserted (keep-existing).
     pub archived: u64,
     /// Target rows replaced (keep-archived).
@@ -131,7 +133,7 @@ impl Journal {
             plan,
             relaxed,
             merges,
-            rejected: vec![],
+            merged: vec![],
         }
     }
 
@@ -504,17 +506,36 @@ pub async fn execute(
                 t.rows
             );
         }
-        rows += n;
+        if t.action != Action::Merge {
+            rows += n;
+        }
     }
-    let rejected: u64 = journal.rejected.iter().map(|r| r.archived).sum();
-    let replaced: u64 = journal.rejected.iter().map(|r| r.existing).sum();
-    let mut rejects: Vec<String> = journal.rejected.iter().map(|r| r.file.clone()).collect();
+    for m in &journal.merged {
+        rows += m.inserted;
+        let Some(t) = plan.tables.iter().find(|t| t.name == m.table) else {
+            continue;
+        };
+        if m.inserted + m.archived != t.rows {
+            warnings.push(format!(
+                "table {}: the archive holds {} rows, {} were inserted and {} rejected; the rest were removed from its staging table before the merge",
+                t.name, t.rows, m.inserted, m.archived
+            ));
+        }
+    }
+    let rejected: u64 = journal.merged.iter().map(|r| r.archived).sum();
+    let replaced: u64 = journal.merged.iter().map(|r| r.existing).sum();
+    let mut rejects: Vec<String> = journal
+        .merged
+        .iter()
+        .filter(|r| !r.file.is_empty())
+        .map(|r| r.file.clone())
+        .collect();
     rejects.dedup();
     target.journal_clear().await?;
     let chosen = || plan.tables.iter().map(|t| &manifest.tables[t.index]);
     Ok(Report {
         tables: plan.tables.len(),
-        rows: rows - rejected.min(rows),
+        rows,
         rejected,
         replaced,
         rejects,
@@ -843,24 +864,27 @@ async fn resolve(
         }
         sql.push(names.insert_sql(&tp.columns));
         sql.push(format!("DELETE FROM {}", names.s));
-        target
+        let counts = target
             .execute(
                 &sql,
                 &format!("table {}: merging the archive's rows", tp.name),
             )
             .await?;
+        let inserted = counts
+            .get(counts.len().saturating_sub(2))
+            .copied()
+            .unwrap_or(0);
         target.drop_table(&staging).await?;
         target.drop_table(&merge::rejects_name(tp, *pi)).await?;
         target.analyze(&tp.name).await?;
         let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
-        if n > 0 {
-            journal.rejected.push(Rejected {
-                table: tp.name.clone(),
-                archived: if in_target { 0 } else { n },
-                existing: if in_target { n } else { 0 },
-                file: file.clone(),
-            });
-        }
+        journal.merged.push(Merged {
+            table: tp.name.clone(),
+            inserted,
+            archived: if in_target { 0 } else { n },
+            existing: if in_target { n } else { 0 },
+            file: if n > 0 { file.clone() } else { String::new() },
+        });
         journal.merges.retain(|m| m != pi);
         journal.save(target).await?;
     }
@@ -955,7 +979,7 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
             Action::Merge => {
                 target.drop_table(&merge::staging_name(t, pi)).await?;
                 target.drop_table(&merge::rejects_name(t, pi)).await?;
-                if !journal.merges.contains(&pi) {
+                if !journal.merges.contains(&pi) && t.had_rows {
                     left.push(format!(
                         "table {} already has the archive's rows merged in",
                         t.name
@@ -965,7 +989,11 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
             Action::Load | Action::Keep => {}
         }
     }
-    for t in plan.tables.iter().filter(|t| t.action == Action::Load) {
+    for t in plan
+        .tables
+        .iter()
+        .filter(|t| t.action == Action::Load || (t.action == Action::Merge && !t.had_rows))
+    {
         target
             .execute(
                 &[format!("DELETE FROM {}", target.quote(&t.name))],

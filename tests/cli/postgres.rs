@@ -250,3 +250,55 @@ fn views_functions_triggers_and_extensions_round_trip() {
         r.stderr
     );
 }
+
+/// A target column narrower than the archive's: a change the server would
+/// refuse is a plan warning and the load stops naming the value's chunk; a
+/// silent one (rounding) stops the plan unless --allow-lossy.
+#[test]
+fn narrowing_type_changes_are_checked() {
+    let src = PgDb::new("haul_narrow_src");
+    src.sql(
+        "CREATE TABLE price (id int PRIMARY KEY, code text, amount numeric(10,4));
+         INSERT INTO price VALUES (1, 'ab', 1.2345), (2, 'abcdefgh', 2.5)",
+    );
+    let dir = tempdir();
+    let archive = dir.path().join("n.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a, "-q"]).ok();
+
+    let rounding = PgDb::new("haul_narrow_dst");
+    rounding.sql("CREATE TABLE price (id int PRIMARY KEY, code text, amount numeric(10,2))");
+    let r = haul(&["plan", a, &rounding.url()]).expect(5);
+    assert!(
+        r.stderr.contains("table price: column amount (numeric(10,4) in the archive, numeric(10,2) in the target): values are rounded from 4 to 2 decimal places; --allow-lossy"),
+        "{}",
+        r.stderr
+    );
+    haul(&["restore", a, &rounding.url()]).expect(5);
+    assert_eq!(rounding.sql("SELECT count(*) FROM price").trim(), "0");
+    haul(&["restore", a, &rounding.url(), "--allow-lossy", "-q"]).expect(8);
+    assert_eq!(
+        rounding.sql("SELECT amount FROM price ORDER BY id"),
+        "1.23\n2.50\n"
+    );
+
+    let short = PgDb::new("haul_narrow_dst");
+    short.sql("CREATE TABLE price (id int PRIMARY KEY, code varchar(4), amount numeric(10,4))");
+    let p = haul(&["plan", a, &short.url()]).ok();
+    assert!(
+        p.stdout.contains("column code (text in the archive, character varying(4) in the target): values longer than 4 characters stop the load"),
+        "{}",
+        p.stdout
+    );
+    let r = haul(&["restore", a, &short.url()]).expect(1);
+    assert!(
+        r.stderr.contains("table price, data/")
+            && r.stderr.contains("too long for type character varying(4)"),
+        "{}",
+        r.stderr
+    );
+    // Nothing half-loaded: the chunk rolled back; --abandon puts the target back.
+    assert_eq!(short.sql("SELECT count(*) FROM price").trim(), "0");
+    haul(&["restore", a, &short.url(), "--abandon", "-q"]).ok();
+    assert_eq!(short.table_names(), ["price"]);
+}
