@@ -184,11 +184,21 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
                 // resolved, under the table's own keys. Its foreign keys, and
                 // those that reference it, are relaxed: parents may load
                 // later, and keep-archived deletes the target's losing rows.
-                plan.relax
-                    .extend(tt.foreign_keys.iter().cloned().map(Constraint::ForeignKey));
+                // (SQLite enforces no foreign key during a restore, and
+                // cannot drop one.)
+                plan.relax.extend(
+                    tt.foreign_keys
+                        .iter()
+                        .cloned()
+                        .map(Constraint::ForeignKey)
+                        .filter(|c| target.can_add_later(c)),
+                );
                 for other in existing.tables.iter().filter(|o| o.name != tt.name) {
                     for fk in other.foreign_keys.iter().filter(|f| f.ref_table == tt.name) {
-                        referencing.push((other.clone(), Constraint::ForeignKey(fk.clone())));
+                        let c = Constraint::ForeignKey(fk.clone());
+                        if target.can_add_later(&c) {
+                            referencing.push((other.clone(), c));
+                        }
                     }
                 }
                 tables.push(plan);
