@@ -54,6 +54,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Show what a restore would do, without writing anything.
     Plan(RestoreArgs),
+    /// Copy a live database into another (any engine to any engine),
+    /// streaming rows with no archive on disk.
+    Copy(CopyArgs),
     /// Show what an archive holds.
     Inspect(InspectArgs),
     /// Check every chunk of an archive; optionally compare with a live database.
@@ -146,6 +149,31 @@ pub struct RestoreArgs {
     #[arg(required_unless_present = "list_profiles")]
     pub target: Option<String>,
     #[command(flatten)]
+    pub load: LoadArgs,
+    /// List the shipped profiles and exit.
+    #[arg(long)]
+    pub list_profiles: bool,
+}
+
+/// Copy a live database into another, with no archive in between.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Source database (connection URL, or @name from the config file).
+    pub source: String,
+    /// Target database (connection URL, or @name from the config file);
+    /// SQLite files are created if missing.
+    pub target: String,
+    /// Uncompressed size at which a chunk is cut (e.g. 4MiB).
+    #[arg(long, default_value = "4MiB", value_parser = parse_size)]
+    pub chunk_size: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// How rows are loaded into a target (restore, plan and copy).
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    #[command(flatten)]
     pub tables: TableArgs,
     /// Parallel workers (default: number of cores).
     #[arg(short, long, env = "HAUL_JOBS")]
@@ -165,9 +193,6 @@ pub struct RestoreArgs {
     /// Rules from a TOML file (docs/restore.md describes the format).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
-    /// List the shipped profiles and exit.
-    #[arg(long)]
-    pub list_profiles: bool,
     /// Archive columns the target lacks that may be left out: TABLE.COLUMN,...
     #[arg(long, value_delimiter = ',', value_name = "T.C")]
     pub drop_columns: Vec<String>,

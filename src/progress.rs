@@ -218,6 +218,11 @@ impl Progress {
         }
     }
 
+    /// The command this tracks (`restore`, `copy`, ...).
+    pub fn verb(&self) -> &'static str {
+        self.verb
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }

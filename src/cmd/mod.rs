@@ -1,5 +1,6 @@
 //! One module per subcommand, each with a `run`.
 
+pub mod copy;
 pub mod dump;
 pub mod inspect;
 pub mod prune;
@@ -80,8 +81,15 @@ fn apply_config(command: &mut Command, m: &clap::ArgMatches, cfg: &Config) -> Re
             if let Some(t) = &a.target {
                 a.target = Some(cfg.url(t)?);
             }
-            if unset(sub, "jobs") && a.jobs.is_none() {
-                a.jobs = cfg.restore.jobs;
+            if unset(sub, "jobs") && a.load.jobs.is_none() {
+                a.load.jobs = cfg.restore.jobs;
+            }
+        }
+        Command::Copy(a) => {
+            a.source = cfg.url(&a.source)?;
+            a.target = cfg.url(&a.target)?;
+            if unset(sub, "jobs") && a.load.jobs.is_none() {
+                a.load.jobs = cfg.restore.jobs;
             }
         }
         Command::Verify(a) => {
@@ -130,6 +138,7 @@ pub fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         Command::Dump(a) => dump::run(a, &g),
         Command::Restore(a) => restore::run(a, &g, false),
         Command::Plan(a) => restore::run(a, &g, true),
+        Command::Copy(a) => copy::run(a, &g),
         Command::Inspect(a) => inspect::run(a, &g),
         Command::Verify(a) => verify::run(a, &g),
         Command::Prune(a) => prune::run(a, &g),

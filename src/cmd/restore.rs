@@ -2,7 +2,7 @@
 
 use super::{filter, jobs, runtime, Global};
 use crate::archive::ArchiveReader;
-use crate::cli::RestoreArgs;
+use crate::cli::{LoadArgs, RestoreArgs};
 use crate::conn::ConnSpec;
 use crate::engine::{self, Target};
 use crate::error::{RefusedError, UsageError};
@@ -13,6 +13,7 @@ use crate::restore::plan::Options;
 use crate::schema::TableFilter;
 use crate::transform::{Backfill, Rules, PROFILES};
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
@@ -26,10 +27,45 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
     let (Some(archive), Some(target_url)) = (args.archive.clone(), args.target.clone()) else {
         return Err(UsageError("give an ARCHIVE and a TARGET".into()).into());
     };
-    let spec = ConnSpec::parse(&target_url)?;
+    load(Input::Archive(archive), &target_url, &args.load, g, dry_run)
+}
+
+/// Where the rows come from.
+pub enum Input {
+    /// An archive file (`haul restore`, `haul plan`).
+    Archive(PathBuf),
+    /// A live database (`haul copy`), read in chunks of `chunk_size`.
+    Live { source: ConnSpec, chunk_size: usize },
+}
+
+/// Restore (or plan, or copy) into `target_url`: the one path every command
+/// that loads a target takes.
+pub fn load(
+    input: Input,
+    target_url: &str,
+    args: &LoadArgs,
+    g: &Global,
+    dry_run: bool,
+) -> Result<()> {
+    let spec = ConnSpec::parse(target_url)?;
     let jobs = jobs(args.jobs);
-    let opts = options(&args)?;
-    let reader = Arc::new(ArchiveReader::open(&archive)?);
+    let opts = options(args)?;
+    let reader = match &input {
+        Input::Archive(path) => Some(Arc::new(ArchiveReader::open(path)?)),
+        Input::Live { source, .. } => {
+            if source.to_string() == spec.to_string() {
+                return Err(
+                    UsageError("the source and the target are the same database".into()).into(),
+                );
+            }
+            None
+        }
+    };
+    let what = match &input {
+        Input::Archive(path) => path.display().to_string(),
+        Input::Live { source, .. } => source.to_string(),
+    };
+    let verb = if reader.is_some() { "restore" } else { "copy" };
     let rt = runtime(jobs)?;
     // A SQLite file this run creates is removed again if the restore stops
     // before writing anything (a refused plan must leave no trace).
@@ -39,39 +75,41 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         let target: Arc<dyn Target> = Arc::from(
             engine::open_target(&spec, jobs)
                 .await
-                .with_context(|| format!("cannot restore into {spec}"))?,
+                .with_context(|| format!("cannot {verb} into {spec}"))?,
         );
         let run = restore::Run {
             jobs,
             policy: args.on_duplicate,
-            rejects: rejects_path(&args),
+            rejects: rejects_path(args),
             target_spec: &spec,
         };
-        match (restore::Journal::load(target.as_ref()).await?, args.resume) {
-            (Some(j), false) if !args.abandon => {
+        let journal = restore::Journal::load(target.as_ref()).await?;
+        if journal.is_none() && args.resume {
+            return Err(UsageError(format!("{spec} has no unfinished restore to resume")).into());
+        }
+        if journal.is_none() && args.abandon {
+            return Err(UsageError(format!("{spec} has no unfinished restore to abandon")).into());
+        }
+        if let Some(j) = &journal {
+            let phase = serde_json::to_string(&j.phase).unwrap_or_default();
+            let phase = phase.trim_matches('"');
+            if !args.resume && !args.abandon {
                 return Err(RefusedError(format!(
-                    "a restore of {} into {spec} started {} did not finish (phase {}); nothing was changed. \
-                     Finish it with: haul restore {} {spec} --resume (or undo it with --abandon)",
+                    "a restore of {} into {spec} started {} did not finish (phase {phase}); nothing was changed. \
+                     Finish it with: {} {spec} --resume (or undo it with --abandon)",
                     j.archive,
                     j.started_at,
-                    serde_json::to_string(&j.phase).unwrap_or_default().trim_matches('"'),
-                    j.archive
+                    j.again()
                 ))
-                .into())
+                .into());
             }
-            (None, true) => {
-                return Err(UsageError(format!("{spec} has no unfinished restore to resume")).into())
-            }
-            (None, false) if args.abandon => {
-                return Err(UsageError(format!("{spec} has no unfinished restore to abandon")).into())
-            }
-            (Some(j), false) => {
+            if args.abandon {
                 if dry_run {
                     println!("abandon: the restore of {} started {} would be undone", j.archive, j.started_at);
                     return Ok(());
                 }
                 wrote.store(true, std::sync::atomic::Ordering::Relaxed);
-                let left = restore::abandon(&j, target.as_ref())
+                let left = restore::abandon(j, target.as_ref())
                     .await
                     .with_context(|| format!("abandoning the restore into {spec} failed"))?;
                 if !g.quiet {
@@ -88,43 +126,49 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 }
                 return Ok(());
             }
-            (Some(j), true) => {
-                if j.archive_id != restore::archive_id(&reader) {
-                    return Err(RefusedError(format!(
-                        "the unfinished restore in {spec} is of {}, not of {} (a different archive); nothing was changed",
-                        j.archive,
-                        archive.display()
-                    ))
-                    .into());
-                }
-                if dry_run {
-                    println!(
-                        "resume: the restore of {} started {} stopped in phase {}; --resume finishes it",
-                        j.archive,
-                        j.started_at,
-                        serde_json::to_string(&j.phase).unwrap_or_default().trim_matches('"')
-                    );
-                    print!("{}", j.plan.render());
-                    return Ok(());
-                }
-                let expected: Vec<(String, Option<u64>)> =
-                    j.plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
-                let progress = Progress::new(g.progress_mode(false), "restore", &expected);
-                progress.note(&format!(
-                    "restore: resuming the restore of {} started {}",
-                    j.archive, j.started_at
-                ));
-                wrote.store(true, std::sync::atomic::Ordering::Relaxed);
-                let report = restore::execute(j, true, Arc::clone(&reader), target, Arc::clone(&progress), &run)
-                    .await
-                    .with_context(|| format!("resuming the restore into {spec} failed"));
-                progress.finish();
-                return finish_report(report?, &archive, &spec, g, &[], "resumed: ");
+            let same = match &reader {
+                Some(r) => j.archive_id == restore::archive_id(r),
+                None => j.copy && j.archive == what,
+            };
+            if !same {
+                return Err(RefusedError(format!(
+                    "the unfinished restore in {spec} is of {}, not of {what}; nothing was changed",
+                    j.archive
+                ))
+                .into());
             }
-            (None, false) => {}
+            if dry_run {
+                println!(
+                    "resume: the restore of {} started {} stopped in phase {phase}; --resume finishes it",
+                    j.archive, j.started_at
+                );
+                print!("{}", j.plan.render());
+                return Ok(());
+            }
         }
+        let feed = Arc::new(match (&input, &reader) {
+            (_, Some(r)) => restore::Feed::Archive(Arc::clone(r)),
+            (Input::Live { source, chunk_size }, None) => live_feed(source, jobs, *chunk_size, &opts).await?,
+            (Input::Archive(_), None) => anyhow::bail!("an archive that was not opened"),
+        });
+        if let Some(j) = journal {
+            let expected: Vec<(String, Option<u64>)> =
+                j.plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
+            let progress = Progress::new(g.progress_mode(false), verb, &expected);
+            progress.note(&format!(
+                "{verb}: resuming the restore of {} started {}",
+                j.archive, j.started_at
+            ));
+            wrote.store(true, std::sync::atomic::Ordering::Relaxed);
+            let report = restore::execute(j, true, feed, target, Arc::clone(&progress), &run)
+                .await
+                .with_context(|| format!("resuming the restore into {spec} failed"));
+            progress.finish();
+            return finish_report(report?, verb, &what, &spec, g, &[], "resumed: ");
+        }
+        let manifest = feed.manifest();
         let relations = markers::relate(
-            &reader.manifest().app_markers,
+            &manifest.app_markers,
             &target_markers(&spec, target.as_ref()).await?,
         );
         if let Some(r) = relations
@@ -139,21 +183,23 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
                 .into());
             }
         }
-        let mut plan = restore::plan::make(reader.manifest(), target.as_ref(), &opts)
+        let mut plan = restore::plan::make(manifest, target.as_ref(), &opts)
             .await
-            .with_context(|| format!("cannot restore {} into {spec}", archive.display()))?;
+            .with_context(|| format!("cannot {verb} {what} into {spec}"))?;
         plan.app_versions = relations.iter().map(|r| r.describe()).collect();
-        // A damaged chunk found mid-load would leave partial tables behind:
-        // check every checksum before anything is written.
-        let chunks: Vec<(&str, &crate::archive::manifest::ChunkEntry)> = plan
-            .tables
-            .iter()
-            .flat_map(|t| {
-                let e = &reader.manifest().tables[t.index];
-                e.chunks.iter().map(move |c| (e.name.as_str(), c))
-            })
-            .collect();
-        tokio::task::block_in_place(|| check_chunks(&reader, &chunks, jobs))?;
+        if let Some(reader) = &reader {
+            // A damaged chunk found mid-load would leave partial tables
+            // behind: check every checksum before anything is written.
+            let chunks: Vec<(&str, &crate::archive::manifest::ChunkEntry)> = plan
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    let e = &reader.manifest().tables[t.index];
+                    e.chunks.iter().map(move |c| (e.name.as_str(), c))
+                })
+                .collect();
+            tokio::task::block_in_place(|| check_chunks(reader, &chunks, jobs))?;
+        }
         if dry_run {
             if g.json {
                 println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
@@ -164,7 +210,7 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
         }
         let expected: Vec<(String, Option<u64>)> =
             plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
-        let progress = Progress::new(g.progress_mode(false), "restore", &expected);
+        let progress = Progress::new(g.progress_mode(false), verb, &expected);
         for a in &plan.app_versions {
             progress.note(&format!("app: {a}"));
         }
@@ -172,12 +218,15 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
             progress.note(&format!("warning: {w}"));
         }
         wrote.store(true, std::sync::atomic::Ordering::Relaxed);
-        let journal = restore::Journal::new(plan.clone(), &reader);
-        let report = restore::execute(journal, false, Arc::clone(&reader), target, Arc::clone(&progress), &run)
+        let journal = restore::Journal::new(plan.clone(), &feed, &what);
+        let report = restore::execute(journal, false, Arc::clone(&feed), target, Arc::clone(&progress), &run)
             .await
-            .with_context(|| format!("restore of {} into {spec} failed", archive.display()));
+            .with_context(|| format!("{verb} of {what} into {spec} failed"));
         progress.finish();
-        finish_report(report?, &archive, &spec, g, &plan.warnings, "")
+        if let restore::Feed::Live { source, .. } = feed.as_ref() {
+            source.close().await?;
+        }
+        finish_report(report?, verb, &what, &spec, g, &plan.warnings, "")
     });
     if result.is_err() && created && !wrote.load(std::sync::atomic::Ordering::Relaxed) {
         let _ = std::fs::remove_file(&spec.path);
@@ -185,9 +234,60 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
     result
 }
 
+/// Open a live source's snapshot and describe it as a manifest without
+/// chunks: what `haul copy` plans and loads from.
+async fn live_feed(
+    spec: &ConnSpec,
+    jobs: usize,
+    chunk_size: usize,
+    opts: &Options,
+) -> Result<restore::Feed> {
+    let source: Arc<dyn engine::Source> = Arc::from(
+        engine::open_source(spec, jobs)
+            .await
+            .with_context(|| format!("cannot copy from {spec}"))?,
+    );
+    let schema = source.schema(&opts.filter).await?;
+    let app_markers = markers::read_live(source.as_ref(), &schema).await?;
+    let now = super::now_rfc3339();
+    let tables = schema
+        .tables
+        .iter()
+        .map(|t| crate::archive::manifest::TableEntry {
+            name: t.name.clone(),
+            dir: String::new(),
+            columns: t.data_columns().map(|c| c.name.clone()).collect(),
+            rows: t.estimated_rows.unwrap_or(0),
+            raw_bytes: 0,
+            stored_bytes: 0,
+            chunks: vec![],
+        })
+        .collect();
+    let manifest = crate::archive::Manifest {
+        format: crate::archive::manifest::FORMAT_NAME.into(),
+        format_version: crate::archive::manifest::FORMAT_VERSION,
+        haul_version: env!("CARGO_PKG_VERSION").into(),
+        source: source.info().clone(),
+        started_at: now.clone(),
+        finished_at: now,
+        snapshot: source.snapshot_method(),
+        app_markers,
+        warnings: source.warnings(),
+        schema_blake3: String::new(),
+        schema,
+        tables,
+    };
+    Ok(restore::Feed::Live {
+        source,
+        manifest,
+        chunk_size,
+        raw_bytes: Default::default(),
+    })
+}
+
 /// Where rejected rows go: `--rejects`, or a timestamped file in the
 /// current directory.
-fn rejects_path(args: &RestoreArgs) -> std::path::PathBuf {
+fn rejects_path(args: &LoadArgs) -> std::path::PathBuf {
     args.rejects.clone().unwrap_or_else(|| {
         let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
@@ -199,7 +299,8 @@ fn rejects_path(args: &RestoreArgs) -> std::path::PathBuf {
 /// Print what a restore did.
 fn finish_report(
     report: restore::Report,
-    archive: &std::path::Path,
+    verb: &str,
+    from: &str,
     spec: &ConnSpec,
     g: &Global,
     plan_warnings: &[String],
@@ -209,24 +310,22 @@ fn finish_report(
         crate::error::warned();
     }
     if g.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "command": "restore",
-                "archive": archive.display().to_string(),
-                "target": spec.to_string(),
-                "tables": report.tables,
-                "rows": report.rows,
-                "rejected": report.rejected,
-                "replaced": report.replaced,
-                "rejects": report.rejects,
-                "stored_bytes": report.stored_bytes,
-                "raw_bytes": report.raw_bytes,
-                "constraints": report.constraints,
-                "seconds": report.seconds,
-                "warnings": report.warnings,
-            })
-        );
+        let mut v = serde_json::json!({
+            "command": verb,
+            "target": spec.to_string(),
+            "tables": report.tables,
+            "rows": report.rows,
+            "rejected": report.rejected,
+            "replaced": report.replaced,
+            "rejects": report.rejects,
+            "stored_bytes": report.stored_bytes,
+            "raw_bytes": report.raw_bytes,
+            "constraints": report.constraints,
+            "seconds": report.seconds,
+            "warnings": report.warnings,
+        });
+        v[if verb == "copy" { "source" } else { "archive" }] = from.into();
+        println!("{v}");
     } else if !g.quiet {
         for w in report
             .warnings
@@ -252,14 +351,24 @@ fn finish_report(
             rejected.push_str(&format!(", written to {}", report.rejects.join(", ")));
         }
         eprintln!(
-            "haul: {prefix}restored {} tables, {} rows ({} read, {} of CSV loaded), {} constraints and indexes into {} in {:.1}s; row counts match the manifest{rejected}",
+            "haul: {prefix}{} {} tables, {} rows ({}{} of CSV loaded), {} constraints and indexes into {} in {:.1}s; {}{rejected}",
+            if verb == "copy" { "copied" } else { "restored" },
             report.tables,
             report.rows,
-            human_bytes(report.stored_bytes),
+            if verb == "copy" {
+                String::new()
+            } else {
+                format!("{} read, ", human_bytes(report.stored_bytes))
+            },
             human_bytes(report.raw_bytes),
             report.constraints,
             spec,
-            report.seconds
+            report.seconds,
+            if verb == "copy" {
+                "row counts match the source's"
+            } else {
+                "row counts match the manifest"
+            }
         );
     }
     Ok(())
@@ -329,7 +438,7 @@ async fn target_markers(
 }
 
 /// Validate the rule flags into plan options (before any connection).
-fn options(args: &RestoreArgs) -> Result<Options> {
+fn options(args: &LoadArgs) -> Result<Options> {
     let mut opts = Options {
         filter: filter(&args.tables),
         clean: args.clean,

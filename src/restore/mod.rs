@@ -12,10 +12,10 @@
 pub mod merge;
 pub mod plan;
 
-use crate::archive::ArchiveReader;
+use crate::archive::{ArchiveReader, Manifest};
 use crate::conn::ConnSpec;
-use crate::engine::{ChunkMark, Constraint, EngineError, Target};
-use crate::pipeline::{ChunkRows, Rows};
+use crate::engine::{ChunkMark, Constraint, EngineError, Part, Source, Target};
+use crate::pipeline::{ChunkRows, ChunkSink, RawChunk, Rows, SinkClosed};
 use crate::progress::Progress;
 use crate::schema::{Schema, Table, TableFilter};
 use crate::transform::MappedRows;
@@ -31,9 +31,43 @@ use std::sync::{Arc, Mutex};
 enum Work {
     /// Load chunk `.1` of plan table `.0`.
     Chunk(usize, usize),
+    /// Copy part `.1` of plan table `.0`'s source table (a live feed).
+    Part(usize, usize),
     /// Add the keys and indexes of plan table `.0`.
     Keys(usize),
 }
+
+/// Where a restore's rows come from.
+pub enum Feed {
+    /// The chunks of an archive.
+    Archive(Arc<ArchiveReader>),
+    /// A live source snapshot (`haul copy`): its parts are read and loaded
+    /// as they stream, through a channel a chunk deep.
+    Live {
+        source: Arc<dyn Source>,
+        /// What an archive's manifest would say, without chunks or counts.
+        manifest: Manifest,
+        chunk_size: usize,
+        /// CSV bytes loaded so far.
+        raw_bytes: AtomicU64,
+    },
+}
+
+impl Feed {
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            Feed::Archive(r) => r.manifest(),
+            Feed::Live { manifest, .. } => manifest,
+        }
+    }
+
+    fn live(&self) -> bool {
+        matches!(self, Feed::Live { .. })
+    }
+}
+
+/// The chunk number of the mark that says a copied table is complete.
+const COMPLETE: usize = 1 << 30;
 
 /// How rows whose key matches a row already in the target are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -66,9 +100,14 @@ pub enum Phase {
 /// chunk's own transaction, so `--resume` knows exactly what is in.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Journal {
+    /// The archive's path, or for a copy the source.
     pub archive: String,
-    /// The archive's identity: its schema checksum and finish time.
+    /// The archive's identity (its schema checksum and finish time), or the
+    /// copy's source.
     pub archive_id: String,
+    /// Made by `haul copy`.
+    #[serde(default)]
+    pub copy: bool,
     pub started_at: String,
     pub phase: Phase,
     pub plan: Plan,
@@ -101,8 +140,9 @@ pub struct Relaxed {
 }
 
 impl Journal {
-    /// The journal for a new restore of `plan` from `reader`.
-    pub fn new(plan: Plan, reader: &ArchiveReader) -> Journal {
+    /// The journal for a new restore of `plan` from `feed` (`source` names
+    /// a live feed's source).
+    pub fn new(plan: Plan, feed: &Feed, source: &str) -> Journal {
         let relaxed = plan
             .tables
             .iter()
@@ -125,9 +165,14 @@ impl Journal {
             .filter(|(_, t)| t.action == Action::Merge)
             .map(|(i, _)| i)
             .collect();
+        let (archive, archive_id) = match feed {
+            Feed::Archive(r) => (reader_path(r), archive_id(r)),
+            Feed::Live { .. } => (source.to_string(), format!("copy from {source}")),
+        };
         Journal {
-            archive: reader_path(reader),
-            archive_id: archive_id(reader),
+            archive,
+            archive_id,
+            copy: feed.live(),
             started_at: crate::cmd::now_rfc3339(),
             phase: Phase::Loading,
             plan,
@@ -142,6 +187,15 @@ impl Journal {
             .journal_write(&serde_json::to_string(self)?)
             .await
             .context("writing the restore journal")
+    }
+
+    /// The command that finishes or undoes this restore, without the target
+    /// and the flag.
+    pub fn again(&self) -> String {
+        match self.copy {
+            true => format!("haul copy {}", self.archive),
+            false => format!("haul restore {}", self.archive),
+        }
     }
 
     /// The journal in the target, if a restore left one.
@@ -267,14 +321,15 @@ pub struct Run<'a> {
 pub async fn execute(
     mut journal: Journal,
     resuming: bool,
-    reader: Arc<ArchiveReader>,
+    feed: Arc<Feed>,
     target: Arc<dyn Target>,
     progress: Arc<Progress>,
     run: &Run<'_>,
 ) -> Result<Report> {
     let plan = Arc::new(journal.plan.clone());
     let jobs = run.jobs.max(1);
-    let manifest = reader.manifest();
+    let manifest = feed.manifest();
+    let live = feed.live();
     let schema = &manifest.schema;
     let from = plan.source_engine;
     let done: HashSet<ChunkMark> = if resuming {
@@ -284,23 +339,44 @@ pub async fn execute(
         HashSet::new()
     };
     failpoint("journal");
-    let started = |pi: usize| done.iter().any(|m| m.table == pi);
-    let loaded: Arc<Vec<AtomicU64>> = Arc::new(
-        plan.tables
-            .iter()
-            .enumerate()
-            .map(|(pi, t)| {
-                let entry = &manifest.tables[t.index];
-                AtomicU64::new(
-                    done.iter()
-                        .filter(|m| m.table == pi)
-                        .filter_map(|m| entry.chunks.get(m.chunk))
-                        .map(|c| c.rows)
-                        .sum(),
+    // A copied table is started only once complete: its rows come from a
+    // snapshot that a resumed copy cannot read again.
+    let complete = |pi: usize| ChunkMark {
+        table: pi,
+        chunk: COMPLETE,
+    };
+    let started = |pi: usize| match live {
+        true => done.contains(&complete(pi)),
+        false => done.iter().any(|m| m.table == pi),
+    };
+    let mut counts = Vec::new();
+    for (pi, t) in plan.tables.iter().enumerate() {
+        let entry = &manifest.tables[t.index];
+        let n = if live && started(pi) {
+            let name = match t.action {
+                Action::Merge if journal.merges.contains(&pi) => merge::staging_name(t, pi),
+                _ => t.name.clone(),
+            };
+            target
+                .query_text(
+                    &format!("SELECT COUNT(*) FROM {}", target.quote(&name)),
+                    &format!("table {}: counting the rows copied before", t.name),
                 )
-            })
-            .collect(),
-    );
+                .await?
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        } else {
+            done.iter()
+                .filter(|m| m.table == pi)
+                .filter_map(|m| entry.chunks.get(m.chunk))
+                .map(|c| c.rows)
+                .sum()
+        };
+        counts.push(AtomicU64::new(n));
+    }
+    let loaded: Arc<Vec<AtomicU64>> = Arc::new(counts);
 
     if journal.phase == Phase::Loading {
         // Relax: foreign keys first, a key they depend on cannot go before.
@@ -312,7 +388,8 @@ pub async fn execute(
         order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
         if !order.is_empty() {
             progress.note(&format!(
-                "restore: relaxing {} constraints and indexes of existing tables (recorded in {})",
+                "{}: relaxing {} constraints and indexes of existing tables (recorded in {})",
+                progress.verb(),
                 order.len(),
                 crate::engine::JOURNAL_TABLE
             ));
@@ -336,6 +413,15 @@ pub async fn execute(
             match t.action {
                 Action::Recreate => target.drop_table(&t.name).await?,
                 Action::Create if resuming => target.drop_table(&t.name).await?,
+                // Empty before the restore: whatever is there came from it.
+                Action::Load if resuming => {
+                    target
+                        .execute(
+                            &[format!("DELETE FROM {}", target.quote(&t.name))],
+                            &format!("table {}: emptying it to load it again", t.name),
+                        )
+                        .await?;
+                }
                 Action::Merge => target.drop_table(&merge::staging_name(t, pi)).await?,
                 _ => {}
             }
@@ -388,7 +474,7 @@ pub async fn execute(
         load(
             &plan,
             &done,
-            Arc::clone(&reader),
+            Arc::clone(&feed),
             Arc::clone(&target),
             Arc::clone(&progress),
             jobs,
@@ -436,7 +522,8 @@ pub async fn execute(
     let constraints: usize =
         plan.tables.iter().map(|t| t.deferred.len()).sum::<usize>() + journal.relaxed.len();
     progress.note(&format!(
-        "restore: data and keys in; adding {} foreign keys",
+        "{}: data and keys in; adding {} foreign keys",
+        progress.verb(),
         fks.len()
     ));
     let mut set = tokio::task::JoinSet::new();
@@ -458,7 +545,10 @@ pub async fn execute(
     reapply(&journal, target.as_ref(), &progress).await?;
     failpoint("reapplied");
 
-    progress.note("restore: resetting sequences and analyzing");
+    progress.note(&format!(
+        "{}: resetting sequences and analyzing",
+        progress.verb()
+    ));
     for t in &plan.tables {
         match (t.action, &t.target_table) {
             (Action::Keep, _) => {}
@@ -499,7 +589,7 @@ pub async fn execute(
             continue;
         }
         let n = loaded[pi].load(Ordering::Relaxed);
-        if n != t.rows {
+        if n != t.rows && !live {
             anyhow::bail!(
                 "table {}: loaded {n} rows but the archive holds {}",
                 t.name,
@@ -515,7 +605,14 @@ pub async fn execute(
         let Some(t) = plan.tables.iter().find(|t| t.name == m.table) else {
             continue;
         };
-        if m.inserted + m.archived != t.rows {
+        if m.inserted + m.archived
+            != loaded[plan
+                .tables
+                .iter()
+                .position(|p| p.name == m.table)
+                .unwrap_or(0)]
+            .load(Ordering::Relaxed)
+        {
             warnings.push(format!(
                 "table {}: the archive holds {} rows, {} were inserted and {} rejected; the rest were removed from its staging table before the merge",
                 t.name, t.rows, m.inserted, m.archived
@@ -540,7 +637,10 @@ pub async fn execute(
         replaced,
         rejects,
         stored_bytes: chosen().map(|t| t.stored_bytes).sum(),
-        raw_bytes: chosen().map(|t| t.raw_bytes).sum(),
+        raw_bytes: match feed.as_ref() {
+            Feed::Live { raw_bytes, .. } => raw_bytes.load(Ordering::Relaxed),
+            Feed::Archive(_) => chosen().map(|t| t.raw_bytes).sum(),
+        },
         constraints,
         seconds: progress.elapsed().as_secs_f64(),
         warnings,
@@ -555,7 +655,7 @@ pub async fn execute(
 async fn load(
     plan: &Arc<Plan>,
     done: &HashSet<ChunkMark>,
-    reader: Arc<ArchiveReader>,
+    feed: Arc<Feed>,
     target: Arc<dyn Target>,
     progress: Arc<Progress>,
     jobs: usize,
@@ -566,7 +666,27 @@ async fn load(
     let mut work: VecDeque<Work> = VecDeque::new();
     let mut order: Vec<usize> = (0..plan.tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
+    // The parts of each source table a live feed reads.
+    let mut parts: Vec<Vec<Part>> = vec![Vec::new(); plan.tables.len()];
+    if let Feed::Live {
+        source, manifest, ..
+    } = feed.as_ref()
+    {
+        for (pi, t) in plan.tables.iter().enumerate() {
+            let complete = done.contains(&ChunkMark {
+                table: pi,
+                chunk: COMPLETE,
+            });
+            if t.action != Action::Keep && !complete {
+                parts[pi] = source.parts(&manifest.schema.tables[t.index], jobs).await?;
+            }
+        }
+    }
+    let parts = Arc::new(parts);
     let todo = |pi: usize| -> Vec<usize> {
+        if feed.live() {
+            return (0..parts[pi].len()).collect();
+        }
         (0..plan.tables[pi].chunks)
             .filter(|&c| {
                 !done.contains(&ChunkMark {
@@ -604,7 +724,10 @@ async fn load(
         for k in 0..most {
             for (g, &pi) in group.iter().enumerate() {
                 if let Some(&c) = lists[g].get(k) {
-                    work.push_back(Work::Chunk(pi, c));
+                    work.push_back(match feed.live() {
+                        true => Work::Part(pi, c),
+                        false => Work::Chunk(pi, c),
+                    });
                 }
             }
         }
@@ -618,9 +741,9 @@ async fn load(
     let count = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..jobs {
-        let (queue, reader, target, progress, loaded, left, plan, built, count) = (
+        let (queue, feed, target, progress, loaded, left, plan, built, count, parts) = (
             Arc::clone(&queue),
-            Arc::clone(&reader),
+            Arc::clone(&feed),
             Arc::clone(&target),
             Arc::clone(&progress),
             Arc::clone(&loaded),
@@ -628,6 +751,7 @@ async fn load(
             Arc::clone(plan),
             Arc::clone(&built),
             Arc::clone(&count),
+            Arc::clone(&parts),
         );
         tasks.push(tokio::spawn(async move {
             loop {
@@ -635,7 +759,7 @@ async fn load(
                 let Some(item) = next else {
                     return Ok::<(), anyhow::Error>(());
                 };
-                let manifest = reader.manifest();
+                let manifest = feed.manifest();
                 let result = match item {
                     Work::Keys(pi) => {
                         let tp = &plan.tables[pi];
@@ -657,7 +781,60 @@ async fn load(
                         }
                         .await
                     }
+                    Work::Part(pi, k) => {
+                        let Feed::Live {
+                            source,
+                            chunk_size,
+                            raw_bytes,
+                            ..
+                        } = feed.as_ref()
+                        else {
+                            return Err(anyhow::anyhow!(
+                                "a part of a table to copy without a source"
+                            ));
+                        };
+                        copy_part(
+                            &plan,
+                            pi,
+                            &parts[pi][k],
+                            k,
+                            Arc::clone(source),
+                            *chunk_size,
+                            manifest,
+                            target.as_ref(),
+                            &progress,
+                            &loaded,
+                            raw_bytes,
+                        )
+                        .await
+                        .map(|()| {
+                            failpoint(&format!(
+                                "chunk:{}",
+                                count.fetch_add(1, Ordering::AcqRel) + 1
+                            ));
+                        })?;
+                        if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
+                            let mark = ChunkMark {
+                                table: pi,
+                                chunk: COMPLETE,
+                            };
+                            target
+                                .execute(
+                                    &[mark.insert_sql(|i| target.quote(i))],
+                                    "recording a copied table in the restore journal",
+                                )
+                                .await?;
+                            progress.table_done(pi);
+                            if let Ok(mut q) = queue.lock() {
+                                q.push_front(Work::Keys(pi));
+                            }
+                        }
+                        Ok(())
+                    }
                     Work::Chunk(pi, ci) => {
+                        let Feed::Archive(reader) = feed.as_ref() else {
+                            return Err(anyhow::anyhow!("a chunk to load without an archive"));
+                        };
                         let tp = &plan.tables[pi];
                         let entry = &manifest.tables[tp.index];
                         let mut table = tp
@@ -735,6 +912,95 @@ async fn load(
     }
 }
 
+/// The table rows of plan table `pi` are loaded into: the target's (a
+/// staging table for a merge) or the archive's.
+fn load_table(tp: &TablePlan, pi: usize, manifest: &Manifest) -> Table {
+    let mut table = tp
+        .target_table
+        .clone()
+        .unwrap_or_else(|| manifest.schema.tables[tp.index].clone());
+    if tp.action == Action::Merge {
+        table.name = merge::staging_name(tp, pi);
+    }
+    table
+}
+
+/// Read part `part` of a source table and load its chunks as they come: the
+/// reader and the loader overlap, one chunk apart.
+#[allow(clippy::too_many_arguments)]
+async fn copy_part(
+    plan: &Plan,
+    pi: usize,
+    part: &Part,
+    k: usize,
+    source: Arc<dyn Source>,
+    chunk_size: usize,
+    manifest: &Manifest,
+    target: &dyn Target,
+    progress: &Progress,
+    loaded: &[AtomicU64],
+    raw_bytes: &AtomicU64,
+) -> Result<()> {
+    let tp = &plan.tables[pi];
+    let entry = &manifest.tables[tp.index];
+    let table = load_table(tp, pi, manifest);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<RawChunk>(1);
+    let read_table = manifest.schema.tables[tp.index].clone();
+    let part = part.clone();
+    let reader = tokio::spawn(async move {
+        let mut sink = ChunkSink::new(
+            pi,
+            chunk_size,
+            Box::new(move |c| {
+                tokio::task::block_in_place(|| tx.blocking_send(c)).map_err(|_| SinkClosed)
+            }),
+            None,
+        );
+        source.read(&read_table, &part, &mut sink).await?;
+        sink.finish()?;
+        Ok::<(), EngineError>(())
+    });
+    let mut seq = 0;
+    let mut failed = None;
+    while let Some(raw) = rx.recv().await {
+        seq += 1;
+        let label = format!("part {}, chunk {seq}", k + 1);
+        let mut rows_in = ChunkRows::new(&raw.csv, entry.columns.len());
+        let mut mapped = MappedRows::new(&mut rows_in, &tp.out);
+        let rows: &mut dyn Rows = &mut mapped;
+        match target.load(&table, &tp.columns, rows, &label, None).await {
+            Ok(n) if n == raw.rows => {
+                progress.table(pi).add(n, raw.csv.len() as u64);
+                loaded[pi].fetch_add(n, Ordering::Relaxed);
+                raw_bytes.fetch_add(raw.csv.len() as u64, Ordering::Relaxed);
+            }
+            Ok(n) => {
+                failed = Some(anyhow::Error::new(EngineError::Load {
+                    table: entry.name.clone(),
+                    chunk: label,
+                    message: format!("the server stored {n} rows of the {} sent", raw.rows),
+                }));
+                break;
+            }
+            Err(e) => {
+                failed = Some(e.into());
+                break;
+            }
+        }
+    }
+    drop(rx);
+    let read = reader.await;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match read {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(anyhow::Error::new(e)
+            .context(format!("table {}: reading it from the source", entry.name))),
+        Err(j) => Err(anyhow::anyhow!("a copy reader failed: {j}")),
+    }
+}
+
 /// Merge the staged tables left in the journal: under `fail`, stop on any
 /// conflict; under a keep policy, write the losers to the rejects archive,
 /// delete them, and insert the staged rows that remain.
@@ -757,7 +1023,8 @@ async fn resolve(
         })
         .collect();
     progress.note(&format!(
-        "restore: merging {} staged tables into tables that have rows (--on-duplicate {})",
+        "{}: merging {} staged tables into tables that have rows (--on-duplicate {})",
+        progress.verb(),
         merges.len(),
         policy_name(run.policy)
     ));
@@ -772,17 +1039,17 @@ async fn resolve(
         let advice = if run.policy == Policy::Fail {
             format!(
                 "Nothing was inserted into these tables; the archive's rows wait in haul_stage_* tables and the \
-                 journal stays. Finish with: haul restore {} {} --resume --on-duplicate keep-existing \
+                 journal stays. Finish with: {} {} --resume --on-duplicate keep-existing \
                  (or keep-archived; the losing rows go to a rejects archive), or fix the rows and --resume, \
                  or undo the restore with --abandon",
-                journal.archive, run.target_spec
+                journal.again(), run.target_spec
             )
         } else {
             format!(
                 "--on-duplicate {} decides between a target row and an archive row, not between two archive rows. \
-                 Fix the rows in the haul_stage_* tables, then: haul restore {} {} --resume --on-duplicate {}",
+                 Fix the rows in the haul_stage_* tables, then: {} {} --resume --on-duplicate {}",
                 policy_name(run.policy),
-                journal.archive,
+                journal.again(),
                 run.target_spec,
                 policy_name(run.policy)
             )
@@ -837,7 +1104,8 @@ async fn resolve(
     let file = if losers.iter().any(|(_, n)| *n > 0) {
         let written = write_rejects(&journal.archive, &plan, &losers, run).await?;
         progress.note(&format!(
-            "restore: {} rejected rows written to {}",
+            "{}: {} rejected rows written to {}",
+            progress.verb(),
             losers.iter().map(|(_, n)| n).sum::<u64>(),
             written
         ));
@@ -1021,7 +1289,10 @@ async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) ->
     if journal.relaxed.is_empty() {
         return Ok(());
     }
-    progress.note("restore: probing relaxed unique keys for duplicates");
+    progress.note(&format!(
+        "{}: probing relaxed unique keys for duplicates",
+        progress.verb()
+    ));
     let mut report = Vec::new();
     for r in &journal.relaxed {
         let cols = match &r.constraint {
@@ -1053,15 +1324,16 @@ async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) ->
             "duplicate keys: the relaxed constraints cannot be reapplied:\n  {}\n\
              The data is loaded and the constraints stay dropped, recorded in the target's {} table. \
              Fix the rows (or re-run from scratch with a --backfill rule for the column), then finish with: \
-             haul restore {} TARGET --resume",
+             {} TARGET --resume",
             report.join("\n  "),
             crate::engine::JOURNAL_TABLE,
-            journal.archive
+            journal.again()
         ))
         .into());
     }
     progress.note(&format!(
-        "restore: no duplicates; reapplying {} relaxed constraints and indexes",
+        "{}: no duplicates; reapplying {} relaxed constraints and indexes",
+        progress.verb(),
         journal.relaxed.len()
     ));
     let now = target.schema(&TableFilter::default()).await?;

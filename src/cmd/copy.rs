@@ -1,0 +1,22 @@
+//! `haul copy`: a live database into another, any engine to any engine,
+//! through the restore pipeline with no archive on disk.
+
+use super::restore::{load, Input};
+use super::Global;
+use crate::cli::CopyArgs;
+use crate::conn::ConnSpec;
+use anyhow::Result;
+
+pub fn run(args: CopyArgs, g: &Global) -> Result<()> {
+    let source = ConnSpec::parse(&args.source)?;
+    load(
+        Input::Live {
+            source,
+            chunk_size: args.chunk_size,
+        },
+        &args.target,
+        &args.load,
+        g,
+        false,
+    )
+}
