@@ -179,6 +179,17 @@ pub struct RestoreArgs {
     /// found, or interrupted while reapplying constraints).
     #[arg(long)]
     pub resume: bool,
+    /// MySQL zero dates (`0000-00-00`) restored into PostgreSQL: `null`
+    /// loads NULL and reports a warning per column (exit 8), `error` fails.
+    #[arg(long, value_enum, default_value = "null", value_name = "POLICY")]
+    pub zero_dates: ZeroDatesArg,
+}
+
+/// What zero dates become where they cannot be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ZeroDatesArg {
+    Null,
+    Error,
 }
 
 #[derive(Debug, Args)]

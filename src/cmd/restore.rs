@@ -252,6 +252,10 @@ fn options(args: &RestoreArgs) -> Result<Options> {
             .iter()
             .map(|s| s.trim().to_string())
             .collect(),
+        zero_dates: match args.zero_dates {
+            crate::cli::ZeroDatesArg::Null => crate::engine::convert::ZeroDates::Null,
+            crate::cli::ZeroDatesArg::Error => crate::engine::convert::ZeroDates::Error,
+        },
         ..Options::default()
     };
     for b in &args.backfill {

@@ -9,11 +9,12 @@
 pub mod plan;
 
 use crate::archive::ArchiveReader;
+use crate::engine::convert::{ColumnConv, Conversions, Converted};
 use crate::engine::{Constraint, EngineError, Target};
 use crate::pipeline::{ChunkRows, Rows};
 use crate::progress::Progress;
 use crate::schema::Table;
-use crate::transform::MappedRows;
+use crate::transform::{MappedRows, OutColumn};
 use anyhow::{Context, Result};
 use plan::{Action, Plan};
 use serde::Serialize;
@@ -90,6 +91,37 @@ fn with_source_positions(tt: &Table, archive: &Table) -> Table {
         }
     }
     t
+}
+
+/// Per planned table, the value conversions of each loaded column.
+fn column_conversions(
+    plan: &Plan,
+    schema: &crate::schema::Schema,
+    to: crate::schema::EngineKind,
+) -> Vec<Vec<ColumnConv>> {
+    plan.tables
+        .iter()
+        .map(|tp| {
+            let archive = &schema.tables[tp.index];
+            let target = tp.target_table.as_ref().unwrap_or(archive);
+            tp.columns
+                .iter()
+                .zip(&tp.out)
+                .map(|(name, out)| {
+                    let src = match out {
+                        OutColumn::Archive(_) => archive.column(name),
+                        OutColumn::Backfill { .. } => None,
+                    };
+                    match target.column(name) {
+                        Some(dst) => {
+                            ColumnConv::new(plan.source_engine, src, to, &dst.ty, plan.zero_dates)
+                        }
+                        None => ColumnConv::default(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Whether `sql` names `table` as a whole identifier.
@@ -300,6 +332,8 @@ pub async fn execute(
             .collect(),
     );
     let plan_tables = Arc::new(plan.tables.clone());
+    let column_convs = Arc::new(column_conversions(plan, schema, target.kind()));
+    let conversions = Arc::new(Conversions::default());
     let mut tasks = Vec::new();
     for _ in 0..jobs {
         let (queue, reader, target, progress, loaded, left, plan_tables) = (
@@ -311,6 +345,7 @@ pub async fn execute(
             Arc::clone(&left),
             Arc::clone(&plan_tables),
         );
+        let (column_convs, conversions) = (Arc::clone(&column_convs), Arc::clone(&conversions));
         tasks.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
@@ -343,14 +378,24 @@ pub async fn execute(
                             .as_ref()
                             .unwrap_or(&manifest.schema.tables[tp.index]);
                         let chunk = &entry.chunks[ci];
+                        let convs = &column_convs[pi];
                         async {
                             let csv = tokio::task::block_in_place(|| {
                                 reader.read_chunk(&entry.name, chunk, false)
                             })?;
                             let mut raw = ChunkRows::new(&csv, entry.columns.len());
                             let mut mapped = MappedRows::new(&mut raw, &tp.out);
-                            let rows: &mut dyn Rows = &mut mapped;
+                            let mut converted = Converted::new(
+                                &mut mapped,
+                                &table.name,
+                                &chunk.member,
+                                &tp.columns,
+                                convs,
+                                &conversions,
+                            );
+                            let rows: &mut dyn Rows = &mut converted;
                             let n = target.load(table, &tp.columns, rows, &chunk.member).await?;
+                            drop(converted);
                             drop(csv);
                             if n != chunk.rows {
                                 anyhow::bail!(EngineError::Load {
@@ -462,6 +507,7 @@ pub async fn execute(
         .map(|e| e.name.as_str())
         .collect();
     let mut warnings = plan.warnings.clone();
+    warnings.extend(conversions.report());
     let extras = schema
         .extras
         .iter()

@@ -10,6 +10,7 @@
 //! refused unless `--clean`.
 
 use crate::archive::Manifest;
+use crate::engine::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
 use crate::error::RefusedError;
 use crate::schema::{EngineKind, Table, TableFilter};
@@ -70,6 +71,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The archive's app schema versions against the target's, in words.
     pub app_versions: Vec<String>,
+    #[serde(skip)]
+    pub zero_dates: ZeroDates,
 }
 
 /// What the user asked for.
@@ -84,6 +87,8 @@ pub struct Options {
     pub keep_target: Vec<String>,
     /// `table.column` archive columns the user agrees to leave out.
     pub drop_columns: Vec<String>,
+    /// What zero dates become in PostgreSQL.
+    pub zero_dates: ZeroDates,
 }
 
 /// Compare the archive with the target and decide. Refuses (exit 5) before
@@ -196,6 +201,7 @@ pub async fn make(
         if existing.table(&entry.name).is_some() {
             plan.action = Action::Recreate;
         }
+        problems.extend(target.refuse_names(table));
         for (b, _) in &rules {
             if b.table == entry.name {
                 warnings.push(format!(
@@ -243,6 +249,7 @@ pub async fn make(
         tables,
         warnings,
         app_versions: vec![],
+        zero_dates: opts.zero_dates,
     })
 }
 
