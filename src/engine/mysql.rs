@@ -772,6 +772,16 @@ async fn introspect(
             }
             for d in &parts.defs {
                 match classify(d) {
+                    // MariaDB's JSON is LONGTEXT with a json_valid check.
+                    DefKind::Column if d.contains("CHECK (json_valid(") => {
+                        if let Some((name, _)) = take_ident(d) {
+                            if let Some(c) = t.columns.iter_mut().find(|c| c.name == name) {
+                                if matches!(c.ty, NeutralType::Text { .. }) {
+                                    c.ty = NeutralType::Json { binary: false };
+                                }
+                            }
+                        }
+                    }
                     DefKind::Column => {}
                     DefKind::Primary(columns) => {
                         t.primary_key = Some(Key {
@@ -1768,7 +1778,8 @@ impl Target for MyTarget {
             })),
             (Ok(()), Ok(())) => {
                 let n = conn.affected_rows();
-                if conn.get_warnings() > 0 {
+                let warnings = conn.get_warnings();
+                if warnings > 0 {
                     let w = query_rows(&mut conn, "SHOW WARNINGS LIMIT 3", "reading warnings")
                         .await
                         .unwrap_or_default();
@@ -1778,7 +1789,7 @@ impl Target for MyTarget {
                         .collect();
                     Err(load_err(format!(
                         "the server reported {} warning(s) loading the chunk, so it was rolled back: {}",
-                        conn.get_warnings(),
+                        warnings,
                         msgs.join("; ")
                     )))
                 } else {
