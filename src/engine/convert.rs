@@ -204,12 +204,10 @@ impl<'a> Converted<'a> {
             Field::Value(v) => v,
             Field::Null | Field::Tagged(..) => return Ok(()),
         };
-        let buf = &mut self.bufs[i];
-        buf.clear();
-        buf.extend_from_slice(v);
-        let mut changed = false;
+        // Values are borrowed from the chunk until a step rewrites one.
+        let mut owned: Option<Vec<u8>> = None;
         for step in &self.convs[i].steps {
-            let cur: &[u8] = buf;
+            let cur: &[u8] = owned.as_deref().unwrap_or(v);
             let next: Option<Vec<u8>> = match step {
                 Step::Latin1 => (!cur.is_ascii()).then(|| latin1_to_utf8(cur)),
                 Step::BoolDigits => match cur {
@@ -266,12 +264,12 @@ impl<'a> Converted<'a> {
                     None
                 }
             };
-            if let Some(n) = next {
-                *buf = n;
-                changed = true;
+            if next.is_some() {
+                owned = next;
             }
         }
-        if changed {
+        if let Some(n) = owned {
+            self.bufs[i] = n;
             self.out[i] = Out::Buf;
         }
         Ok(())

@@ -202,6 +202,15 @@ pub async fn make(
             plan.action = Action::Recreate;
         }
         problems.extend(target.refuse_names(table));
+        if from != target.kind() {
+            for c in table.columns.iter().filter(|c| c.generated.is_some()) {
+                warnings.push(format!(
+                    "table {}: generated column {} is created as a plain column, NULL in every row \
+                     (its expression is in {from}'s SQL)",
+                    table.name, c.name
+                ));
+            }
+        }
         for (b, _) in &rules {
             if b.table == entry.name {
                 warnings.push(format!(
