@@ -115,7 +115,9 @@ impl ColumnConv {
                 }
             }
             NeutralType::Int { .. } if to == EngineKind::Sqlite => steps.push(Step::FitsI64),
-            NeutralType::Float { .. } if to == EngineKind::Sqlite => steps.push(Step::NoNan),
+            NeutralType::Float { .. } | NeutralType::Decimal { .. } if to == EngineKind::Sqlite => {
+                steps.push(Step::NoNan)
+            }
             _ => {}
         }
         ColumnConv { steps }
