@@ -173,6 +173,12 @@ pub trait Target: Send + Sync {
         let _ = table;
         Vec::new()
     }
+    /// The type this engine creates for a column of an archive from
+    /// another engine (what `haul plan` shows).
+    fn column_type(&self, table: &Table, column: &crate::schema::Column) -> Option<String> {
+        let _ = (table, column);
+        None
+    }
     /// Create what tables depend on (enum types, sequences).
     async fn prepare(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
     async fn drop_table(&self, table: &str) -> Result<(), EngineError>;

@@ -1396,6 +1396,20 @@ fn map_type(t: &NeutralType, keyed: bool) -> String {
     }
 }
 
+/// Columns in a key, index or foreign key (they need a bounded type).
+fn keyed_columns(table: &Table) -> HashSet<&String> {
+    Constraint::all_of(table)
+        .iter()
+        .flat_map(|c| match c {
+            Constraint::PrimaryKey(k) | Constraint::Unique(k) => k.columns.clone(),
+            Constraint::Index(i) => i.columns.clone(),
+            Constraint::ForeignKey(f) => f.columns.clone(),
+            Constraint::Check(_) => vec![],
+        })
+        .filter_map(|n| table.column(&n).map(|c| &c.name))
+        .collect()
+}
+
 fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
     let t = qi(&table.name);
     let same = from == EngineKind::Mysql;
@@ -1523,6 +1537,13 @@ impl Target for MyTarget {
         Ok(!rows.is_empty())
     }
 
+    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
+        Some(map_type(
+            &column.ty,
+            keyed_columns(table).contains(&column.name),
+        ))
+    }
+
     fn can_add_later(&self, c: &Constraint) -> bool {
         // InnoDB clusters rows by primary key: loading in key order into a
         // table that has it is faster than rebuilding the table afterwards.
@@ -1573,16 +1594,7 @@ impl Target for MyTarget {
             }
             parts.render()
         } else {
-            let keyed: HashSet<&String> = Constraint::all_of(table)
-                .iter()
-                .flat_map(|c| match c {
-                    Constraint::PrimaryKey(k) | Constraint::Unique(k) => k.columns.clone(),
-                    Constraint::Index(i) => i.columns.clone(),
-                    Constraint::ForeignKey(f) => f.columns.clone(),
-                    Constraint::Check(_) => vec![],
-                })
-                .filter_map(|n| table.column(&n).map(|c| &c.name))
-                .collect();
+            let keyed = keyed_columns(table);
             let mut defs: Vec<String> = table
                 .columns
                 .iter()

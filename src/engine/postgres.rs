@@ -1279,6 +1279,14 @@ impl Target for PgTarget {
         true
     }
 
+    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
+        Some(format!(
+            "{}{}",
+            map_type(&column.ty),
+            labels_check(column).unwrap_or_default()
+        ))
+    }
+
     fn refuse_names(&self, table: &Table) -> Vec<String> {
         let long = |what: String, name: &str| {
             format!(

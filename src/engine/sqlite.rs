@@ -610,6 +610,21 @@ fn map_type(t: &NeutralType) -> String {
     }
 }
 
+/// A CHECK keeping an enum's text column to its labels (empty for others).
+fn labels_check(c: &Column) -> String {
+    match &c.ty {
+        NeutralType::Enum { values, .. } if !values.is_empty() => {
+            let labels: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
+            format!(
+                " CHECK ({} IN ({}))",
+                quote_ident(&c.name),
+                labels.join(", ")
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String {
     if let (EngineKind::Sqlite, Some(ddl)) = (from, &table.native_ddl) {
         return ddl.clone();
@@ -640,16 +655,7 @@ fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String 
             if !c.nullable {
                 s.push_str(" NOT NULL");
             }
-            if let NeutralType::Enum { values, .. } = &c.ty {
-                if !values.is_empty() {
-                    let labels: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
-                    s.push_str(&format!(
-                        " CHECK ({} IN ({}))",
-                        quote_ident(&c.name),
-                        labels.join(", ")
-                    ));
-                }
-            }
+            s.push_str(&labels_check(c));
             s
         })
         .collect();
@@ -710,6 +716,10 @@ impl Target for SqliteTarget {
 
     fn can_add_later(&self, c: &Constraint) -> bool {
         matches!(c, Constraint::Index(_))
+    }
+
+    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
+        Some(format!("{}{}", map_type(&column.ty), labels_check(column)))
     }
 
     async fn prepare(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {

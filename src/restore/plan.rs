@@ -203,6 +203,12 @@ pub async fn make(
         }
         problems.extend(target.refuse_names(table));
         if from != target.kind() {
+            for c in table.data_columns() {
+                if let Some(ty) = target.column_type(table, c) {
+                    plan.mapping
+                        .push(format!("{} {} -> {ty}", c.name, c.native_type));
+                }
+            }
             for c in table.columns.iter().filter(|c| c.generated.is_some()) {
                 warnings.push(format!(
                     "table {}: generated column {} is created as a plain column, NULL in every row \

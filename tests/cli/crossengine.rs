@@ -360,8 +360,19 @@ fn mysql_hard_values_into_postgres_and_sqlite() {
     let a = dir.path().join("my.haul");
     dump(&src.url(), &a);
 
-    // PostgreSQL: zero dates load as NULL, counted per column (exit 8).
+    // PostgreSQL: the plan shows each column's type; zero dates load as
+    // NULL, counted per column (exit 8).
     let pg = PgDb::new("haul_xe_my_pg");
+    let plan = haul(&["plan", a.to_str().unwrap(), &pg.url()]).ok().stdout;
+    for line in [
+        "id int(10) unsigned -> bigint",
+        "flag tinyint(1) -> boolean",
+        "e enum('small','medium','large') -> text CHECK (\"e\" IN ('small', 'medium', 'large'))",
+        "ts timestamp(6) -> timestamp with time zone",
+        "big bigint(20) unsigned -> numeric(20)",
+    ] {
+        assert!(plan.contains(line), "{line:?} not in:\n{plan}");
+    }
     let r = restore(&a, &pg.url(), &["--exclude-tables", "wide"]).expect(8);
     assert!(
         r.stderr
