@@ -35,6 +35,8 @@ enum Elem {
 enum Step {
     /// MySQL latin1 (Windows-1252) bytes to UTF-8.
     Latin1,
+    /// Text of a MySQL column in another character set must be UTF-8.
+    Utf8,
     /// `t`/`f`/`true`/`false` to `1`/`0`.
     BoolDigits,
     /// A zero date: NULL (counted) or an error.
@@ -79,14 +81,19 @@ impl ColumnConv {
         let latin1 = src
             .and_then(|c| c.collation.as_deref())
             .is_some_and(|c| c.starts_with("latin1"));
-        if from == EngineKind::Mysql
-            && latin1
-            && matches!(
-                src_ty,
-                NeutralType::Text { .. } | NeutralType::Enum { .. } | NeutralType::Set { .. }
-            )
-        {
-            steps.push(Step::Latin1);
+        let textual = matches!(
+            src_ty,
+            NeutralType::Text { .. } | NeutralType::Enum { .. } | NeutralType::Set { .. }
+        );
+        let utf8 = src.and_then(|c| c.collation.as_deref()).is_none_or(|c| {
+            c.starts_with("utf8") || c.starts_with("ascii") || c.starts_with("binary")
+        });
+        if from == EngineKind::Mysql && textual {
+            if latin1 {
+                steps.push(Step::Latin1);
+            } else if !utf8 {
+                steps.push(Step::Utf8);
+            }
         }
         if from == EngineKind::Sqlite && *src_ty == NeutralType::Any && !dst.is_binary() {
             steps.push(Step::NoBlob);
@@ -212,6 +219,15 @@ impl<'a> Converted<'a> {
             let cur: &[u8] = owned.as_deref().unwrap_or(v);
             let next: Option<Vec<u8>> = match step {
                 Step::Latin1 => (!cur.is_ascii()).then(|| latin1_to_utf8(cur)),
+                Step::Utf8 => {
+                    if std::str::from_utf8(cur).is_err() {
+                        return Err(
+                            "the value is not UTF-8 (its MySQL column has another character set)"
+                                .into(),
+                        );
+                    }
+                    None
+                }
                 Step::BoolDigits => match cur {
                     b"t" | b"true" | b"TRUE" | b"T" => Some(b"1".to_vec()),
                     b"f" | b"false" | b"FALSE" | b"F" => Some(b"0".to_vec()),
@@ -643,6 +659,64 @@ mod tests {
         assert_eq!(j(r#"{"{\"a\": 1}"}"#, Elem::Json), r#"[{"a": 1}]"#);
         assert!(array_to_json(b"{NaN}", Elem::Number).is_err());
         assert!(array_to_json(b"{1,2", Elem::Number).is_err());
+    }
+
+    #[test]
+    fn steps_per_direction() {
+        use EngineKind::*;
+        let col = |ty: NeutralType, collation: Option<&str>| Column {
+            name: "c".into(),
+            ty,
+            native_type: String::new(),
+            nullable: true,
+            default: None,
+            auto_increment: None,
+            generated: None,
+            collation: collation.map(String::from),
+            comment: None,
+        };
+        let steps =
+            |from, c: &Column, to| ColumnConv::new(from, Some(c), to, &c.ty, ZeroDates::Null).steps;
+        let text = |coll| {
+            col(
+                NeutralType::Text {
+                    max_chars: None,
+                    fixed: false,
+                },
+                Some(coll),
+            )
+        };
+        assert_eq!(steps(Mysql, &text("latin1_swedish_ci"), Mysql), vec![]);
+        assert_eq!(
+            steps(Mysql, &text("latin1_swedish_ci"), Postgres),
+            vec![Step::Latin1]
+        );
+        assert_eq!(
+            steps(Mysql, &text("cp1251_general_ci"), Sqlite),
+            vec![Step::Utf8]
+        );
+        assert_eq!(steps(Mysql, &text("utf8mb4_general_ci"), Sqlite), vec![]);
+        let b = col(NeutralType::Bool, None);
+        assert_eq!(steps(Postgres, &b, Sqlite), vec![Step::BoolDigits]);
+        assert_eq!(steps(Mysql, &b, Postgres), vec![]);
+        let ts = col(NeutralType::Timestamp { tz: true }, None);
+        assert_eq!(
+            steps(Mysql, &ts, Postgres),
+            vec![Step::ZeroDate(ZeroDates::Null), Step::Utc]
+        );
+        assert_eq!(steps(Postgres, &ts, Mysql), vec![Step::Utc]);
+        let arr = col(
+            NeutralType::Array {
+                element: Box::new(NeutralType::Bool),
+            },
+            None,
+        );
+        assert_eq!(
+            steps(Postgres, &arr, Mysql),
+            vec![Step::ArrayJson(Elem::Bool)]
+        );
+        let any = col(NeutralType::Any, None);
+        assert_eq!(steps(Sqlite, &any, Postgres), vec![Step::NoBlob]);
     }
 
     #[test]
