@@ -71,6 +71,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The archive's app schema versions against the target's, in words.
     pub app_versions: Vec<String>,
+    /// What zero dates become in PostgreSQL (from the options).
     #[serde(skip)]
     pub zero_dates: ZeroDates,
 }
