@@ -456,6 +456,21 @@ fn put_value(sink: &mut ChunkSink, v: ValueRef<'_>, expect: Class, num: &mut Vec
     }
 }
 
+/// The real an untagged value of a NUMERIC column stands for: a decimal
+/// literal, or `inf`, `-inf`, `NaN` as reals are written; not words such as
+/// `infinity` (PostgreSQL's text in a date column), which stay text as
+/// SQLite itself would keep them.
+fn numeric_real(s: &str) -> Option<f64> {
+    let literal = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+    if literal || matches!(s, "inf" | "-inf" | "NaN") {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// Whether a NUMERIC column's untagged value would be read back as a number.
 fn reads_as_number(t: &[u8]) -> bool {
     std::str::from_utf8(t).is_ok_and(|s| s.parse::<i64>().is_ok() || s.parse::<f64>().is_ok())
@@ -854,7 +869,7 @@ impl Target for SqliteTarget {
                             Class::Numeric => {
                                 if let Some(v) = parsed.and_then(|s| s.parse::<i64>().ok()) {
                                     stmt.raw_bind_parameter(i + 1, v)
-                                } else if let Some(v) = parsed.and_then(|s| s.parse::<f64>().ok()) {
+                                } else if let Some(v) = parsed.and_then(numeric_real) {
                                     stmt.raw_bind_parameter(i + 1, v)
                                 } else {
                                     stmt.raw_bind_parameter(
