@@ -225,6 +225,17 @@ pub struct LoadArgs {
     /// haul-rejects-TIMESTAMP.haul in the current directory).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// MySQL zero dates (`0000-00-00`) restored into PostgreSQL: `null`
+    /// loads NULL and reports a warning per column (exit 8), `error` fails.
+    #[arg(long, value_enum, default_value = "null", value_name = "POLICY")]
+    pub zero_dates: ZeroDatesArg,
+}
+
+/// What zero dates become where they cannot be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ZeroDatesArg {
+    Null,
+    Error,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,10 @@ pub enum CodecError {
     },
     #[error("malformed CSV: {0}")]
     Csv(#[from] csv::Error),
+    /// A value the target engine cannot hold (cross-engine restores),
+    /// with its table, chunk, row and column.
+    #[error("{0}")]
+    Value(String),
 }
 
 /// Storage-class tags for values that do not match their column's type.

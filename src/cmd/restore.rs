@@ -279,7 +279,7 @@ async fn live_feed(
     };
     Ok(restore::Feed::Live {
         source,
-        manifest,
+        manifest: Box::new(manifest),
         chunk_size,
         raw_bytes: Default::default(),
     })
@@ -448,6 +448,10 @@ fn options(args: &LoadArgs) -> Result<Options> {
             .iter()
             .map(|s| s.trim().to_string())
             .collect(),
+        zero_dates: match args.zero_dates {
+            crate::cli::ZeroDatesArg::Null => crate::engine::convert::ZeroDates::Null,
+            crate::cli::ZeroDatesArg::Error => crate::engine::convert::ZeroDates::Error,
+        },
         ..Options::default()
     };
     for b in &args.backfill {

@@ -2,6 +2,7 @@
 //! open consistent snapshot that introspects and streams rows; a [`Target`]
 //! creates tables, bulk-loads chunks and applies constraints.
 
+pub mod convert;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -166,6 +167,18 @@ pub trait Target: Send + Sync {
     /// Whether this constraint can be added after the data is loaded (else
     /// it is created with the table).
     fn can_add_later(&self, c: &Constraint) -> bool;
+    /// Why `table` cannot be created here under its own names (identifier
+    /// limits); `plan` and `restore` refuse before writing anything.
+    fn refuse_names(&self, table: &Table) -> Vec<String> {
+        let _ = table;
+        Vec::new()
+    }
+    /// The type this engine creates for a column of an archive from
+    /// another engine (what `haul plan` shows).
+    fn column_type(&self, table: &Table, column: &crate::schema::Column) -> Option<String> {
+        let _ = (table, column);
+        None
+    }
     /// Create what tables depend on (enum types, sequences).
     async fn prepare(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
     async fn drop_table(&self, table: &str) -> Result<(), EngineError>;

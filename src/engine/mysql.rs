@@ -772,6 +772,16 @@ async fn introspect(
             }
             for d in &parts.defs {
                 match classify(d) {
+                    // MariaDB's JSON is LONGTEXT with a json_valid check.
+                    DefKind::Column if d.contains("CHECK (json_valid(") => {
+                        if let Some((name, _)) = take_ident(d) {
+                            if let Some(c) = t.columns.iter_mut().find(|c| c.name == name) {
+                                if matches!(c.ty, NeutralType::Text { .. }) {
+                                    c.ty = NeutralType::Json { binary: false };
+                                }
+                            }
+                        }
+                    }
                     DefKind::Column => {}
                     DefKind::Primary(columns) => {
                         t.primary_key = Some(Key {
@@ -1386,6 +1396,20 @@ fn map_type(t: &NeutralType, keyed: bool) -> String {
     }
 }
 
+/// Columns in a key, index or foreign key (they need a bounded type).
+fn keyed_columns(table: &Table) -> HashSet<&String> {
+    Constraint::all_of(table)
+        .iter()
+        .flat_map(|c| match c {
+            Constraint::PrimaryKey(k) | Constraint::Unique(k) => k.columns.clone(),
+            Constraint::Index(i) => i.columns.clone(),
+            Constraint::ForeignKey(f) => f.columns.clone(),
+            Constraint::Check(_) => vec![],
+        })
+        .filter_map(|n| table.column(&n).map(|c| &c.name))
+        .collect()
+}
+
 fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
     let t = qi(&table.name);
     let same = from == EngineKind::Mysql;
@@ -1513,6 +1537,13 @@ impl Target for MyTarget {
         Ok(!rows.is_empty())
     }
 
+    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
+        Some(map_type(
+            &column.ty,
+            keyed_columns(table).contains(&column.name),
+        ))
+    }
+
     fn can_add_later(&self, c: &Constraint) -> bool {
         // InnoDB clusters rows by primary key: loading in key order into a
         // table that has it is faster than rebuilding the table afterwards.
@@ -1563,16 +1594,7 @@ impl Target for MyTarget {
             }
             parts.render()
         } else {
-            let keyed: HashSet<&String> = Constraint::all_of(table)
-                .iter()
-                .flat_map(|c| match c {
-                    Constraint::PrimaryKey(k) | Constraint::Unique(k) => k.columns.clone(),
-                    Constraint::Index(i) => i.columns.clone(),
-                    Constraint::ForeignKey(f) => f.columns.clone(),
-                    Constraint::Check(_) => vec![],
-                })
-                .filter_map(|n| table.column(&n).map(|c| &c.name))
-                .collect();
+            let keyed = keyed_columns(table);
             let mut defs: Vec<String> = table
                 .columns
                 .iter()
@@ -1769,7 +1791,8 @@ impl Target for MyTarget {
             })),
             (Ok(()), Ok(())) => {
                 let n = conn.affected_rows();
-                if conn.get_warnings() > 0 {
+                let warnings = conn.get_warnings();
+                if warnings > 0 {
                     let w = query_rows(&mut conn, "SHOW WARNINGS LIMIT 3", "reading warnings")
                         .await
                         .unwrap_or_default();
@@ -1779,7 +1802,7 @@ impl Target for MyTarget {
                         .collect();
                     Err(load_err(format!(
                         "the server reported {} warning(s) loading the chunk, so it was rolled back: {}",
-                        conn.get_warnings(),
+                        warnings,
                         msgs.join("; ")
                     )))
                 } else {

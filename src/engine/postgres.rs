@@ -1087,12 +1087,35 @@ fn map_type(t: &NeutralType) -> String {
     }
 }
 
+/// A CHECK keeping a text column to the labels of an enum or set from
+/// another engine (which has no named type for it here).
+fn labels_check(c: &Column) -> Option<String> {
+    let labels = |values: &[String]| {
+        values
+            .iter()
+            .map(|v| quote_literal(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let col = quote_ident(&c.name);
+    match &c.ty {
+        NeutralType::Enum { name: None, values } if !values.is_empty() => {
+            Some(format!(" CHECK ({col} IN ({}))", labels(values)))
+        }
+        NeutralType::Set { values } if !values.is_empty() => Some(format!(
+            " CHECK ({col} = '' OR string_to_array({col}, ',') <@ ARRAY[{}]::text[])",
+            labels(values)
+        )),
+        _ => None,
+    }
+}
+
 fn column_def(c: &Column, from: EngineKind) -> String {
     let same = from == EngineKind::Postgres;
     let ty = if same {
         c.native_type.clone()
     } else {
-        map_type(&c.ty)
+        format!("{}{}", map_type(&c.ty), labels_check(c).unwrap_or_default())
     };
     let mut s = format!("{} {ty}", quote_ident(&c.name));
     if let (true, Some(coll)) = (same, &c.collation) {
@@ -1132,44 +1155,69 @@ fn column_def(c: &Column, from: EngineKind) -> String {
     s
 }
 
+/// PostgreSQL's identifier limit, in bytes.
+const MAX_IDENT: usize = 63;
+
+/// `name` cut to fit [`MAX_IDENT`], with a hash of the whole name so cut
+/// names stay distinct.
+fn fit_ident(name: &str) -> String {
+    if name.len() <= MAX_IDENT {
+        return name.to_string();
+    }
+    let mut cut = MAX_IDENT - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    format!("{}_{}", &name[..cut], &hash[..8])
+}
+
+/// A constraint's name on PostgreSQL. Index and key names are per schema
+/// there but per table on MySQL (every primary key is `PRIMARY`), so keys
+/// and indexes from MySQL are prefixed with their table; primary keys from
+/// other engines are `TABLE_pkey`.
+fn constraint_name(table: &Table, c: &Constraint, from: EngineKind) -> String {
+    match (c, from) {
+        (_, EngineKind::Postgres) => c.name().to_string(),
+        (Constraint::PrimaryKey(_), _) => fit_ident(&format!("{}_pkey", table.name)),
+        (Constraint::Unique(_) | Constraint::Index(_), EngineKind::Mysql) => {
+            fit_ident(&format!("{}_{}", table.name, c.name()))
+        }
+        _ => fit_ident(c.name()),
+    }
+}
+
 fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
     let t = qtable(&table.name);
     let same = from == EngineKind::Postgres;
     let cols = |v: &[String]| column_list(v);
+    let name = quote_ident(&constraint_name(table, c, from));
     match c {
         Constraint::PrimaryKey(k) => format!(
-            "ALTER TABLE {t} ADD CONSTRAINT {} {}",
-            quote_ident(&k.name),
+            "ALTER TABLE {t} ADD CONSTRAINT {name} {}",
             match (&k.native, same) {
                 (Some(n), true) => n.clone(),
                 _ => format!("PRIMARY KEY ({})", cols(&k.columns)),
             }
         ),
         Constraint::Unique(k) => format!(
-            "ALTER TABLE {t} ADD CONSTRAINT {} {}",
-            quote_ident(&k.name),
+            "ALTER TABLE {t} ADD CONSTRAINT {name} {}",
             match (&k.native, same) {
                 (Some(n), true) => n.clone(),
                 _ => format!("UNIQUE ({})", cols(&k.columns)),
             }
         ),
-        Constraint::Check(k) => format!(
-            "ALTER TABLE {t} ADD CONSTRAINT {} {}",
-            quote_ident(&k.name),
-            k.native
-        ),
+        Constraint::Check(k) => format!("ALTER TABLE {t} ADD CONSTRAINT {name} {}", k.native),
         Constraint::Index(i) => match (&i.native, same) {
             (Some(n), true) => n.clone(),
             _ => format!(
-                "CREATE {}INDEX {} ON {t} ({})",
+                "CREATE {}INDEX {name} ON {t} ({})",
                 if i.unique { "UNIQUE " } else { "" },
-                quote_ident(&i.name),
                 cols(&i.columns)
             ),
         },
         Constraint::ForeignKey(f) => format!(
-            "ALTER TABLE {t} ADD CONSTRAINT {} {}",
-            quote_ident(&f.name),
+            "ALTER TABLE {t} ADD CONSTRAINT {name} {}",
             match (&f.native, same) {
                 (Some(n), true) => n.clone(),
                 _ => {
@@ -1230,6 +1278,34 @@ impl Target for PgTarget {
 
     fn can_add_later(&self, _c: &Constraint) -> bool {
         true
+    }
+
+    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
+        Some(format!(
+            "{}{}",
+            map_type(&column.ty),
+            labels_check(column).unwrap_or_default()
+        ))
+    }
+
+    fn refuse_names(&self, table: &Table) -> Vec<String> {
+        let long = |what: String, name: &str| {
+            format!(
+                "{what} {name:?} is {} bytes long; PostgreSQL names are at most {MAX_IDENT} bytes \
+                 (it would cut the name silently). Rename it in the source, or restore into another engine",
+                name.len()
+            )
+        };
+        let mut v = Vec::new();
+        if table.name.len() > MAX_IDENT {
+            v.push(long("table".into(), &table.name));
+        }
+        for c in &table.columns {
+            if c.name.len() > MAX_IDENT {
+                v.push(long(format!("table {}: column", table.name), &c.name));
+            }
+        }
+        v
     }
 
     async fn prepare(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {

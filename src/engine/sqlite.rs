@@ -10,7 +10,7 @@
 //! in Rust's shortest round-trip form, which always has a `.`, an `e`, `inf`
 //! or `NaN`, so a NUMERIC column's integers and reals stay apart.
 
-use super::{quote_ident, Constraint, EngineError, Part, Source, Target};
+use super::{quote_ident, quote_literal, Constraint, EngineError, Part, Source, Target};
 use crate::archive::codec::{tag, unhex_into, Field};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
@@ -19,6 +19,7 @@ use crate::schema::*;
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The storage class a column's affinity expects.
@@ -47,15 +48,31 @@ fn expected_class(declared: &str) -> Class {
     }
 }
 
-/// A neutral type guessed from a declared type name.
+/// A neutral type guessed from a declared type name (also the names
+/// [`map_type`] gives types SQLite has no name for).
 fn neutral_type(declared: &str) -> NeutralType {
     let d = declared.to_ascii_uppercase();
     let size = d
         .split_once('(')
         .and_then(|(_, r)| r.split([')', ',']).next())
         .and_then(|n| n.trim().parse::<u64>().ok());
+    let scale = || {
+        d.split_once(',')
+            .and_then(|(_, r)| r.trim_end_matches(')').trim().parse().ok())
+    };
     if d.starts_with("BOOL") {
         NeutralType::Bool
+    } else if d.starts_with("DECIMAL TEXT") {
+        NeutralType::Decimal {
+            precision: size.map(|s| s as u32),
+            scale: scale(),
+        }
+    } else if d.starts_with("JSON") {
+        NeutralType::Json { binary: false }
+    } else if d.starts_with("BIT TEXT") {
+        NeutralType::Bits {
+            length: size.map(|s| s as u32),
+        }
     } else if d.contains("INT") {
         NeutralType::Int {
             bytes: 8,
@@ -76,21 +93,20 @@ fn neutral_type(declared: &str) -> NeutralType {
     } else if d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB") {
         NeutralType::Float { bytes: 8 }
     } else if d.starts_with("DECIMAL") || d.starts_with("NUMERIC") {
-        let scale = d
-            .split_once(',')
-            .and_then(|(_, r)| r.trim_end_matches(')').trim().parse().ok());
         NeutralType::Decimal {
             precision: size.map(|s| s as u32),
-            scale,
+            scale: scale(),
         }
     } else if d.starts_with("DATETIME") || d.starts_with("TIMESTAMP") {
-        NeutralType::Timestamp { tz: false }
+        NeutralType::Timestamp {
+            tz: d.contains("TZ") || d.contains("TIME ZONE"),
+        }
     } else if d.starts_with("DATE") {
         NeutralType::Date
     } else if d.starts_with("TIME") {
-        NeutralType::Time { tz: false }
-    } else if d.starts_with("JSON") {
-        NeutralType::Json { binary: false }
+        NeutralType::Time {
+            tz: d.contains("TZ") || d.contains("TIME ZONE"),
+        }
     } else if d.starts_with("UUID") {
         NeutralType::Uuid
     } else {
@@ -440,6 +456,21 @@ fn put_value(sink: &mut ChunkSink, v: ValueRef<'_>, expect: Class, num: &mut Vec
     }
 }
 
+/// The real an untagged value of a NUMERIC column stands for: a decimal
+/// literal, or `inf`, `-inf`, `NaN` as reals are written; not words such as
+/// `infinity` (PostgreSQL's text in a date column), which stay text as
+/// SQLite itself would keep them.
+fn numeric_real(s: &str) -> Option<f64> {
+    let literal = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+    if literal || matches!(s, "inf" | "-inf" | "NaN") {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// Whether a NUMERIC column's untagged value would be read back as a number.
 fn reads_as_number(t: &[u8]) -> bool {
     std::str::from_utf8(t).is_ok_and(|s| s.parse::<i64>().is_ok() || s.parse::<f64>().is_ok())
@@ -518,6 +549,9 @@ impl Source for SqliteSource {
 /// A SQLite database file being restored into (created if missing).
 pub struct SqliteTarget {
     conn: Mutex<Connection>,
+    /// Declared column types of the tables created from another engine's
+    /// archive, whose model still holds the source's native types.
+    declared: Mutex<HashMap<String, HashMap<String, String>>>,
 }
 
 impl SqliteTarget {
@@ -542,20 +576,67 @@ impl SqliteTarget {
             })?;
         Ok(SqliteTarget {
             conn: Mutex::new(conn),
+            declared: Mutex::new(HashMap::new()),
         })
     }
 }
 
+/// Doubles hold decimals of up to this many digits exactly (as text that
+/// reads back to the same number); wider decimals are stored as text.
+const EXACT_DIGITS: u32 = 15;
+
+/// The declared type for a neutral type from another engine. Its affinity
+/// keeps values as they came; types SQLite has no name for get one that
+/// [`neutral_type`] reads back (`DECIMAL TEXT`, `JSON TEXT`, `BIT TEXT`).
 fn map_type(t: &NeutralType) -> String {
     match t {
-        NeutralType::Bool | NeutralType::Int { .. } => "INTEGER".into(),
+        NeutralType::Bool => "BOOLEAN".into(),
+        NeutralType::Int { .. } => "INTEGER".into(),
         NeutralType::Float { .. } => "REAL".into(),
-        NeutralType::Decimal { .. } => "NUMERIC".into(),
+        NeutralType::Decimal {
+            precision: Some(p),
+            scale,
+        } if *p <= EXACT_DIGITS => format!("NUMERIC({p},{})", scale.unwrap_or(0)),
+        NeutralType::Decimal {
+            precision: Some(p),
+            scale,
+        } => format!("DECIMAL TEXT({p},{})", scale.unwrap_or(0)),
+        NeutralType::Decimal { .. } => "DECIMAL TEXT".into(),
+        NeutralType::Text {
+            max_chars: Some(n),
+            fixed,
+        } => format!("{}({n})", if *fixed { "CHAR" } else { "VARCHAR" }),
         NeutralType::Binary { .. } => "BLOB".into(),
         NeutralType::Any => String::new(),
         NeutralType::Date => "DATE".into(),
-        NeutralType::Timestamp { .. } => "DATETIME".into(),
-        _ => "TEXT".into(),
+        NeutralType::Time { tz: false } => "TIME".into(),
+        NeutralType::Time { tz: true } => "TIMETZ".into(),
+        NeutralType::Timestamp { tz: false } => "DATETIME".into(),
+        NeutralType::Timestamp { tz: true } => "TIMESTAMPTZ".into(),
+        NeutralType::Uuid => "UUID".into(),
+        NeutralType::Json { .. } | NeutralType::Array { .. } => "JSON TEXT".into(),
+        NeutralType::Bits { length: Some(n) } => format!("BIT TEXT({n})"),
+        NeutralType::Bits { length: None } => "BIT TEXT".into(),
+        NeutralType::Text { .. }
+        | NeutralType::Interval
+        | NeutralType::Enum { .. }
+        | NeutralType::Set { .. }
+        | NeutralType::Other => "TEXT".into(),
+    }
+}
+
+/// A CHECK keeping an enum's text column to its labels (empty for others).
+fn labels_check(c: &Column) -> String {
+    match &c.ty {
+        NeutralType::Enum { values, .. } if !values.is_empty() => {
+            let labels: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
+            format!(
+                " CHECK ({} IN ({}))",
+                quote_ident(&c.name),
+                labels.join(", ")
+            )
+        }
+        _ => String::new(),
     }
 }
 
@@ -569,19 +650,33 @@ fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String 
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // A single-column integer primary key with automatic values becomes
+    // the rowid, AUTOINCREMENT like MySQL's and PostgreSQL's counters.
+    let rowid = table
+        .primary_key
+        .as_ref()
+        .filter(|pk| pk.columns.len() == 1)
+        .and_then(|pk| table.column(&pk.columns[0]))
+        .filter(|c| c.auto_increment.is_some() && matches!(c.ty, NeutralType::Int { .. }))
+        .map(|c| c.name.clone());
     let mut defs: Vec<String> = table
         .columns
         .iter()
         .map(|c| {
             let mut s = format!("{} {}", quote_ident(&c.name), map_type(&c.ty));
+            if rowid.as_ref() == Some(&c.name) {
+                s.push_str(" PRIMARY KEY AUTOINCREMENT");
+            }
             if !c.nullable {
                 s.push_str(" NOT NULL");
             }
+            s.push_str(&labels_check(c));
             s
         })
         .collect();
     for c in inline {
         match c {
+            Constraint::PrimaryKey(_) if rowid.is_some() => {}
             Constraint::PrimaryKey(k) => defs.push(format!("PRIMARY KEY ({})", cols(&k.columns))),
             Constraint::Unique(k) => defs.push(format!(
                 "CONSTRAINT {} UNIQUE ({})",
@@ -638,6 +733,10 @@ impl Target for SqliteTarget {
         matches!(c, Constraint::Index(_))
     }
 
+    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
+        Some(format!("{}{}", map_type(&column.ty), labels_check(column)))
+    }
+
     async fn prepare(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
         Ok(())
     }
@@ -657,6 +756,18 @@ impl Target for SqliteTarget {
         from: EngineKind,
     ) -> Result<(), EngineError> {
         let sql = create_sql(table, inline, from);
+        if from != EngineKind::Sqlite {
+            if let Ok(mut d) = self.declared.lock() {
+                d.insert(
+                    table.name.clone(),
+                    table
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.clone(), map_type(&c.ty)))
+                        .collect(),
+                );
+            }
+        }
         blocking(|| {
             lock(&self.conn)
                 .execute_batch(&sql)
@@ -672,12 +783,23 @@ impl Target for SqliteTarget {
         label: &str,
         mark: Option<super::ChunkMark>,
     ) -> Result<u64, EngineError> {
+        let declared = self
+            .declared
+            .lock()
+            .ok()
+            .and_then(|d| d.get(&table.name).cloned());
         let classes: Vec<(Class, bool)> = columns
             .iter()
             .map(|n| {
                 table
                     .column(n)
-                    .map(|c| (expected_class(&c.native_type), c.ty.is_binary()))
+                    .map(|c| {
+                        let decl = declared
+                            .as_ref()
+                            .and_then(|d| d.get(n))
+                            .unwrap_or(&c.native_type);
+                        (expected_class(decl), c.ty.is_binary())
+                    })
                     .unwrap_or((Class::Text, false))
             })
             .collect();
@@ -748,7 +870,7 @@ impl Target for SqliteTarget {
                             Class::Numeric => {
                                 if let Some(v) = parsed.and_then(|s| s.parse::<i64>().ok()) {
                                     stmt.raw_bind_parameter(i + 1, v)
-                                } else if let Some(v) = parsed.and_then(|s| s.parse::<f64>().ok()) {
+                                } else if let Some(v) = parsed.and_then(numeric_real) {
                                     stmt.raw_bind_parameter(i + 1, v)
                                 } else {
                                     stmt.raw_bind_parameter(
@@ -810,7 +932,12 @@ impl Target for SqliteTarget {
                 _ => format!(
                     "CREATE {}INDEX {} ON {} ({})",
                     if i.unique { "UNIQUE " } else { "" },
-                    quote_ident(&i.name),
+                    // MySQL's index names are per table, SQLite's per schema.
+                    quote_ident(&if from == EngineKind::Mysql {
+                        format!("{}_{}", table.name, i.name)
+                    } else {
+                        i.name.clone()
+                    }),
                     quote_ident(&table.name),
                     cols(&i.columns)
                 ),

@@ -14,11 +14,12 @@ pub mod plan;
 
 use crate::archive::{ArchiveReader, Manifest};
 use crate::conn::ConnSpec;
+use crate::engine::convert::{ColumnConv, Conversions, Converted};
 use crate::engine::{ChunkMark, Constraint, EngineError, Part, Source, Target};
 use crate::pipeline::{ChunkRows, ChunkSink, RawChunk, Rows, SinkClosed};
 use crate::progress::Progress;
 use crate::schema::{Schema, Table, TableFilter};
-use crate::transform::MappedRows;
+use crate::transform::{MappedRows, OutColumn};
 use anyhow::{Context, Result};
 use plan::{Action, Plan, TablePlan};
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ pub enum Feed {
     Live {
         source: Arc<dyn Source>,
         /// What an archive's manifest would say, without chunks or counts.
-        manifest: Manifest,
+        manifest: Box<Manifest>,
         chunk_size: usize,
         /// CSV bytes loaded so far.
         raw_bytes: AtomicU64,
@@ -266,6 +267,37 @@ fn with_source_positions(tt: &Table, archive: &Table) -> Table {
     t
 }
 
+/// Per planned table, the value conversions of each loaded column.
+fn column_conversions(
+    plan: &Plan,
+    schema: &crate::schema::Schema,
+    to: crate::schema::EngineKind,
+) -> Vec<Vec<ColumnConv>> {
+    plan.tables
+        .iter()
+        .map(|tp| {
+            let archive = &schema.tables[tp.index];
+            let target = tp.target_table.as_ref().unwrap_or(archive);
+            tp.columns
+                .iter()
+                .zip(&tp.out)
+                .map(|(name, out)| {
+                    let src = match out {
+                        OutColumn::Archive(_) => archive.column(name),
+                        OutColumn::Backfill { .. } => None,
+                    };
+                    match target.column(name) {
+                        Some(dst) => {
+                            ColumnConv::new(plan.source_engine, src, to, &dst.ty, plan.zero_dates)
+                        }
+                        None => ColumnConv::default(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Whether `sql` names `table` as a whole identifier.
 fn mentions(sql: &str, table: &str) -> bool {
     let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
@@ -377,6 +409,7 @@ pub async fn execute(
         counts.push(AtomicU64::new(n));
     }
     let loaded: Arc<Vec<AtomicU64>> = Arc::new(counts);
+    let conversions = Arc::new(Conversions::default());
 
     if journal.phase == Phase::Loading {
         // Relax: foreign keys first, a key they depend on cannot go before.
@@ -480,6 +513,7 @@ pub async fn execute(
             jobs,
             Arc::clone(&loaded),
             built,
+            Arc::clone(&conversions),
         )
         .await
         .context("the restore stopped part way; finish it with --resume")?;
@@ -564,6 +598,7 @@ pub async fn execute(
         }
     }
     let mut warnings = plan.warnings.clone();
+    warnings.extend(conversions.report());
     let extras = extras_to_replay(&plan, manifest, &mut warnings);
     if journal.phase != Phase::Finished {
         let restored = crate::schema::Schema {
@@ -661,6 +696,7 @@ async fn load(
     jobs: usize,
     loaded: Arc<Vec<AtomicU64>>,
     built: Arc<Option<Schema>>,
+    conversions: Arc<Conversions>,
 ) -> Result<()> {
     let from = plan.source_engine;
     let mut work: VecDeque<Work> = VecDeque::new();
@@ -739,6 +775,11 @@ async fn load(
     );
     let queue = Arc::new(Mutex::new(work));
     let count = Arc::new(AtomicUsize::new(0));
+    let column_convs = Arc::new(column_conversions(
+        plan,
+        &feed.manifest().schema,
+        target.kind(),
+    ));
     let mut tasks = Vec::new();
     for _ in 0..jobs {
         let (queue, feed, target, progress, loaded, left, plan, built, count, parts) = (
@@ -753,6 +794,7 @@ async fn load(
             Arc::clone(&count),
             Arc::clone(&parts),
         );
+        let (column_convs, conversions) = (Arc::clone(&column_convs), Arc::clone(&conversions));
         tasks.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
@@ -805,6 +847,8 @@ async fn load(
                             &progress,
                             &loaded,
                             raw_bytes,
+                            &column_convs[pi],
+                            &conversions,
                         )
                         .await
                         .map(|()| {
@@ -845,13 +889,22 @@ async fn load(
                             table.name = merge::staging_name(tp, pi);
                         }
                         let chunk = &entry.chunks[ci];
+                        let convs = &column_convs[pi];
                         async {
                             let csv = tokio::task::block_in_place(|| {
                                 reader.read_chunk(&entry.name, chunk, false)
                             })?;
                             let mut raw = ChunkRows::new(&csv, entry.columns.len());
                             let mut mapped = MappedRows::new(&mut raw, &tp.out);
-                            let rows: &mut dyn Rows = &mut mapped;
+                            let mut converted = Converted::new(
+                                &mut mapped,
+                                &table.name,
+                                &chunk.member,
+                                &tp.columns,
+                                convs,
+                                &conversions,
+                            );
+                            let rows: &mut dyn Rows = &mut converted;
                             let mark = ChunkMark {
                                 table: pi,
                                 chunk: ci,
@@ -859,6 +912,7 @@ async fn load(
                             let n = target
                                 .load(&table, &tp.columns, rows, &chunk.member, Some(mark))
                                 .await?;
+                            drop(converted);
                             drop(csv);
                             if n != chunk.rows {
                                 anyhow::bail!(EngineError::Load {
@@ -940,6 +994,8 @@ async fn copy_part(
     progress: &Progress,
     loaded: &[AtomicU64],
     raw_bytes: &AtomicU64,
+    convs: &[ColumnConv],
+    conversions: &Conversions,
 ) -> Result<()> {
     let tp = &plan.tables[pi];
     let entry = &manifest.tables[tp.index];
@@ -967,8 +1023,18 @@ async fn copy_part(
         let label = format!("part {}, chunk {seq}", k + 1);
         let mut rows_in = ChunkRows::new(&raw.csv, entry.columns.len());
         let mut mapped = MappedRows::new(&mut rows_in, &tp.out);
-        let rows: &mut dyn Rows = &mut mapped;
-        match target.load(&table, &tp.columns, rows, &label, None).await {
+        let mut converted = Converted::new(
+            &mut mapped,
+            &table.name,
+            &label,
+            &tp.columns,
+            convs,
+            conversions,
+        );
+        let rows: &mut dyn Rows = &mut converted;
+        let loaded_n = target.load(&table, &tp.columns, rows, &label, None).await;
+        drop(converted);
+        match loaded_n {
             Ok(n) if n == raw.rows => {
                 progress.table(pi).add(n, raw.csv.len() as u64);
                 loaded[pi].fetch_add(n, Ordering::Relaxed);

@@ -11,6 +11,7 @@
 //! whose keys collide with the target's are resolved by `--on-duplicate`.
 
 use crate::archive::Manifest;
+use crate::engine::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
 use crate::error::RefusedError;
 use crate::schema::{EngineKind, NeutralType, Table, TableFilter};
@@ -78,6 +79,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The archive's app schema versions against the target's, in words.
     pub app_versions: Vec<String>,
+    /// What zero dates become in PostgreSQL (from the options).
+    #[serde(default)]
+    pub zero_dates: ZeroDates,
 }
 
 /// What the user asked for.
@@ -94,6 +98,8 @@ pub struct Options {
     pub drop_columns: Vec<String>,
     /// Restore even where a type change changes values silently.
     pub allow_lossy: bool,
+    /// What zero dates become in PostgreSQL.
+    pub zero_dates: ZeroDates,
 }
 
 /// Compare the archive with the target and decide. Refuses (exit 5) before
@@ -235,6 +241,22 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
         if existing.table(&entry.name).is_some() {
             plan.action = Action::Recreate;
         }
+        problems.extend(target.refuse_names(table));
+        if from != target.kind() {
+            for c in table.data_columns() {
+                if let Some(ty) = target.column_type(table, c) {
+                    plan.mapping
+                        .push(format!("{} {} -> {ty}", c.name, c.native_type));
+                }
+            }
+            for c in table.columns.iter().filter(|c| c.generated.is_some()) {
+                warnings.push(format!(
+                    "table {}: generated column {} is created as a plain column, NULL in every row \
+                     (its expression is in {from}'s SQL)",
+                    table.name, c.name
+                ));
+            }
+        }
         for (b, _) in &rules {
             if b.table == entry.name {
                 warnings.push(format!(
@@ -291,6 +313,7 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
         tables,
         warnings,
         app_versions: vec![],
+        zero_dates: opts.zero_dates,
     })
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod archive;
 mod backups;
+mod crossengine;
 mod errors;
 mod fidelity;
 mod gogs;
