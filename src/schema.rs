@@ -309,6 +309,68 @@ impl TableFilter {
     }
 }
 
+/// A column default as SQL another engine accepts, where it is a plain
+/// value (a number, a string, a boolean) or the current time; `None` for
+/// expressions only the source engine understands (they are left out, and
+/// the column gets no default).
+pub fn portable_default(default: &str, ty: &NeutralType, to: EngineKind) -> Option<String> {
+    let d = default.trim();
+    // PostgreSQL casts: 'x'::character varying, (0)::numeric.
+    let d = match d.find("::") {
+        Some(i) if !d[..i].contains('\'') || d[..i].ends_with('\'') => d[..i].trim(),
+        _ => d,
+    };
+    let d = d
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .unwrap_or(d);
+    let lower = d.to_ascii_lowercase();
+    if lower == "null" {
+        return None;
+    }
+    if matches!(
+        lower.as_str(),
+        "current_timestamp" | "current_timestamp()" | "now()" | "localtimestamp"
+    ) {
+        return match ty {
+            NeutralType::Timestamp { .. } => Some("CURRENT_TIMESTAMP".into()),
+            _ => None,
+        };
+    }
+    if matches!(ty, NeutralType::Bool) {
+        let v = match lower.trim_matches('\'') {
+            "1" | "true" | "t" | "b'1'" => true,
+            "0" | "false" | "f" | "b'0'" => false,
+            _ => return None,
+        };
+        return Some(match (to, v) {
+            (EngineKind::Postgres, true) => "true".into(),
+            (EngineKind::Postgres, false) => "false".into(),
+            (_, true) => "1".into(),
+            (_, false) => "0".into(),
+        });
+    }
+    let number = !d.is_empty()
+        && d.trim_start_matches('-')
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
+        && d.trim_start_matches('-')
+            .chars()
+            .any(|c| c.is_ascii_digit());
+    if number {
+        return Some(d.to_string());
+    }
+    let quoted = d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'');
+    if quoted && !d[1..d.len() - 1].replace("''", "").contains('\'') {
+        // MySQL escapes inside a quoted default are not portable.
+        if to != EngineKind::Mysql && d.contains('\\') {
+            return None;
+        }
+        return Some(d.to_string());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +395,51 @@ mod tests {
         };
         assert!(f.wants("a"));
         assert!(!f.wants("b"));
+    }
+
+    #[test]
+    fn portable_defaults() {
+        let text = NeutralType::Text {
+            max_chars: None,
+            fixed: false,
+        };
+        let pg = EngineKind::Postgres;
+        assert_eq!(
+            portable_default("''::character varying", &text, pg).as_deref(),
+            Some("''")
+        );
+        assert_eq!(
+            portable_default("'a''b'", &text, EngineKind::Sqlite).as_deref(),
+            Some("'a''b'")
+        );
+        assert_eq!(portable_default("NULL", &text, pg), None);
+        assert_eq!(
+            portable_default("nextval('t_id_seq'::regclass)", &text, pg),
+            None
+        );
+        let int = NeutralType::Int {
+            bytes: 4,
+            unsigned: false,
+        };
+        assert_eq!(portable_default("0", &int, pg).as_deref(), Some("0"));
+        assert_eq!(portable_default("(-5)", &int, pg).as_deref(), Some("-5"));
+        assert_eq!(
+            portable_default("1", &NeutralType::Bool, pg).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            portable_default("true", &NeutralType::Bool, EngineKind::Mysql).as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            portable_default(
+                "current_timestamp()",
+                &NeutralType::Timestamp { tz: false },
+                pg
+            )
+            .as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
+        assert_eq!(portable_default("uuid()", &text, pg), None);
     }
 }

@@ -1595,27 +1595,33 @@ impl Target for MyTarget {
             parts.render()
         } else {
             let keyed = keyed_columns(table);
-            let mut defs: Vec<String> = table
-                .columns
-                .iter()
-                .map(|c| {
-                    let mut s = format!(
-                        "{} {}",
-                        qi(&c.name),
-                        map_type(&c.ty, keyed.contains(&c.name))
-                    );
-                    if !c.nullable {
-                        s.push_str(" NOT NULL");
-                    }
-                    if c.auto_increment.is_some() && matches!(c.ty, NeutralType::Int { .. }) {
-                        s.push_str(" AUTO_INCREMENT");
-                    }
-                    if let Some(cm) = &c.comment {
-                        s.push_str(&format!(" COMMENT {}", quote_literal(cm)));
-                    }
-                    s
-                })
-                .collect();
+            let mut defs: Vec<String> =
+                table
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let mut s = format!(
+                            "{} {}",
+                            qi(&c.name),
+                            map_type(&c.ty, keyed.contains(&c.name))
+                        );
+                        if !c.nullable {
+                            s.push_str(" NOT NULL");
+                        }
+                        if let Some(d) = c.default.as_deref().and_then(|d| {
+                            crate::schema::portable_default(d, &c.ty, EngineKind::Mysql)
+                        }) {
+                            s.push_str(&format!(" DEFAULT {d}"));
+                        }
+                        if c.auto_increment.is_some() && matches!(c.ty, NeutralType::Int { .. }) {
+                            s.push_str(" AUTO_INCREMENT");
+                        }
+                        if let Some(cm) = &c.comment {
+                            s.push_str(&format!(" COMMENT {}", quote_literal(cm)));
+                        }
+                        s
+                    })
+                    .collect();
             for c in inline {
                 if let Constraint::PrimaryKey(k) = c {
                     defs.push(format!("PRIMARY KEY ({})", column_list(&k.columns)));

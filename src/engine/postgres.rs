@@ -1143,11 +1143,15 @@ fn column_def(c: &Column, from: EngineKind) -> String {
                 ));
             }
         }
-        _ => {
-            if let (true, Some(d)) = (same, &c.default) {
-                s.push_str(&format!(" DEFAULT {d}"));
+        _ => match (same, &c.default) {
+            (true, Some(d)) => s.push_str(&format!(" DEFAULT {d}")),
+            (false, Some(d)) => {
+                if let Some(d) = portable_default(d, &c.ty, EngineKind::Postgres) {
+                    s.push_str(&format!(" DEFAULT {d}"));
+                }
             }
-        }
+            _ => {}
+        },
     }
     if !c.nullable {
         s.push_str(" NOT NULL");

@@ -670,6 +670,13 @@ fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String 
             if !c.nullable {
                 s.push_str(" NOT NULL");
             }
+            if let Some(d) = c
+                .default
+                .as_deref()
+                .and_then(|d| crate::schema::portable_default(d, &c.ty, EngineKind::Sqlite))
+            {
+                s.push_str(&format!(" DEFAULT {d}"));
+            }
             s.push_str(&labels_check(c));
             s
         })

@@ -227,6 +227,17 @@ fn failpoint(name: &str) {
     }
 }
 
+/// The failpoint `chunk:N`, reached when this process has loaded N chunks.
+fn chunk_failpoint() {
+    static LOADED: AtomicUsize = AtomicUsize::new(0);
+    if std::env::var_os("HAUL_FAILPOINT").is_some() {
+        failpoint(&format!(
+            "chunk:{}",
+            LOADED.fetch_add(1, Ordering::AcqRel) + 1
+        ));
+    }
+}
+
 /// Whether the target (as introspected) has constraint `c` on `table`.
 fn present(s: &Schema, table: &str, c: &Constraint) -> bool {
     let Some(t) = s.table(table) else {
@@ -774,7 +785,6 @@ async fn load(
             .collect(),
     );
     let queue = Arc::new(Mutex::new(work));
-    let count = Arc::new(AtomicUsize::new(0));
     let column_convs = Arc::new(column_conversions(
         plan,
         &feed.manifest().schema,
@@ -782,7 +792,7 @@ async fn load(
     ));
     let mut tasks = Vec::new();
     for _ in 0..jobs {
-        let (queue, feed, target, progress, loaded, left, plan, built, count, parts) = (
+        let (queue, feed, target, progress, loaded, left, plan, built, parts) = (
             Arc::clone(&queue),
             Arc::clone(&feed),
             Arc::clone(&target),
@@ -791,7 +801,6 @@ async fn load(
             Arc::clone(&left),
             Arc::clone(plan),
             Arc::clone(&built),
-            Arc::clone(&count),
             Arc::clone(&parts),
         );
         let (column_convs, conversions) = (Arc::clone(&column_convs), Arc::clone(&conversions));
@@ -850,13 +859,7 @@ async fn load(
                             &column_convs[pi],
                             &conversions,
                         )
-                        .await
-                        .map(|()| {
-                            failpoint(&format!(
-                                "chunk:{}",
-                                count.fetch_add(1, Ordering::AcqRel) + 1
-                            ));
-                        })?;
+                        .await?;
                         if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
                             let mark = ChunkMark {
                                 table: pi,
@@ -924,10 +927,7 @@ async fn load(
                                     ),
                                 });
                             }
-                            failpoint(&format!(
-                                "chunk:{}",
-                                count.fetch_add(1, Ordering::AcqRel) + 1
-                            ));
+                            chunk_failpoint();
                             progress.table(pi).add(n, chunk.raw_bytes);
                             loaded[pi].fetch_add(n, Ordering::Relaxed);
                             if left[pi].fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -1039,6 +1039,7 @@ async fn copy_part(
                 progress.table(pi).add(n, raw.csv.len() as u64);
                 loaded[pi].fetch_add(n, Ordering::Relaxed);
                 raw_bytes.fetch_add(raw.csv.len() as u64, Ordering::Relaxed);
+                chunk_failpoint();
             }
             Ok(n) => {
                 failed = Some(anyhow::Error::new(EngineError::Load {
