@@ -166,6 +166,10 @@ pub struct CopyArgs {
     /// Uncompressed size at which a chunk is cut (e.g. 4MiB).
     #[arg(long, default_value = "4MiB", value_parser = parse_size)]
     pub chunk_size: usize,
+    /// Print the plan (tables, type mapping, what gets relaxed) and write
+    /// nothing, as `haul plan` does for an archive.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub load: LoadArgs,
 }

@@ -17,6 +17,6 @@ pub fn run(args: CopyArgs, g: &Global) -> Result<()> {
         &args.target,
         &args.load,
         g,
-        false,
+        args.dry_run,
     )
 }

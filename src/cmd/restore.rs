@@ -187,6 +187,7 @@ pub fn load(
             .await
             .with_context(|| format!("cannot {verb} {what} into {spec}"))?;
         plan.app_versions = relations.iter().map(|r| r.describe()).collect();
+        plan.live = reader.is_none();
         if let Some(reader) = &reader {
             // A damaged chunk found mid-load would leave partial tables
             // behind: check every checksum before anything is written.
@@ -228,7 +229,8 @@ pub fn load(
         }
         finish_report(report?, verb, &what, &spec, g, &plan.warnings, "")
     });
-    if result.is_err() && created && !wrote.load(std::sync::atomic::Ordering::Relaxed) {
+    if (result.is_err() || dry_run) && created && !wrote.load(std::sync::atomic::Ordering::Relaxed)
+    {
         let _ = std::fs::remove_file(&spec.path);
     }
     result

@@ -79,6 +79,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The archive's app schema versions against the target's, in words.
     pub app_versions: Vec<String>,
+    /// Rows come from a live source (`haul copy`), not an archive.
+    #[serde(default)]
+    pub live: bool,
     /// What zero dates become in PostgreSQL (from the options).
     #[serde(default)]
     pub zero_dates: ZeroDates,
@@ -314,6 +317,7 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
         warnings,
         app_versions: vec![],
         zero_dates: opts.zero_dates,
+        live: false,
     })
 }
 
@@ -561,8 +565,13 @@ impl Plan {
     /// The plan as a person reads it.
     pub fn render(&self) -> String {
         let mut s = format!(
-            "restore plan: {} {} archive into {} {}\n",
-            self.source_engine, self.source_version, self.target_engine, self.target_version
+            "{} plan: {} {} {} into {} {}\n",
+            if self.live { "copy" } else { "restore" },
+            self.source_engine,
+            self.source_version,
+            if self.live { "database" } else { "archive" },
+            self.target_engine,
+            self.target_version
         );
         for a in &self.app_versions {
             s.push_str(&format!("  app: {a}\n"));
@@ -577,7 +586,9 @@ impl Plan {
                 Action::Keep => "keep the target's",
             };
             s.push_str(&format!("  {verb} table {}", t.name));
-            if t.action != Action::Keep {
+            if t.action != Action::Keep && self.live {
+                s.push_str(&format!(": copy about {} rows", t.rows));
+            } else if t.action != Action::Keep {
                 s.push_str(&format!(
                     ": load {} rows in {} chunk{}",
                     t.rows,

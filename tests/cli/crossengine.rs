@@ -887,3 +887,34 @@ fn sbtest_mysql_to_postgres_by_copy_and_resume() {
     assert_eq!(fingerprint_pg(&resumed), fingerprint_my, "resumed copy");
     assert_eq!(resumed.table_names(), ["sbtest1"]);
 }
+
+/// The Gogs 0.12 -> 0.13 move across engines, server to server: MariaDB's
+/// 0.12 data copied into PostgreSQL's 0.13 schema with the profile. Relax,
+/// backfill, probe and reapply work the same as within one engine.
+#[test]
+fn gogs_moved_from_mariadb_to_postgres_by_copy() {
+    let old = MyDb::new("haul_xg12");
+    old.script(&std::fs::read(fixtures().join("gogs/mysql-0.12.sql")).unwrap());
+    let new = PgDb::new("haul_xg13");
+    new.script(&std::fs::read(fixtures().join("gogs/pg-0.13.sql")).unwrap());
+    let dir = tempdir();
+    let lite = dir.path().join("never.db");
+    let dry = haul(&[
+        "copy",
+        &old.url(),
+        &format!("sqlite://{}", lite.display()),
+        "--dry-run",
+    ])
+    .ok();
+    assert!(dry.stdout.starts_with("copy plan: mysql"), "{}", dry.stdout);
+    assert!(!lite.exists(), "a dry run leaves no SQLite file behind");
+    let r = haul(&["copy", &old.url(), &new.url(), "--profile", "gogs"]).ok();
+    assert!(
+        r.stderr
+            .contains("gogs schema 19 in the archive, 22 in the target"),
+        "{}",
+        r.stderr
+    );
+    crate::gogs::pg_check_moved(&new);
+    assert_eq!(new.sql("SELECT version FROM version").trim(), "22");
+}
