@@ -527,7 +527,7 @@ pub async fn execute(
             Arc::clone(&conversions),
         )
         .await
-        .context("the restore stopped part way; finish it with --resume")?;
+        .context("the restore stopped part way; the target keeps the chunks loaded and the journal: remove the cause, then finish with --resume (or undo with --abandon)")?;
         journal.phase = Phase::Loaded;
         journal.save(target.as_ref()).await?;
         failpoint("loaded");
