@@ -179,12 +179,19 @@ pub trait Rows: Send {
     fn width(&self) -> usize;
     /// 1-based row number within the chunk, for error messages.
     fn row_number(&self) -> u64;
+    /// The whole chunk's CSV, where every row would come out exactly as
+    /// stored (no mapping, no conversion) and none has been read yet: a
+    /// loader may send it as is.
+    fn raw_csv(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// [`Rows`] straight from a decoded chunk.
 pub struct ChunkRows<'a> {
     dec: ChunkDecoder<'a>,
     width: usize,
+    csv: &'a [u8],
 }
 
 impl<'a> ChunkRows<'a> {
@@ -192,6 +199,7 @@ impl<'a> ChunkRows<'a> {
         ChunkRows {
             dec: ChunkDecoder::new(csv, width),
             width,
+            csv,
         }
     }
 }
@@ -209,6 +217,9 @@ impl Rows for ChunkRows<'_> {
     }
     fn row_number(&self) -> u64 {
         self.dec.row_number()
+    }
+    fn raw_csv(&self) -> Option<&[u8]> {
+        (self.dec.row_number() == 0).then_some(self.csv)
     }
 }
 

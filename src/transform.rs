@@ -299,6 +299,15 @@ impl Rows for MappedRows<'_> {
     fn row_number(&self) -> u64 {
         self.inner.row_number()
     }
+    fn raw_csv(&self) -> Option<&[u8]> {
+        let identity = self
+            .cols
+            .iter()
+            .enumerate()
+            .all(|(i, c)| matches!(c, OutColumn::Archive(k) if *k == i));
+        let csv = self.inner.raw_csv()?;
+        (identity && self.cols.len() == self.inner.width()).then_some(csv)
+    }
 }
 
 #[cfg(test)]

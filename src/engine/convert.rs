@@ -343,6 +343,13 @@ impl Rows for Converted<'_> {
     fn row_number(&self) -> u64 {
         self.inner.row_number()
     }
+    fn raw_csv(&self) -> Option<&[u8]> {
+        self.convs
+            .iter()
+            .all(|c| c.is_empty())
+            .then(|| self.inner.raw_csv())
+            .flatten()
+    }
 }
 
 /// MySQL's latin1 is Windows-1252, with the five bytes that code page

@@ -976,6 +976,23 @@ pub struct PgTarget {
     pool: Mutex<Vec<Client>>,
 }
 
+/// Whether an archive chunk reads the same in COPY's CSV mode (with `\N` as
+/// NULL) as in haul's format: no field starts with a backslash other than a
+/// whole `\N`. Conservative: any doubt sends it the slow way.
+fn plain_csv(csv: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', csv).all(|p| {
+        let prev = if p == 0 { b'\n' } else { csv[p - 1] };
+        match prev {
+            b'"' => false,
+            b',' | b'\n' => {
+                csv.get(p + 1) == Some(&b'N')
+                    && matches!(csv.get(p + 2), None | Some(b',') | Some(b'\n'))
+            }
+            _ => true,
+        }
+    })
+}
+
 /// Append `v` to a COPY text buffer, escaped.
 #[inline]
 fn push_copy_text(out: &mut Vec<u8>, mut v: &[u8]) {
@@ -1444,10 +1461,22 @@ impl Target for PgTarget {
         };
         let load_err = |message: String| errs.load(message);
         let codec_err = |source| errs.codec(source);
+        // A chunk of plain values goes to COPY's CSV mode as it is, without
+        // decoding and re-encoding every field.
+        let passthrough = (!binary.iter().any(|b| *b))
+            .then(|| rows.raw_csv())
+            .flatten()
+            .filter(|csv| plain_csv(csv))
+            .map(Bytes::copy_from_slice);
         let sql = format!(
-            "COPY {} ({}) FROM STDIN",
+            "COPY {} ({}) FROM STDIN{}",
             qtable(&table.name),
-            column_list(columns)
+            column_list(columns),
+            if passthrough.is_some() {
+                " WITH (FORMAT csv, NULL '\\N')"
+            } else {
+                ""
+            }
         );
         let client = self.get().await?;
         let result = async {
@@ -1462,9 +1491,20 @@ impl Target for PgTarget {
                 .await
                 .map_err(|e| load_err(describe(&e)))?;
             futures_util::pin_mut!(sink);
-            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+            if let Some(csv) = &passthrough {
+                let mut at = 0;
+                while at < csv.len() {
+                    let end = (at + (1 << 20)).min(csv.len());
+                    sink.send(csv.slice(at..end))
+                        .await
+                        .map_err(|e| load_err(describe(&e)))?;
+                    at = end;
+                }
+            }
+            let mut buf: Vec<u8> =
+                Vec::with_capacity(if passthrough.is_some() { 0 } else { 1 << 20 });
             let width = rows.width();
-            while rows.next_row().map_err(codec_err)? {
+            while passthrough.is_none() && rows.next_row().map_err(codec_err)? {
                 for i in 0..width {
                     if i > 0 {
                         buf.push(b'\t');
@@ -1720,6 +1760,19 @@ impl Target for PgTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_csv_is_only_what_copy_csv_reads_alike() {
+        assert!(plain_csv(b"1,abc,\\N\n2,\"a,b\",x\\y\n"));
+        assert!(plain_csv(b"\\N,1\n"));
+        assert!(!plain_csv(b"1,\\\\N\n"), "text starting with a backslash");
+        assert!(!plain_csv(b"1,\\i:42\n"), "a tagged value");
+        assert!(
+            !plain_csv(b"1,\"\\x\"\n"),
+            "a quoted field starting with a backslash"
+        );
+        assert!(!plain_csv(b"\\.\n"), "the end-of-data marker");
+    }
 
     #[test]
     fn copy_text_escaping() {
