@@ -225,6 +225,10 @@ pub struct LoadArgs {
     /// rows are written to the --rejects archive.
     #[arg(long, value_enum, default_value_t = crate::restore::Policy::Fail)]
     pub on_duplicate: crate::restore::Policy,
+    /// Leave planner statistics to the server's autovacuum instead of
+    /// analyzing each table once it is loaded (as pg_restore does).
+    #[arg(long)]
+    pub no_analyze: bool,
     /// Where rejected rows go (an archive like any other; default
     /// haul-rejects-TIMESTAMP.haul in the current directory).
     #[arg(long, value_name = "FILE")]

@@ -82,6 +82,7 @@ pub fn load(
             policy: args.on_duplicate,
             rejects: rejects_path(args),
             target_spec: &spec,
+            analyze: !args.no_analyze,
         };
         let journal = restore::Journal::load(target.as_ref()).await?;
         if journal.is_none() && args.resume {

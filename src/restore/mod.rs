@@ -357,6 +357,8 @@ pub struct Run<'a> {
     pub rejects: std::path::PathBuf,
     /// The target, for reading rejected rows back out.
     pub target_spec: &'a ConnSpec,
+    /// Refresh planner statistics of each loaded table.
+    pub analyze: bool,
 }
 
 /// Execute a journal's plan: a new restore, or (`resuming`) the rest of one
@@ -525,6 +527,7 @@ pub async fn execute(
             Arc::clone(&loaded),
             built,
             Arc::clone(&conversions),
+            run.analyze,
         )
         .await
         .context("the restore stopped part way; the target keeps the chunks loaded and the journal: remove the cause, then finish with --resume (or undo with --abandon)")?;
@@ -708,6 +711,7 @@ async fn load(
     loaded: Arc<Vec<AtomicU64>>,
     built: Arc<Option<Schema>>,
     conversions: Arc<Conversions>,
+    analyze: bool,
 ) -> Result<()> {
     let from = plan.source_engine;
     let mut work: VecDeque<Work> = VecDeque::new();
@@ -825,7 +829,7 @@ async fn load(
                             }) {
                                 target.add_constraint(table, c, from).await?;
                             }
-                            if tp.action != Action::Merge {
+                            if tp.action != Action::Merge && analyze {
                                 target.analyze(&tp.name).await?;
                             }
                             Ok(())
@@ -1211,7 +1215,9 @@ async fn resolve(
             .unwrap_or(0);
         target.drop_table(&staging).await?;
         target.drop_table(&merge::rejects_name(tp, *pi)).await?;
-        target.analyze(&tp.name).await?;
+        if run.analyze {
+            target.analyze(&tp.name).await?;
+        }
         let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
         journal.merged.push(Merged {
             table: tp.name.clone(),
