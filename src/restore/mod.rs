@@ -827,6 +827,12 @@ async fn load(
                                         .as_ref()
                                         .is_none_or(|s| !present(s, &tp.name, c))
                             }) {
+                                // Another engine may compare text differently
+                                // (MySQL's case-insensitive collations): probe
+                                // a unique key before building it.
+                                if from != target.kind() {
+                                    probe_unique(target.as_ref(), &tp.name, c).await?;
+                                }
                                 target.add_constraint(table, c, from).await?;
                             }
                             if tp.action != Action::Merge && analyze {
@@ -1356,6 +1362,59 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
     Ok(left)
 }
 
+/// The columns of a unique key or plain unique index.
+fn unique_columns(c: &Constraint) -> Option<&[String]> {
+    match c {
+        Constraint::Unique(k) => Some(&k.columns),
+        Constraint::Index(i) if i.unique && !i.columns.iter().any(|c| c.starts_with('(')) => {
+            Some(&i.columns)
+        }
+        _ => None,
+    }
+}
+
+/// One line per duplicate group of a unique key in `table`.
+async fn duplicate_lines(target: &dyn Target, table: &str, c: &Constraint) -> Result<Vec<String>> {
+    let Some(cols) = unique_columns(c) else {
+        return Ok(vec![]);
+    };
+    let groups = target.duplicates(table, cols, 5).await?;
+    Ok(groups
+        .into_iter()
+        .map(|(vals, n)| {
+            let key: Vec<String> = cols
+                .iter()
+                .zip(&vals)
+                .map(|(c, v)| format!("{c}={v:?}"))
+                .collect();
+            format!(
+                "table {table}: {} {} ({}): {n} rows with {}",
+                c.kind(),
+                c.name(),
+                cols.join(", "),
+                key.join(", ")
+            )
+        })
+        .collect())
+}
+
+/// Stop (exit 7) if a unique key about to be built on a table created from
+/// another engine's rows has duplicates in the target's collation.
+async fn probe_unique(target: &dyn Target, table: &str, c: &Constraint) -> Result<()> {
+    let lines = duplicate_lines(target, table, c).await?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    Err(DuplicatesError(format!(
+        "duplicate keys in {}'s collation: the unique key cannot be built:\n  {}\n\
+         The rows are loaded and the key is not built. Fix the rows, then finish with --resume \
+         (or undo the restore with --abandon)",
+        target.kind(),
+        lines.join("\n  ")
+    ))
+    .into())
+}
+
 /// Probe every relaxed unique key, then reapply everything relaxed that the
 /// target does not have.
 async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) -> Result<()> {
@@ -1368,29 +1427,7 @@ async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) ->
     ));
     let mut report = Vec::new();
     for r in &journal.relaxed {
-        let cols = match &r.constraint {
-            Constraint::Unique(k) => &k.columns,
-            Constraint::Index(i) if i.unique && !i.columns.iter().any(|c| c.starts_with('(')) => {
-                &i.columns
-            }
-            _ => continue,
-        };
-        let groups = target.duplicates(&r.table.name, cols, 5).await?;
-        for (vals, n) in groups {
-            let key: Vec<String> = cols
-                .iter()
-                .zip(&vals)
-                .map(|(c, v)| format!("{c}={v:?}"))
-                .collect();
-            report.push(format!(
-                "table {}: {} {} ({}): {n} rows with {}",
-                r.table.name,
-                r.constraint.kind(),
-                r.constraint.name(),
-                cols.join(", "),
-                key.join(", ")
-            ));
-        }
+        report.extend(duplicate_lines(target, &r.table.name, &r.constraint).await?);
     }
     if !report.is_empty() {
         return Err(DuplicatesError(format!(

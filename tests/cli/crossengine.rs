@@ -918,3 +918,36 @@ fn gogs_moved_from_mariadb_to_postgres_by_copy() {
     crate::gogs::pg_check_moved(&new);
     assert_eq!(new.sql("SELECT version FROM version").trim(), "22");
 }
+
+/// Text unique on PostgreSQL can collide in MariaDB's case-insensitive
+/// collation: the key is probed before it is built, the groups are listed
+/// (exit 7), and once the rows are fixed `--resume` builds it.
+#[test]
+fn unique_text_colliding_in_mariadb_collation_is_probed() {
+    let src = PgDb::new("haul_xci");
+    src.sql(
+        "CREATE TABLE provider (id int PRIMARY KEY, name varchar(40) NOT NULL UNIQUE);
+         INSERT INTO provider VALUES (1, 'Azure'), (2, 'azure'), (3, 'github')",
+    );
+    let dst = MyDb::new("haul_xci");
+    let r = haul(&["copy", &src.url(), &dst.url()]).expect(7);
+    assert!(
+        r.stderr
+            .contains("table provider: unique provider_name_key (name): 2 rows with name=")
+            && r.stderr.contains("--resume"),
+        "{}",
+        r.stderr
+    );
+    dst.sql("UPDATE provider SET name = 'azure-2' WHERE id = 2");
+    haul(&["copy", &src.url(), &dst.url(), "--resume", "-q"]).ok();
+    assert!(
+        dst.sql("SHOW CREATE TABLE provider")
+            .contains("UNIQUE KEY `provider_name_key` (`name`)"),
+        "{}",
+        dst.sql("SHOW CREATE TABLE provider")
+    );
+    assert_eq!(
+        dst.sql("SELECT name FROM provider ORDER BY id"),
+        "Azure\nazure-2\ngithub\n"
+    );
+}
