@@ -4,11 +4,13 @@
 //! collation) and resolved by the `--on-duplicate` policy, losers are
 //! written to a rejects archive, and the rest are inserted.
 
-use super::plan::TablePlan;
-use super::Policy;
+use super::plan::{Plan, TablePlan};
+use super::{failpoint, DuplicatesError, Journal, Merged, Policy, Run};
 use crate::engine::Target;
-use crate::schema::{EngineKind, Table};
-use anyhow::Result;
+use crate::progress::Progress;
+use crate::schema::{EngineKind, Schema, Table};
+use anyhow::{Context, Result};
+use std::sync::Arc;
 
 /// The staging table of plan table `pi`.
 pub fn staging_name(t: &TablePlan, pi: usize) -> String {
@@ -242,4 +244,233 @@ pub async fn conflicts(
 /// (keep-existing) or the target's (keep-archived).
 pub fn losers_in_target(policy: Policy) -> bool {
     policy == Policy::KeepArchived
+}
+
+/// Merge the staged tables left in the journal: under `fail`, stop on any
+/// conflict; under a keep policy, write the losers to the rejects archive,
+/// delete them, and insert the staged rows that remain.
+pub(super) async fn resolve(
+    journal: &mut Journal,
+    target: &dyn Target,
+    progress: &Progress,
+    run: &Run<'_>,
+) -> Result<()> {
+    if journal.merges.is_empty() {
+        return Ok(());
+    }
+    let plan = journal.plan.clone();
+    let merges: Vec<(usize, &TablePlan, Vec<MergeKey>)> = journal
+        .merges
+        .iter()
+        .filter_map(|&pi| {
+            let tp = &plan.tables[pi];
+            Some((pi, tp, keys(tp.target_table.as_ref()?, &tp.columns)))
+        })
+        .collect();
+    progress.note(&format!(
+        "{}: merging {} staged tables into tables that have rows (--on-duplicate {})",
+        progress.verb(),
+        merges.len(),
+        policy_name(run.policy)
+    ));
+    let mut report = Vec::new();
+    for (pi, tp, keys) in &merges {
+        let staging = staging_name(tp, *pi);
+        report.extend(conflicts(target, tp, &staging, keys, run.policy == Policy::Fail).await?);
+    }
+    if !report.is_empty() {
+        let advice = if run.policy == Policy::Fail {
+            format!(
+                "Nothing was inserted into these tables; the archive's rows wait in haul_stage_* tables and the \
+                 journal stays. Finish with: {} {} --resume --on-duplicate keep-existing \
+                 (or keep-archived; the losing rows go to a rejects archive), or fix the rows and --resume, \
+                 or undo the restore with --abandon",
+                journal.again(), run.target_spec
+            )
+        } else {
+            format!(
+                "--on-duplicate {} decides between a target row and an archive row, not between two archive rows. \
+                 Fix the rows in the haul_stage_* tables, then: {} {} --resume --on-duplicate {}",
+                policy_name(run.policy),
+                journal.again(),
+                run.target_spec,
+                policy_name(run.policy)
+            )
+        };
+        return Err(DuplicatesError(format!(
+            "rows of the archive collide on keys of tables that already have rows:\n  {}\n{advice}",
+            report.join("\n  ")
+        ))
+        .into());
+    }
+
+    // Losers into haul_rejects_* tables, then out to the rejects archive.
+    let in_target = losers_in_target(run.policy);
+    let mut losers: Vec<(usize, u64)> = Vec::new();
+    if run.policy != Policy::Fail {
+        for (pi, tp, keys) in &merges {
+            if keys.is_empty() {
+                continue;
+            }
+            let staging = staging_name(tp, *pi);
+            let rejects = rejects_name(tp, *pi);
+            let names = Names {
+                target,
+                t: target.quote(&tp.name),
+                s: target.quote(&staging),
+            };
+            target.drop_table(&rejects).await?;
+            target
+                .execute(
+                    &[format!(
+                        "CREATE TABLE {} AS SELECT * FROM {} WHERE {}",
+                        target.quote(&rejects),
+                        if in_target { &names.t } else { &names.s },
+                        names.matches(keys, in_target)
+                    )],
+                    &format!("table {}: collecting the rows it rejects", tp.name),
+                )
+                .await?;
+            let n = target
+                .query_text(
+                    &format!("SELECT COUNT(*) FROM {}", target.quote(&rejects)),
+                    &format!("table {}: counting the rows it rejects", tp.name),
+                )
+                .await?
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            losers.push((*pi, n));
+        }
+    }
+    let file = if losers.iter().any(|(_, n)| *n > 0) {
+        let written = write_rejects(&journal.archive, &plan, &losers, run).await?;
+        progress.note(&format!(
+            "{}: {} rejected rows written to {}",
+            progress.verb(),
+            losers.iter().map(|(_, n)| n).sum::<u64>(),
+            written
+        ));
+        written
+    } else {
+        String::new()
+    };
+    failpoint("rejects");
+
+    for (pi, tp, keys) in &merges {
+        let staging = staging_name(tp, *pi);
+        let names = Names {
+            target,
+            t: target.quote(&tp.name),
+            s: target.quote(&staging),
+        };
+        let mut sql = Vec::new();
+        if run.policy != Policy::Fail && !keys.is_empty() {
+            sql.push(format!(
+                "DELETE FROM {} WHERE {}",
+                if in_target { &names.t } else { &names.s },
+                names.matches(keys, in_target)
+            ));
+        }
+        sql.push(names.insert_sql(&tp.columns));
+        sql.push(format!("DELETE FROM {}", names.s));
+        let counts = target
+            .execute(
+                &sql,
+                &format!("table {}: merging the archive's rows", tp.name),
+            )
+            .await?;
+        let inserted = counts
+            .get(counts.len().saturating_sub(2))
+            .copied()
+            .unwrap_or(0);
+        target.drop_table(&staging).await?;
+        target.drop_table(&rejects_name(tp, *pi)).await?;
+        if run.analyze {
+            target.analyze(&tp.name).await?;
+        }
+        let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
+        journal.merged.push(Merged {
+            table: tp.name.clone(),
+            inserted,
+            archived: if in_target { 0 } else { n },
+            existing: if in_target { n } else { 0 },
+            file: if n > 0 { file.clone() } else { String::new() },
+        });
+        journal.merges.retain(|m| m != pi);
+        journal.save(target).await?;
+    }
+    Ok(())
+}
+
+pub(super) fn policy_name(p: Policy) -> &'static str {
+    match p {
+        Policy::Fail => "fail",
+        Policy::KeepExisting => "keep-existing",
+        Policy::KeepArchived => "keep-archived",
+    }
+}
+
+/// Write the `haul_rejects_*` tables with rows to the rejects archive, each
+/// under its table's name and shape; returns the archive's path.
+async fn write_rejects(
+    archive: &str,
+    plan: &Plan,
+    losers: &[(usize, u64)],
+    run: &Run<'_>,
+) -> Result<String> {
+    let mut tables = Vec::new();
+    let mut read_from = Vec::new();
+    for &(pi, n) in losers.iter().filter(|(_, n)| *n > 0) {
+        let tp = &plan.tables[pi];
+        let Some(tt) = &tp.target_table else { continue };
+        let mut t = tt.clone();
+        t.estimated_rows = Some(n);
+        read_from.push((t.name.clone(), rejects_name(tp, pi)));
+        tables.push(t);
+    }
+    let source: Arc<dyn crate::engine::Source> = Arc::from(
+        crate::engine::open_source(run.target_spec, 1)
+            .await
+            .context("reading the rejected rows back out of the target")?,
+    );
+    let expected: Vec<(String, Option<u64>)> = tables
+        .iter()
+        .map(|t| (t.name.clone(), t.estimated_rows))
+        .collect();
+    let quiet = Progress::new(crate::progress::Mode::Quiet, "rejects", &expected);
+    let settings = crate::cmd::dump::Settings {
+        no_replace: true,
+        jobs: 1,
+        chunk_size: 64 << 20,
+        level: 3,
+        markers: false,
+    };
+    let schema = Schema {
+        tables,
+        ..Schema::default()
+    };
+    let (path, _) = crate::cmd::dump::write_archive(
+        source,
+        schema,
+        &read_from,
+        &run.rejects,
+        &settings,
+        quiet,
+        crate::cmd::now_rfc3339(),
+        vec![match run.policy {
+            Policy::KeepArchived => format!(
+                "rows of {} replaced by the archive's in a restore of {archive} (--on-duplicate keep-archived)",
+                run.target_spec
+            ),
+            _ => format!(
+                "rows of {archive} not restored into {}: the target's rows with the same keys were kept (--on-duplicate keep-existing)",
+                run.target_spec
+            ),
+        }],
+    )
+    .await
+    .with_context(|| format!("writing the rejects archive {}", run.rejects.display()))?;
+    Ok(path.display().to_string())
 }

@@ -9,19 +9,23 @@
 //! and remove the journal. `--resume` runs the same steps from the journal,
 //! skipping what is done.
 
+mod feed;
 pub mod merge;
 pub mod plan;
 
-use crate::archive::{ArchiveReader, Manifest};
+pub use feed::Feed;
+use feed::{copy_part, load_table, COMPLETE};
+
+use crate::archive::ArchiveReader;
 use crate::conn::ConnSpec;
 use crate::engine::convert::{ColumnConv, Conversions, Converted};
-use crate::engine::{ChunkMark, Constraint, EngineError, Part, Source, Target};
-use crate::pipeline::{ChunkRows, ChunkSink, RawChunk, Rows, SinkClosed};
+use crate::engine::{ChunkMark, Constraint, EngineError, Part, Target};
+use crate::pipeline::{ChunkRows, Rows};
 use crate::progress::Progress;
 use crate::schema::{Schema, Table, TableFilter};
 use crate::transform::{MappedRows, OutColumn};
 use anyhow::{Context, Result};
-use plan::{Action, Plan, TablePlan};
+use plan::{Action, Plan};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -37,38 +41,6 @@ enum Work {
     /// Add the keys and indexes of plan table `.0`.
     Keys(usize),
 }
-
-/// Where a restore's rows come from.
-pub enum Feed {
-    /// The chunks of an archive.
-    Archive(Arc<ArchiveReader>),
-    /// A live source snapshot (`haul copy`): its parts are read and loaded
-    /// as they stream, through a channel a chunk deep.
-    Live {
-        source: Arc<dyn Source>,
-        /// What an archive's manifest would say, without chunks or counts.
-        manifest: Box<Manifest>,
-        chunk_size: usize,
-        /// CSV bytes loaded so far.
-        raw_bytes: AtomicU64,
-    },
-}
-
-impl Feed {
-    pub fn manifest(&self) -> &Manifest {
-        match self {
-            Feed::Archive(r) => r.manifest(),
-            Feed::Live { manifest, .. } => manifest,
-        }
-    }
-
-    fn live(&self) -> bool {
-        matches!(self, Feed::Live { .. })
-    }
-}
-
-/// The chunk number of the mark that says a copied table is complete.
-const COMPLETE: usize = 1 << 30;
 
 /// How rows whose key matches a row already in the target are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -218,7 +190,7 @@ pub fn archive_id(reader: &ArchiveReader) -> String {
 
 /// Test hook: with `HAUL_FAILPOINT=NAME` the process kills itself with
 /// SIGKILL at point NAME, to test `--resume` (docs/restore.md lists them).
-fn failpoint(name: &str) {
+pub(super) fn failpoint(name: &str) {
     if std::env::var("HAUL_FAILPOINT").is_ok_and(|v| v == name) {
         // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
         unsafe {
@@ -228,7 +200,7 @@ fn failpoint(name: &str) {
 }
 
 /// The failpoint `chunk:N`, reached when this process has loaded N chunks.
-fn chunk_failpoint() {
+pub(super) fn chunk_failpoint() {
     static LOADED: AtomicUsize = AtomicUsize::new(0);
     if std::env::var_os("HAUL_FAILPOINT").is_some() {
         failpoint(&format!(
@@ -397,7 +369,11 @@ pub async fn execute(
     let mut counts = Vec::new();
     for (pi, t) in plan.tables.iter().enumerate() {
         let entry = &manifest.tables[t.index];
-        let n = if live && started(pi) {
+        let merged = journal.merged.iter().find(|m| m.table == t.name);
+        let n = if let (true, Some(m)) = (live && started(pi), merged) {
+            // Merged already: the table holds the target's rows too.
+            m.inserted + m.archived
+        } else if live && started(pi) {
             let name = match t.action {
                 Action::Merge if journal.merges.contains(&pi) => merge::staging_name(t, pi),
                 _ => t.name.clone(),
@@ -544,7 +520,7 @@ pub async fn execute(
 
     // Staged rows into the tables that had rows, before foreign keys that
     // may reference them.
-    resolve(&mut journal, target.as_ref(), &progress, run).await?;
+    merge::resolve(&mut journal, target.as_ref(), &progress, run).await?;
     failpoint("merged");
 
     // Foreign keys once every table has its keys.
@@ -894,13 +870,7 @@ async fn load(
                         };
                         let tp = &plan.tables[pi];
                         let entry = &manifest.tables[tp.index];
-                        let mut table = tp
-                            .target_table
-                            .clone()
-                            .unwrap_or_else(|| manifest.schema.tables[tp.index].clone());
-                        if tp.action == Action::Merge {
-                            table.name = merge::staging_name(tp, pi);
-                        }
+                        let table = load_table(tp, pi, manifest);
                         let chunk = &entry.chunks[ci];
                         let convs = &column_convs[pi];
                         async {
@@ -974,339 +944,6 @@ async fn load(
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-/// The table rows of plan table `pi` are loaded into: the target's (a
-/// staging table for a merge) or the archive's.
-fn load_table(tp: &TablePlan, pi: usize, manifest: &Manifest) -> Table {
-    let mut table = tp
-        .target_table
-        .clone()
-        .unwrap_or_else(|| manifest.schema.tables[tp.index].clone());
-    if tp.action == Action::Merge {
-        table.name = merge::staging_name(tp, pi);
-    }
-    table
-}
-
-/// Read part `part` of a source table and load its chunks as they come: the
-/// reader and the loader overlap, one chunk apart.
-#[allow(clippy::too_many_arguments)]
-async fn copy_part(
-    plan: &Plan,
-    pi: usize,
-    part: &Part,
-    k: usize,
-    source: Arc<dyn Source>,
-    chunk_size: usize,
-    manifest: &Manifest,
-    target: &dyn Target,
-    progress: &Progress,
-    loaded: &[AtomicU64],
-    raw_bytes: &AtomicU64,
-    convs: &[ColumnConv],
-    conversions: &Conversions,
-) -> Result<()> {
-    let tp = &plan.tables[pi];
-    let entry = &manifest.tables[tp.index];
-    let table = load_table(tp, pi, manifest);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<RawChunk>(1);
-    let read_table = manifest.schema.tables[tp.index].clone();
-    let part = part.clone();
-    let reader = tokio::spawn(async move {
-        let mut sink = ChunkSink::new(
-            pi,
-            chunk_size,
-            Box::new(move |c| {
-                tokio::task::block_in_place(|| tx.blocking_send(c)).map_err(|_| SinkClosed)
-            }),
-            None,
-        );
-        source.read(&read_table, &part, &mut sink).await?;
-        sink.finish()?;
-        Ok::<(), EngineError>(())
-    });
-    let mut seq = 0;
-    let mut failed = None;
-    while let Some(raw) = rx.recv().await {
-        seq += 1;
-        let label = format!("part {}, chunk {seq}", k + 1);
-        let mut rows_in = ChunkRows::new(&raw.csv, entry.columns.len());
-        let mut mapped = MappedRows::new(&mut rows_in, &tp.out);
-        let mut converted = Converted::new(
-            &mut mapped,
-            &table.name,
-            &label,
-            &tp.columns,
-            convs,
-            conversions,
-        );
-        let rows: &mut dyn Rows = &mut converted;
-        let loaded_n = target.load(&table, &tp.columns, rows, &label, None).await;
-        drop(converted);
-        match loaded_n {
-            Ok(n) if n == raw.rows => {
-                progress.table(pi).add(n, raw.csv.len() as u64);
-                loaded[pi].fetch_add(n, Ordering::Relaxed);
-                raw_bytes.fetch_add(raw.csv.len() as u64, Ordering::Relaxed);
-                chunk_failpoint();
-            }
-            Ok(n) => {
-                failed = Some(anyhow::Error::new(EngineError::Load {
-                    table: entry.name.clone(),
-                    chunk: label,
-                    message: format!("the server stored {n} rows of the {} sent", raw.rows),
-                }));
-                break;
-            }
-            Err(e) => {
-                failed = Some(e.into());
-                break;
-            }
-        }
-    }
-    drop(rx);
-    let read = reader.await;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    match read {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(anyhow::Error::new(e)
-            .context(format!("table {}: reading it from the source", entry.name))),
-        Err(j) => Err(anyhow::anyhow!("a copy reader failed: {j}")),
-    }
-}
-
-/// Merge the staged tables left in the journal: under `fail`, stop on any
-/// conflict; under a keep policy, write the losers to the rejects archive,
-/// delete them, and insert the staged rows that remain.
-async fn resolve(
-    journal: &mut Journal,
-    target: &dyn Target,
-    progress: &Progress,
-    run: &Run<'_>,
-) -> Result<()> {
-    if journal.merges.is_empty() {
-        return Ok(());
-    }
-    let plan = journal.plan.clone();
-    let merges: Vec<(usize, &TablePlan, Vec<merge::MergeKey>)> = journal
-        .merges
-        .iter()
-        .filter_map(|&pi| {
-            let tp = &plan.tables[pi];
-            Some((pi, tp, merge::keys(tp.target_table.as_ref()?, &tp.columns)))
-        })
-        .collect();
-    progress.note(&format!(
-        "{}: merging {} staged tables into tables that have rows (--on-duplicate {})",
-        progress.verb(),
-        merges.len(),
-        policy_name(run.policy)
-    ));
-    let mut report = Vec::new();
-    for (pi, tp, keys) in &merges {
-        let staging = merge::staging_name(tp, *pi);
-        report.extend(
-            merge::conflicts(target, tp, &staging, keys, run.policy == Policy::Fail).await?,
-        );
-    }
-    if !report.is_empty() {
-        let advice = if run.policy == Policy::Fail {
-            format!(
-                "Nothing was inserted into these tables; the archive's rows wait in haul_stage_* tables and the \
-                 journal stays. Finish with: {} {} --resume --on-duplicate keep-existing \
-                 (or keep-archived; the losing rows go to a rejects archive), or fix the rows and --resume, \
-                 or undo the restore with --abandon",
-                journal.again(), run.target_spec
-            )
-        } else {
-            format!(
-                "--on-duplicate {} decides between a target row and an archive row, not between two archive rows. \
-                 Fix the rows in the haul_stage_* tables, then: {} {} --resume --on-duplicate {}",
-                policy_name(run.policy),
-                journal.again(),
-                run.target_spec,
-                policy_name(run.policy)
-            )
-        };
-        return Err(DuplicatesError(format!(
-            "rows of the archive collide on keys of tables that already have rows:\n  {}\n{advice}",
-            report.join("\n  ")
-        ))
-        .into());
-    }
-
-    // Losers into haul_rejects_* tables, then out to the rejects archive.
-    let in_target = merge::losers_in_target(run.policy);
-    let mut losers: Vec<(usize, u64)> = Vec::new();
-    if run.policy != Policy::Fail {
-        for (pi, tp, keys) in &merges {
-            if keys.is_empty() {
-                continue;
-            }
-            let staging = merge::staging_name(tp, *pi);
-            let rejects = merge::rejects_name(tp, *pi);
-            let names = merge::Names {
-                target,
-                t: target.quote(&tp.name),
-                s: target.quote(&staging),
-            };
-            target.drop_table(&rejects).await?;
-            target
-                .execute(
-                    &[format!(
-                        "CREATE TABLE {} AS SELECT * FROM {} WHERE {}",
-                        target.quote(&rejects),
-                        if in_target { &names.t } else { &names.s },
-                        names.matches(keys, in_target)
-                    )],
-                    &format!("table {}: collecting the rows it rejects", tp.name),
-                )
-                .await?;
-            let n = target
-                .query_text(
-                    &format!("SELECT COUNT(*) FROM {}", target.quote(&rejects)),
-                    &format!("table {}: counting the rows it rejects", tp.name),
-                )
-                .await?
-                .first()
-                .and_then(|r| r.first().cloned().flatten())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            losers.push((*pi, n));
-        }
-    }
-    let file = if losers.iter().any(|(_, n)| *n > 0) {
-        let written = write_rejects(&journal.archive, &plan, &losers, run).await?;
-        progress.note(&format!(
-            "{}: {} rejected rows written to {}",
-            progress.verb(),
-            losers.iter().map(|(_, n)| n).sum::<u64>(),
-            written
-        ));
-        written
-    } else {
-        String::new()
-    };
-    failpoint("rejects");
-
-    for (pi, tp, keys) in &merges {
-        let staging = merge::staging_name(tp, *pi);
-        let names = merge::Names {
-            target,
-            t: target.quote(&tp.name),
-            s: target.quote(&staging),
-        };
-        let mut sql = Vec::new();
-        if run.policy != Policy::Fail && !keys.is_empty() {
-            sql.push(format!(
-                "DELETE FROM {} WHERE {}",
-                if in_target { &names.t } else { &names.s },
-                names.matches(keys, in_target)
-            ));
-        }
-        sql.push(names.insert_sql(&tp.columns));
-        sql.push(format!("DELETE FROM {}", names.s));
-        let counts = target
-            .execute(
-                &sql,
-                &format!("table {}: merging the archive's rows", tp.name),
-            )
-            .await?;
-        let inserted = counts
-            .get(counts.len().saturating_sub(2))
-            .copied()
-            .unwrap_or(0);
-        target.drop_table(&staging).await?;
-        target.drop_table(&merge::rejects_name(tp, *pi)).await?;
-        if run.analyze {
-            target.analyze(&tp.name).await?;
-        }
-        let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
-        journal.merged.push(Merged {
-            table: tp.name.clone(),
-            inserted,
-            archived: if in_target { 0 } else { n },
-            existing: if in_target { n } else { 0 },
-            file: if n > 0 { file.clone() } else { String::new() },
-        });
-        journal.merges.retain(|m| m != pi);
-        journal.save(target).await?;
-    }
-    Ok(())
-}
-
-fn policy_name(p: Policy) -> &'static str {
-    match p {
-        Policy::Fail => "fail",
-        Policy::KeepExisting => "keep-existing",
-        Policy::KeepArchived => "keep-archived",
-    }
-}
-
-/// Write the `haul_rejects_*` tables with rows to the rejects archive, each
-/// under its table's name and shape; returns the archive's path.
-async fn write_rejects(
-    archive: &str,
-    plan: &Plan,
-    losers: &[(usize, u64)],
-    run: &Run<'_>,
-) -> Result<String> {
-    let mut tables = Vec::new();
-    let mut read_from = Vec::new();
-    for &(pi, n) in losers.iter().filter(|(_, n)| *n > 0) {
-        let tp = &plan.tables[pi];
-        let Some(tt) = &tp.target_table else { continue };
-        let mut t = tt.clone();
-        t.estimated_rows = Some(n);
-        read_from.push((t.name.clone(), merge::rejects_name(tp, pi)));
-        tables.push(t);
-    }
-    let source: Arc<dyn crate::engine::Source> = Arc::from(
-        crate::engine::open_source(run.target_spec, 1)
-            .await
-            .context("reading the rejected rows back out of the target")?,
-    );
-    let expected: Vec<(String, Option<u64>)> = tables
-        .iter()
-        .map(|t| (t.name.clone(), t.estimated_rows))
-        .collect();
-    let quiet = Progress::new(crate::progress::Mode::Quiet, "rejects", &expected);
-    let settings = crate::cmd::dump::Settings {
-        no_replace: true,
-        jobs: 1,
-        chunk_size: 64 << 20,
-        level: 3,
-        markers: false,
-    };
-    let schema = Schema {
-        tables,
-        ..Schema::default()
-    };
-    let (path, _) = crate::cmd::dump::write_archive(
-        source,
-        schema,
-        &read_from,
-        &run.rejects,
-        &settings,
-        quiet,
-        crate::cmd::now_rfc3339(),
-        vec![match run.policy {
-            Policy::KeepArchived => format!(
-                "rows of {} replaced by the archive's in a restore of {archive} (--on-duplicate keep-archived)",
-                run.target_spec
-            ),
-            _ => format!(
-                "rows of {archive} not restored into {}: the target's rows with the same keys were kept (--on-duplicate keep-existing)",
-                run.target_spec
-            ),
-        }],
-    )
-    .await
-    .with_context(|| format!("writing the rejects archive {}", run.rejects.display()))?;
-    Ok(path.display().to_string())
 }
 
 /// Give up an unfinished restore and put the target back as far as it can
