@@ -84,7 +84,7 @@ pub fn load(
             target_spec: &spec,
             analyze: !args.no_analyze,
         };
-        let journal = restore::Journal::load(target.as_ref()).await?;
+        let mut journal = restore::Journal::load(target.as_ref()).await?;
         if journal.is_none() && args.resume {
             return Err(UsageError(format!("{spec} has no unfinished restore to resume")).into());
         }
@@ -147,11 +147,34 @@ pub fn load(
                 return Ok(());
             }
         }
+        // A resumed copy reads the tables its journal planned, whatever the
+        // flags say now.
+        let filter = match &journal {
+            Some(j) => TableFilter {
+                include: j.plan.tables.iter().map(|t| t.name.clone()).collect(),
+                exclude: vec![],
+            },
+            None => opts.filter.clone(),
+        };
         let feed = Arc::new(match (&input, &reader) {
             (_, Some(r)) => restore::Feed::Archive(Arc::clone(r)),
-            (Input::Live { source, chunk_size }, None) => live_feed(source, jobs, *chunk_size, &opts).await?,
+            (Input::Live { source, chunk_size }, None) => live_feed(source, jobs, *chunk_size, &filter).await?,
             (Input::Archive(_), None) => anyhow::bail!("an archive that was not opened"),
         });
+        if let (Some(j), restore::Feed::Live { manifest, .. }) = (&mut journal, feed.as_ref()) {
+            for t in &mut j.plan.tables {
+                t.index = manifest
+                    .tables
+                    .iter()
+                    .position(|e| e.name == t.name)
+                    .ok_or_else(|| {
+                        RefusedError(format!(
+                            "table {} of the unfinished copy is no longer in {what}; finish or undo it with --abandon",
+                            t.name
+                        ))
+                    })?;
+            }
+        }
         if let Some(j) = journal {
             let expected: Vec<(String, Option<u64>)> =
                 j.plan.tables.iter().map(|t| (t.name.clone(), Some(t.rows))).collect();
@@ -243,14 +266,14 @@ async fn live_feed(
     spec: &ConnSpec,
     jobs: usize,
     chunk_size: usize,
-    opts: &Options,
+    filter: &TableFilter,
 ) -> Result<restore::Feed> {
     let source: Arc<dyn engine::Source> = Arc::from(
         engine::open_source(spec, jobs)
             .await
             .with_context(|| format!("cannot copy from {spec}"))?,
     );
-    let schema = source.schema(&opts.filter).await?;
+    let schema = source.schema(filter).await?;
     let app_markers = markers::read_live(source.as_ref(), &schema).await?;
     let now = super::now_rfc3339();
     let tables = schema

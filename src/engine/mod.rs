@@ -235,6 +235,11 @@ pub trait Target: Send + Sync {
     /// SQL casting a (quoted) column to text.
     fn text_sql(&self, column: &str) -> String;
 
+    /// A string literal.
+    fn string_literal(&self, s: &str) -> String {
+        quote_literal(s)
+    }
+
     /// Run statements in one transaction (statements that commit on their
     /// own, like MySQL DDL, do not belong here); rows each one affected.
     async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError>;

@@ -1866,6 +1866,11 @@ impl Target for MyTarget {
         format!("CAST({column} AS CHAR)")
     }
 
+    fn string_literal(&self, s: &str) -> String {
+        // Backslashes escape in MySQL strings unless NO_BACKSLASH_ESCAPES.
+        quote_literal(&s.replace('\\', "\\\\"))
+    }
+
     async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
         let mut c = self.get().await?;
         let r = async {

@@ -790,11 +790,29 @@ impl Target for SqliteTarget {
         label: &str,
         mark: Option<super::ChunkMark>,
     ) -> Result<u64, EngineError> {
-        let declared = self
+        let mapped = self
             .declared
             .lock()
             .ok()
             .and_then(|d| d.get(&table.name).cloned());
+        // Not created by this process (a resumed restore, an existing or
+        // staging table): the types the table has in the file decide.
+        let declared = match mapped {
+            Some(d) => Some(d),
+            None => blocking(|| {
+                let conn = lock(&self.conn);
+                let mut stmt = conn
+                    .prepare("SELECT name, type FROM pragma_table_info(?1)")
+                    .ok()?;
+                let rows = stmt
+                    .query_map([&table.name], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .ok()?;
+                let found: HashMap<String, String> = rows.filter_map(Result::ok).collect();
+                (!found.is_empty()).then_some(found)
+            }),
+        };
         let classes: Vec<(Class, bool)> = columns
             .iter()
             .map(|n| {

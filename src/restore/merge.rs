@@ -4,7 +4,7 @@
 //! collation) and resolved by the `--on-duplicate` policy, losers are
 //! written to a rejects archive, and the rest are inserted.
 
-use super::plan::{Plan, TablePlan};
+use super::plan::{Action, Plan, TablePlan};
 use super::{failpoint, DuplicatesError, Journal, Merged, Policy, Run};
 use crate::engine::Target;
 use crate::progress::Progress;
@@ -255,6 +255,13 @@ pub(super) async fn resolve(
     progress: &Progress,
     run: &Run<'_>,
 ) -> Result<()> {
+    // Staging tables of merges a stopped run finished.
+    for (pi, tp) in journal.plan.tables.iter().enumerate() {
+        if tp.action == Action::Merge && !journal.merges.contains(&pi) {
+            target.drop_table(&staging_name(tp, pi)).await?;
+            target.drop_table(&rejects_name(tp, pi)).await?;
+        }
+    }
     if journal.merges.is_empty() {
         return Ok(());
     }
@@ -375,31 +382,46 @@ pub(super) async fn resolve(
         }
         sql.push(names.insert_sql(&tp.columns));
         sql.push(format!("DELETE FROM {}", names.s));
-        let counts = target
+        // The journal moves on in the same transaction: a crash leaves
+        // either nothing merged or the merge recorded.
+        let staged: u64 = target
+            .query_text(
+                &format!("SELECT COUNT(*) FROM {}", names.s),
+                &format!("table {}: counting its staged rows", tp.name),
+            )
+            .await?
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
+        let mut next = journal.clone();
+        next.merged.push(Merged {
+            table: tp.name.clone(),
+            inserted: staged - if in_target { 0 } else { n.min(staged) },
+            archived: if in_target { 0 } else { n },
+            existing: if in_target { n } else { 0 },
+            file: if n > 0 { file.clone() } else { String::new() },
+        });
+        next.merges.retain(|m| m != pi);
+        sql.push(format!(
+            "UPDATE {} SET body = {} WHERE id = 1",
+            target.quote(crate::engine::JOURNAL_TABLE),
+            target.string_literal(&serde_json::to_string(&next)?)
+        ));
+        target
             .execute(
                 &sql,
                 &format!("table {}: merging the archive's rows", tp.name),
             )
             .await?;
-        let inserted = counts
-            .get(counts.len().saturating_sub(2))
-            .copied()
-            .unwrap_or(0);
+        *journal = next;
+        failpoint("merge-committed");
         target.drop_table(&staging).await?;
         target.drop_table(&rejects_name(tp, *pi)).await?;
         if run.analyze {
             target.analyze(&tp.name).await?;
         }
-        let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
-        journal.merged.push(Merged {
-            table: tp.name.clone(),
-            inserted,
-            archived: if in_target { 0 } else { n },
-            existing: if in_target { n } else { 0 },
-            file: if n > 0 { file.clone() } else { String::new() },
-        });
-        journal.merges.retain(|m| m != pi);
-        journal.save(target).await?;
     }
     Ok(())
 }

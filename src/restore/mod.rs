@@ -215,13 +215,24 @@ fn present(s: &Schema, table: &str, c: &Constraint) -> bool {
     let Some(t) = s.table(table) else {
         return false;
     };
-    let index =
-        |n: &str| t.indexes.iter().any(|i| i.name == n) || t.uniques.iter().any(|u| u.name == n);
+    // By name, or by shape: another engine's names are rewritten on the
+    // way (MySQL's per-table index names become table-prefixed).
+    let index = |n: &str, cols: &[String], unique: bool| {
+        t.indexes
+            .iter()
+            .any(|i| i.name == n || (i.columns == cols && i.unique == unique))
+            || t.uniques
+                .iter()
+                .any(|u| u.name == n || (unique && u.columns == cols))
+    };
     match c {
         Constraint::PrimaryKey(_) => t.primary_key.is_some(),
-        Constraint::Unique(k) => index(&k.name),
-        Constraint::Index(i) => index(&i.name),
-        Constraint::ForeignKey(f) => t.foreign_keys.iter().any(|x| x.name == f.name),
+        Constraint::Unique(k) => index(&k.name, &k.columns, true),
+        Constraint::Index(i) => index(&i.name, &i.columns, i.unique),
+        Constraint::ForeignKey(f) => t
+            .foreign_keys
+            .iter()
+            .any(|x| x.name == f.name || (x.columns == f.columns && x.ref_table == f.ref_table)),
         Constraint::Check(k) => t.checks.iter().any(|x| x.name == k.name),
     }
 }
@@ -953,6 +964,15 @@ async fn load(
 pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<String>> {
     let mut left = Vec::new();
     let plan = &journal.plan;
+    // Relaxed again where already reapplied, so rows can go in any order.
+    let before = target.schema(&TableFilter::default()).await?;
+    let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
+    order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
+    for r in order {
+        if present(&before, &r.table.name, &r.constraint) {
+            target.drop_constraint(&r.table, &r.constraint).await?;
+        }
+    }
     for (pi, t) in plan.tables.iter().enumerate() {
         match t.action {
             Action::Create => target.drop_table(&t.name).await?,

@@ -202,18 +202,14 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
                         .map(Constraint::ForeignKey)
                         .filter(|c| target.can_add_later(c)),
                 );
-                for other in existing.tables.iter().filter(|o| o.name != tt.name) {
-                    for fk in other.foreign_keys.iter().filter(|f| f.ref_table == tt.name) {
-                        let c = Constraint::ForeignKey(fk.clone());
-                        if target.can_add_later(&c) {
-                            referencing.push((other.clone(), c));
-                        }
-                    }
-                }
+                referencing.extend(referencing_fks(&existing, tt, target));
                 tables.push(plan);
                 continue;
             }
             plan.action = Action::Load;
+            // Foreign keys of other tables on the keys relaxed here must go
+            // first (PostgreSQL refuses to drop a key they depend on).
+            referencing.extend(referencing_fks(&existing, tt, target));
             let mut fixed = Vec::new();
             for c in Constraint::all_of(tt) {
                 if matches!(c, Constraint::PrimaryKey(_) | Constraint::Check(_)) {
@@ -291,9 +287,11 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
     let relaxed_fks: Vec<(Table, Constraint)> = referencing
         .into_iter()
         .filter(|(t, c)| {
-            !tables
-                .iter()
-                .any(|p| p.name == t.name && p.relax.iter().any(|r| r.name() == c.name()))
+            !tables.iter().any(|p| {
+                p.name == t.name
+                    && (p.action == Action::Recreate
+                        || p.relax.iter().any(|r| r.name() == c.name()))
+            })
         })
         .collect();
     match problems.len() {
@@ -319,6 +317,25 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
         zero_dates: opts.zero_dates,
         live: false,
     })
+}
+
+/// Foreign keys of the target's other tables that reference `tt`, where the
+/// engine can drop and add them.
+fn referencing_fks(
+    existing: &crate::schema::Schema,
+    tt: &Table,
+    target: &dyn Target,
+) -> Vec<(Table, Constraint)> {
+    let mut out = Vec::new();
+    for other in existing.tables.iter().filter(|o| o.name != tt.name) {
+        for fk in other.foreign_keys.iter().filter(|f| f.ref_table == tt.name) {
+            let c = Constraint::ForeignKey(fk.clone());
+            if target.can_add_later(&c) {
+                out.push((other.clone(), c));
+            }
+        }
+    }
+    out
 }
 
 /// What a type change between an archive column and its target column can

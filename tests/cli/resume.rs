@@ -195,3 +195,153 @@ fn pg_merge_killed_at_every_phase_resumes() {
         assert!(rejects.exists(), "{point}: rejects archive");
     }
 }
+
+/// Another engine's archive: index names are rewritten on the way (MySQL's
+/// per-table names become table-prefixed on PostgreSQL), and the column
+/// types of a created SQLite table come from the file on resume.
+#[test]
+fn cross_engine_restores_killed_mid_load_resume() {
+    let src = crate::mysql::my_chinook();
+    let dir = tempdir();
+    let archive = dir.path().join("c.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a, "--chunk-size", "64KiB", "-q"]).ok();
+    let fingerprint = |db: &PgDb| -> Vec<String> {
+        db.table_names()
+            .iter()
+            .map(|t| db.sql(&format!("SELECT '{t}', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM \"{t}\" x")))
+            .collect()
+    };
+    let reference = PgDb::new("haul_xresume_ref");
+    haul(&["restore", a, &reference.url(), "-q"]).ok();
+    for point in ["chunk:3", "loaded", "foreign-keys"] {
+        let pg = PgDb::new("haul_xresume");
+        kill_then_resume(a, &pg.url(), &[], point);
+        assert_eq!(fingerprint(&pg), fingerprint(&reference), "{point}");
+        let indexes = "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1";
+        assert_eq!(
+            pg.sql(indexes),
+            reference.sql(indexes),
+            "{point}: every index once"
+        );
+    }
+
+    let exact = PgDb::new("haul_xresume_num");
+    exact.sql(
+        "CREATE TABLE amount (id int PRIMARY KEY, v numeric(30,10), doc jsonb);
+         INSERT INTO amount SELECT g, 12345678901234567890.1234567890 + g, '{\"a\": 1}' FROM generate_series(1, 6000) g",
+    );
+    let b = dir.path().join("n.haul");
+    let b = b.to_str().unwrap();
+    haul(&["dump", &exact.url(), "-o", b, "--chunk-size", "64KiB", "-q"]).ok();
+    let lite = SqliteDb::new("num");
+    kill_then_resume(b, &lite.url(), &[], "chunk:1");
+    assert_eq!(
+        sqlite_rows(&lite.conn(), "SELECT count(*) FROM amount WHERE v = CAST(12345678901234567890.1234567890 + 0 AS TEXT) OR typeof(v) <> 'text'"),
+        ["0"],
+        "every value kept as exact text"
+    );
+    assert_eq!(
+        sqlite_rows(&lite.conn(), "SELECT v FROM amount WHERE id = 6000"),
+        ["12345678901234573890.1234567890"]
+    );
+}
+
+/// A resumed copy copies the tables its journal planned, even when the
+/// flags or the source's tables changed since.
+#[test]
+fn resumed_copy_keeps_its_tables() {
+    let src = PgDb::new("haul_copy_keep");
+    src.sql(
+        "CREATE TABLE b (id int PRIMARY KEY, v text);
+         CREATE TABLE c (id int PRIMARY KEY, v text);
+         INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 3000) g;
+         INSERT INTO c SELECT g, 'c' || g FROM generate_series(1, 3000) g;",
+    );
+    let lite = SqliteDb::new("keep");
+    let killed = haul_env(
+        &[
+            "copy",
+            &src.url(),
+            &lite.url(),
+            "--tables",
+            "c",
+            "--chunk-size",
+            "64KiB",
+            "-q",
+        ],
+        &[("HAUL_FAILPOINT", "chunk:1")],
+    );
+    assert_eq!(killed.code, -1, "{}", killed.all());
+    src.sql("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1)");
+    haul(&["copy", &src.url(), &lite.url(), "--resume", "-q"]).ok();
+    assert_eq!(
+        sqlite_rows(&lite.conn(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+        ["c"]
+    );
+    assert_eq!(
+        sqlite_rows(&lite.conn(), "SELECT count(*), min(v), max(id) FROM c"),
+        ["3000|c1|3000"]
+    );
+}
+
+/// The target's other tables keep their foreign keys on a relaxed key, and
+/// `--abandon` works once constraints are back.
+#[test]
+fn foreign_keys_on_relaxed_keys_and_abandon_after_reapply() {
+    let src = PgDb::new("haul_fkrelax_src");
+    src.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE);
+         INSERT INTO users VALUES (1, 'a@x'), (2, 'b@x');",
+    );
+    let dir = tempdir();
+    let archive = dir.path().join("u.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a, "-q"]).ok();
+    let dst = PgDb::new("haul_fkrelax_dst");
+    dst.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE);
+         CREATE TABLE profiles (email text REFERENCES users (email));",
+    );
+    haul(&["restore", a, &dst.url(), "-q"]).ok();
+    assert_eq!(
+        dst.sql("SELECT count(*) FROM pg_constraint WHERE conname IN ('users_email_key', 'profiles_email_fkey')").trim(),
+        "2"
+    );
+
+    // Killed once everything was reapplied, then abandoned: the rows go
+    // whatever the order of the tables' foreign keys.
+    let books = PgDb::new("haul_fkrelax_src");
+    books.sql(
+        "CREATE TABLE author (id int PRIMARY KEY, name text);
+         CREATE TABLE book (id int PRIMARY KEY, author_id int REFERENCES author (id));
+         INSERT INTO author VALUES (1, 'a'); INSERT INTO book VALUES (1, 1);",
+    );
+    let b = dir.path().join("b.haul");
+    let b = b.to_str().unwrap();
+    haul(&["dump", &books.url(), "-o", b, "-q"]).ok();
+    let again = PgDb::new("haul_fkrelax_dst");
+    again.sql(
+        "CREATE TABLE author (id int PRIMARY KEY, name text);
+         CREATE TABLE book (id int PRIMARY KEY, author_id int REFERENCES author (id));",
+    );
+    let killed = haul_env(
+        &["restore", b, &again.url(), "-q"],
+        &[("HAUL_FAILPOINT", "reapplied")],
+    );
+    assert_eq!(killed.code, -1, "{}", killed.all());
+    haul(&["restore", b, &again.url(), "--abandon", "-q"]).ok();
+    assert_eq!(
+        again
+            .sql("SELECT (SELECT count(*) FROM author) + (SELECT count(*) FROM book)")
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        again
+            .sql("SELECT count(*) FROM pg_constraint WHERE conname = 'book_author_id_fkey'")
+            .trim(),
+        "1"
+    );
+    assert_eq!(again.table_names(), ["author", "book"]);
+}
