@@ -237,8 +237,11 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
             tables.push(plan);
             continue;
         }
-        if existing.table(&entry.name).is_some() {
+        if let Some(old) = existing.table(&entry.name) {
             plan.action = Action::Recreate;
+            // Dropping the table drops other tables' foreign keys on it
+            // (PostgreSQL's CASCADE): they are relaxed and come back.
+            referencing.extend(referencing_fks(&existing, old, target));
         }
         problems.extend(target.refuse_names(table));
         if from != target.kind() {

@@ -302,3 +302,26 @@ fn narrowing_type_changes_are_checked() {
     haul(&["restore", a, &short.url(), "--abandon", "-q"]).ok();
     assert_eq!(short.table_names(), ["price"]);
 }
+
+/// `--clean` re-creates a table other target tables reference: their
+/// foreign keys are put back, not lost to DROP ... CASCADE.
+#[test]
+fn clean_keeps_foreign_keys_of_other_tables() {
+    let src = PgDb::new("haul_cleanfk_src");
+    src.sql("CREATE TABLE parent (id int PRIMARY KEY); INSERT INTO parent VALUES (1), (2)");
+    let dir = tempdir();
+    let archive = dir.path().join("p.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a, "-q"]).ok();
+    let dst = PgDb::new("haul_cleanfk_dst");
+    dst.sql(
+        "CREATE TABLE parent (id int PRIMARY KEY); INSERT INTO parent VALUES (1);
+         CREATE TABLE child (parent_id int REFERENCES parent (id)); INSERT INTO child VALUES (1);",
+    );
+    haul(&["restore", a, &dst.url(), "--clean", "-q"]).ok();
+    assert_eq!(dst.sql("SELECT count(*) FROM parent").trim(), "2");
+    assert_eq!(
+        dst.sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'child_parent_id_fkey'").trim(),
+        "FOREIGN KEY (parent_id) REFERENCES parent(id)"
+    );
+}
