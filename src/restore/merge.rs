@@ -5,7 +5,7 @@
 //! written to a rejects archive, and the rest are inserted.
 
 use super::plan::{Action, Plan, TablePlan};
-use super::{failpoint, DuplicatesError, Journal, Merged, Policy, Run};
+use super::{count, failpoint, DuplicatesError, Journal, Merged, Policy, Run};
 use crate::engine::Target;
 use crate::progress::Progress;
 use crate::schema::{EngineKind, Schema, Table};
@@ -207,21 +207,17 @@ pub async fn conflicts(
                     &format!("table {}: probing for rows the target already has", tp.name),
                 )
                 .await?;
-            let shown = rows.len();
+            let shown = rows.len() as u64;
             for (vals, n) in crate::engine::groups(rows, k.columns.len()) {
                 report.push(describe_group(&tp.name, k, &vals, 1, n));
             }
-            if shown == LIMIT {
-                let total: usize = target
-                    .query_text(
-                        &names.conflict_count_sql(k),
-                        &format!("table {}: counting rows the target already has", tp.name),
-                    )
-                    .await?
-                    .first()
-                    .and_then(|r| r.first().cloned().flatten())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+            if shown == LIMIT as u64 {
+                let total = count(
+                    target,
+                    &names.conflict_count_sql(k),
+                    &format!("table {}: counting rows the target already has", tp.name),
+                )
+                .await?;
                 if total > shown {
                     report.push(format!(
                         "table {}: {} ({}): and {} more",
@@ -338,16 +334,12 @@ pub(super) async fn resolve(
                     &format!("table {}: collecting the rows it rejects", tp.name),
                 )
                 .await?;
-            let n = target
-                .query_text(
-                    &format!("SELECT COUNT(*) FROM {}", target.quote(&rejects)),
-                    &format!("table {}: counting the rows it rejects", tp.name),
-                )
-                .await?
-                .first()
-                .and_then(|r| r.first().cloned().flatten())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let n = count(
+                target,
+                &format!("SELECT COUNT(*) FROM {}", target.quote(&rejects)),
+                &format!("table {}: counting the rows it rejects", tp.name),
+            )
+            .await?;
             losers.push((*pi, n));
         }
     }
@@ -384,16 +376,12 @@ pub(super) async fn resolve(
         sql.push(format!("DELETE FROM {}", names.s));
         // The journal moves on in the same transaction: a crash leaves
         // either nothing merged or the merge recorded.
-        let staged: u64 = target
-            .query_text(
-                &format!("SELECT COUNT(*) FROM {}", names.s),
-                &format!("table {}: counting its staged rows", tp.name),
-            )
-            .await?
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let staged: u64 = count(
+            target,
+            &format!("SELECT COUNT(*) FROM {}", names.s),
+            &format!("table {}: counting its staged rows", tp.name),
+        )
+        .await?;
         let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
         let mut next = journal.clone();
         next.merged.push(Merged {

@@ -199,6 +199,17 @@ pub(super) fn failpoint(name: &str) {
     }
 }
 
+/// The number a `SELECT COUNT(*) ...` query returns.
+pub(super) async fn count(target: &dyn Target, sql: &str, context: &str) -> Result<u64> {
+    Ok(target
+        .query_text(sql, context)
+        .await?
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
 /// The failpoint `chunk:N`, reached when this process has loaded N chunks.
 pub(super) fn chunk_failpoint() {
     static LOADED: AtomicUsize = AtomicUsize::new(0);
@@ -389,16 +400,12 @@ pub async fn execute(
                 Action::Merge if journal.merges.contains(&pi) => merge::staging_name(t, pi),
                 _ => t.name.clone(),
             };
-            target
-                .query_text(
-                    &format!("SELECT COUNT(*) FROM {}", target.quote(&name)),
-                    &format!("table {}: counting the rows copied before", t.name),
-                )
-                .await?
-                .first()
-                .and_then(|r| r.first().cloned().flatten())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
+            count(
+                target.as_ref(),
+                &format!("SELECT COUNT(*) FROM {}", target.quote(&name)),
+                &format!("table {}: counting the rows copied before", t.name),
+            )
+            .await?
         } else {
             done.iter()
                 .filter(|m| m.table == pi)
@@ -412,29 +419,20 @@ pub async fn execute(
     let conversions = Arc::new(Conversions::default());
 
     if journal.phase == Phase::Loading {
-        // Relax: foreign keys first, a key they depend on cannot go before.
+        // Relax (on a resume, only what is still there).
         let before = match resuming {
             true => Some(target.schema(&TableFilter::default()).await?),
             false => None,
         };
-        let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
-        order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
-        if !order.is_empty() {
+        if !journal.relaxed.is_empty() {
             progress.note(&format!(
                 "{}: relaxing {} constraints and indexes of existing tables (recorded in {})",
                 progress.verb(),
-                order.len(),
+                journal.relaxed.len(),
                 crate::engine::JOURNAL_TABLE
             ));
         }
-        for r in order {
-            if before
-                .as_ref()
-                .is_none_or(|s| present(s, &r.table.name, &r.constraint))
-            {
-                target.drop_constraint(&r.table, &r.constraint).await?;
-            }
-        }
+        drop_relaxed(&journal.relaxed, target.as_ref(), before.as_ref()).await?;
         failpoint("relaxed");
 
         // Tables no chunk went into are (re-)created from scratch. Dropping
@@ -966,13 +964,7 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
     let plan = &journal.plan;
     // Relaxed again where already reapplied, so rows can go in any order.
     let before = target.schema(&TableFilter::default()).await?;
-    let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
-    order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
-    for r in order {
-        if present(&before, &r.table.name, &r.constraint) {
-            target.drop_constraint(&r.table, &r.constraint).await?;
-        }
-    }
+    drop_relaxed(&journal.relaxed, target, Some(&before)).await?;
     for (pi, t) in plan.tables.iter().enumerate() {
         match t.action {
             Action::Create => target.drop_table(&t.name).await?,
@@ -1005,8 +997,33 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
             )
             .await?;
     }
+    add_relaxed(&journal.relaxed, target).await?;
+    target.journal_clear().await?;
+    Ok(left)
+}
+
+/// Drop the relaxed constraints the target has (`None`: all of them),
+/// foreign keys first: a key they depend on cannot go before them.
+async fn drop_relaxed(
+    relaxed: &[Relaxed],
+    target: &dyn Target,
+    has: Option<&Schema>,
+) -> Result<()> {
+    let mut order: Vec<&Relaxed> = relaxed.iter().collect();
+    order.sort_by_key(|r| !matches!(r.constraint, Constraint::ForeignKey(_)));
+    for r in order {
+        if has.is_none_or(|s| present(s, &r.table.name, &r.constraint)) {
+            target.drop_constraint(&r.table, &r.constraint).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Add back every relaxed constraint the target lacks, keys before the
+/// foreign keys that may need them.
+async fn add_relaxed(relaxed: &[Relaxed], target: &dyn Target) -> Result<()> {
     let now = target.schema(&TableFilter::default()).await?;
-    let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
+    let mut order: Vec<&Relaxed> = relaxed.iter().collect();
     order.sort_by_key(|r| matches!(r.constraint, Constraint::ForeignKey(_)));
     for r in order {
         if !present(&now, &r.table.name, &r.constraint) {
@@ -1015,8 +1032,7 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
                 .await?;
         }
     }
-    target.journal_clear().await?;
-    Ok(left)
+    Ok(())
 }
 
 /// The columns of a unique key or plain unique index.
@@ -1103,18 +1119,7 @@ async fn reapply(journal: &Journal, target: &dyn Target, progress: &Progress) ->
         progress.verb(),
         journal.relaxed.len()
     ));
-    let now = target.schema(&TableFilter::default()).await?;
-    // Keys before the foreign keys that may need them.
-    let mut order: Vec<&Relaxed> = journal.relaxed.iter().collect();
-    order.sort_by_key(|r| matches!(r.constraint, Constraint::ForeignKey(_)));
-    for r in order {
-        if !present(&now, &r.table.name, &r.constraint) {
-            target
-                .add_constraint(&r.table, &r.constraint, target.kind())
-                .await?;
-        }
-    }
-    Ok(())
+    add_relaxed(&journal.relaxed, target).await
 }
 
 /// The extras to replay: never views over an existing schema (the app's
