@@ -1,20 +1,6 @@
 //! haul: move relational databases. See README.md and docs/architecture.md.
 
-mod archive;
-mod cli;
-mod cmd;
-mod config;
-mod conn;
-mod engine;
-mod error;
-mod markers;
-mod pipeline;
-mod progress;
-mod restore;
-mod retention;
-mod schema;
-mod transform;
-
+use haul::{cli, cmd, error};
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
@@ -42,10 +28,14 @@ fn main() -> ExitCode {
                     eprintln!("  caused by: {cause}");
                 }
             } else {
-                // The command's context and the root cause, once.
+                // The command's context and the root cause, once: the root
+                // is left out where a cause above it already says it.
                 let top = e.to_string();
-                match e.chain().last().map(|r| r.to_string()) {
-                    Some(root) if !top.contains(&root) => eprintln!("haul: error: {top}: {root}"),
+                let said: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                match said.split_last() {
+                    Some((root, above)) if !above.iter().any(|a| a.contains(root.as_str())) => {
+                        eprintln!("haul: error: {top}: {root}")
+                    }
                     _ => eprintln!("haul: error: {top}"),
                 }
             }

@@ -29,6 +29,15 @@ pub enum EngineError {
     NoTable { target: String, table: String },
     #[error("{context}: {message}")]
     Server { context: String, message: String },
+    /// A driver or server error: `message` is its one-line form, `source`
+    /// the driver's error itself (shown with `-v`).
+    #[error("{context}: {message}")]
+    Driver {
+        context: String,
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("table {table}, {chunk}: {message}")]
     Load {
         table: String,

@@ -88,9 +88,10 @@ fn describe(e: &mysql_async::Error) -> String {
 }
 
 fn server_err(context: impl Into<String>, e: mysql_async::Error) -> EngineError {
-    EngineError::Server {
+    EngineError::Driver {
         context: context.into(),
         message: describe(&e),
+        source: Box::new(e),
     }
 }
 

@@ -35,9 +35,10 @@ const RESTORE_SESSION: &str = "SET synchronous_commit = off; SET maintenance_wor
 const PART_BYTES: i64 = 256 << 20;
 
 fn server_err(context: impl Into<String>, e: tokio_postgres::Error) -> EngineError {
-    EngineError::Server {
+    EngineError::Driver {
         context: context.into(),
         message: describe(&e),
+        source: Box::new(e),
     }
 }
 

@@ -115,9 +115,10 @@ fn neutral_type(declared: &str) -> NeutralType {
 }
 
 fn err(context: impl Into<String>, e: rusqlite::Error) -> EngineError {
-    EngineError::Server {
+    EngineError::Driver {
         context: context.into(),
         message: e.to_string(),
+        source: Box::new(e),
     }
 }
 
