@@ -1,7 +1,7 @@
 //! Connection URLs: parsing, the password's sources, and a display form that
 //! never shows the password.
 
-use crate::schema::EngineKind;
+use crate::model::EngineKind;
 use percent_encoding::percent_decode_str;
 use std::fmt;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! haul: move relational databases. See README.md and docs/architecture.md.
 
-use haul::{cli, cmd, error};
 use clap::{CommandFactory, FromArgMatches};
+use haul::{cli, cmd, error};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

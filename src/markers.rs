@@ -169,14 +169,14 @@ impl Relation {
 /// Read the markers of a live database through an open snapshot.
 pub async fn read_live(
     source: &dyn crate::engine::Source,
-    schema: &crate::schema::Schema,
+    schema: &crate::model::Schema,
 ) -> Result<Vec<AppMarker>, crate::engine::EngineError> {
     use std::sync::{Arc, Mutex};
     let mut out = Vec::new();
     for t in schema.tables.iter().filter(|t| is_marker_table(&t.name)) {
         let chunks: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let c = Arc::clone(&chunks);
-        let mut sink = crate::pipeline::ChunkSink::new(
+        let mut sink = crate::stream::ChunkSink::new(
             0,
             1 << 20,
             Box::new(move |raw| {

@@ -1,6 +1,6 @@
 //! The manifest: what an archive holds, written last.
 
-use crate::schema::{EngineKind, Schema};
+use crate::model::{EngineKind, Schema};
 use serde::{Deserialize, Serialize};
 
 /// Identifies the format in `manifest.json`.
@@ -88,4 +88,9 @@ impl Manifest {
     pub fn table(&self, name: &str) -> Option<&TableEntry> {
         self.tables.iter().find(|t| t.name == name)
     }
+}
+
+/// Current time as RFC 3339 UTC with microseconds.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
 }

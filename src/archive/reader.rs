@@ -318,7 +318,7 @@ fn empty_manifest() -> Manifest {
         format_version: 0,
         haul_version: String::new(),
         source: super::SourceInfo {
-            engine: crate::schema::EngineKind::Sqlite,
+            engine: crate::model::EngineKind::Sqlite,
             server_version: String::new(),
             database: String::new(),
         },

@@ -4,7 +4,7 @@
 
 use super::manifest::{ChunkEntry, Manifest, TableEntry};
 use super::{member_dir, ArchiveError, MANIFEST_MEMBER, SCHEMA_MEMBER};
-use crate::schema::Schema;
+use crate::model::Schema;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -7,10 +7,10 @@ use crate::conn::ConnSpec;
 use crate::engine::{self, Target};
 use crate::error::{RefusedError, UsageError};
 use crate::markers;
+use crate::model::TableFilter;
 use crate::progress::{human_bytes, Progress};
 use crate::restore;
 use crate::restore::plan::Options;
-use crate::schema::TableFilter;
 use crate::transform::{Backfill, Rules, PROFILES};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -69,7 +69,7 @@ pub fn load(
     let rt = runtime(jobs)?;
     // A SQLite file this run creates is removed again if the restore stops
     // before writing anything (a refused plan must leave no trace).
-    let created = spec.engine == crate::schema::EngineKind::Sqlite && !spec.path.exists();
+    let created = spec.engine == crate::model::EngineKind::Sqlite && !spec.path.exists();
     let wrote = std::sync::atomic::AtomicBool::new(false);
     let result = rt.block_on(async {
         let target: Arc<dyn Target> = Arc::from(
@@ -79,7 +79,7 @@ pub fn load(
         );
         let run = restore::Run {
             jobs,
-            policy: args.on_duplicate,
+            policy: args.on_duplicate.into(),
             rejects: rejects_path(args),
             target_spec: &spec,
             analyze: !args.no_analyze,
@@ -275,7 +275,7 @@ async fn live_feed(
     );
     let schema = source.schema(filter).await?;
     let app_markers = markers::read_live(source.as_ref(), &schema).await?;
-    let now = super::now_rfc3339();
+    let now = crate::archive::manifest::now_rfc3339();
     let tables = schema
         .tables
         .iter()
@@ -475,8 +475,8 @@ fn options(args: &LoadArgs) -> Result<Options> {
             .map(|s| s.trim().to_string())
             .collect(),
         zero_dates: match args.zero_dates {
-            crate::cli::ZeroDatesArg::Null => crate::engine::convert::ZeroDates::Null,
-            crate::cli::ZeroDatesArg::Error => crate::engine::convert::ZeroDates::Error,
+            crate::cli::ZeroDatesArg::Null => crate::convert::ZeroDates::Null,
+            crate::cli::ZeroDatesArg::Error => crate::convert::ZeroDates::Error,
         },
         ..Options::default()
     };

@@ -8,8 +8,8 @@ use crate::cli::VerifyArgs;
 use crate::conn::ConnSpec;
 use crate::engine::{self, Part, Source};
 use crate::error::{MismatchError, UsageError};
-use crate::pipeline::{ChunkSink, ContentHash};
-use crate::schema::TableFilter;
+use crate::model::TableFilter;
+use crate::stream::{ChunkSink, ContentHash};
 use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex};
 

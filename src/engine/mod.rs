@@ -2,7 +2,7 @@
 //! open consistent snapshot that introspects and streams rows; a [`Target`]
 //! creates tables, bulk-loads chunks and applies constraints.
 
-pub mod convert;
+pub use crate::convert;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -10,8 +10,8 @@ pub mod sqlite;
 use crate::archive::codec::CodecError;
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
-use crate::pipeline::{ChunkSink, Rows, SinkClosed};
-use crate::schema::{Check, EngineKind, ForeignKey, Index, Key, Schema, Table, TableFilter};
+use crate::model::{Check, EngineKind, ForeignKey, Index, Key, Schema, Table, TableFilter};
+use crate::stream::{ChunkSink, Rows, SinkClosed};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -184,7 +184,7 @@ pub trait Target: Send + Sync {
     }
     /// The type this engine creates for a column of an archive from
     /// another engine (what `haul plan` shows).
-    fn column_type(&self, table: &Table, column: &crate::schema::Column) -> Option<String> {
+    fn column_type(&self, table: &Table, column: &crate::model::Column) -> Option<String> {
         let _ = (table, column);
         None
     }

@@ -4,11 +4,11 @@
 use super::plan::{Action, Plan, TablePlan};
 use super::{chunk_failpoint, merge};
 use crate::archive::{ArchiveReader, Manifest};
-use crate::engine::convert::{ColumnConv, Conversions, Converted};
+use crate::convert::{ColumnConv, Conversions, Converted};
 use crate::engine::{EngineError, Part, Source, Target};
-use crate::pipeline::{ChunkRows, ChunkSink, RawChunk, Rows, SinkClosed};
+use crate::model::Table;
 use crate::progress::Progress;
-use crate::schema::Table;
+use crate::stream::{ChunkRows, ChunkSink, RawChunk, Rows, SinkClosed};
 use crate::transform::MappedRows;
 use anyhow::Result;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,8 +7,8 @@
 use super::plan::{Action, Plan, TablePlan};
 use super::{count, failpoint, DuplicatesError, Journal, Merged, Policy, Run};
 use crate::engine::Target;
+use crate::model::{EngineKind, Schema, Table};
 use crate::progress::Progress;
-use crate::schema::{EngineKind, Schema, Table};
 use anyhow::{Context, Result};
 use std::sync::Arc;
 
@@ -450,7 +450,7 @@ async fn write_rejects(
         .map(|t| (t.name.clone(), t.estimated_rows))
         .collect();
     let quiet = Progress::new(crate::progress::Mode::Quiet, "rejects", &expected);
-    let settings = crate::cmd::dump::Settings {
+    let settings = crate::dump::Settings {
         no_replace: true,
         jobs: 1,
         chunk_size: 64 << 20,
@@ -461,14 +461,14 @@ async fn write_rejects(
         tables,
         ..Schema::default()
     };
-    let (path, _) = crate::cmd::dump::write_archive(
+    let (path, _) = crate::dump::write_archive(
         source,
         schema,
         &read_from,
         &run.rejects,
         &settings,
         quiet,
-        crate::cmd::now_rfc3339(),
+        crate::archive::manifest::now_rfc3339(),
         vec![match run.policy {
             Policy::KeepArchived => format!(
                 "rows of {} replaced by the archive's in a restore of {archive} (--on-duplicate keep-archived)",

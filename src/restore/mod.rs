@@ -18,11 +18,11 @@ use feed::{copy_part, load_table, COMPLETE};
 
 use crate::archive::ArchiveReader;
 use crate::conn::ConnSpec;
-use crate::engine::convert::{ColumnConv, Conversions, Converted};
+use crate::convert::{ColumnConv, Conversions, Converted};
 use crate::engine::{ChunkMark, Constraint, EngineError, Part, Target};
-use crate::pipeline::{ChunkRows, Rows};
+use crate::model::{Schema, Table, TableFilter};
 use crate::progress::Progress;
-use crate::schema::{Schema, Table, TableFilter};
+use crate::stream::{ChunkRows, Rows};
 use crate::transform::{MappedRows, OutColumn};
 use anyhow::{Context, Result};
 use plan::{Action, Plan};
@@ -43,7 +43,7 @@ enum Work {
 }
 
 /// How rows whose key matches a row already in the target are resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// Stop before reapplying constraints and list the groups.
@@ -146,7 +146,7 @@ impl Journal {
             archive,
             archive_id,
             copy: feed.live(),
-            started_at: crate::cmd::now_rfc3339(),
+            started_at: crate::archive::manifest::now_rfc3339(),
             phase: Phase::Loading,
             plan,
             relaxed,
@@ -275,8 +275,8 @@ fn with_source_positions(tt: &Table, archive: &Table) -> Table {
 /// Per planned table, the value conversions of each loaded column.
 fn column_conversions(
     plan: &Plan,
-    schema: &crate::schema::Schema,
-    to: crate::schema::EngineKind,
+    schema: &crate::model::Schema,
+    to: crate::model::EngineKind,
 ) -> Vec<Vec<ColumnConv>> {
     plan.tables
         .iter()
@@ -459,7 +459,7 @@ pub async fn execute(
         }
         if plan.writes_existing() {
             // The app's own functions in an existing schema win.
-            let only_extensions = crate::schema::Schema {
+            let only_extensions = crate::model::Schema {
                 extras: schema
                     .extras
                     .iter()
@@ -600,7 +600,7 @@ pub async fn execute(
     warnings.extend(conversions.report());
     let extras = extras_to_replay(&plan, manifest, &mut warnings);
     if journal.phase != Phase::Finished {
-        let restored = crate::schema::Schema {
+        let restored = crate::model::Schema {
             tables: plan
                 .tables
                 .iter()
@@ -1129,7 +1129,7 @@ fn extras_to_replay(
     plan: &Plan,
     manifest: &crate::archive::Manifest,
     warnings: &mut Vec<String>,
-) -> Vec<crate::schema::NativeObject> {
+) -> Vec<crate::model::NativeObject> {
     let left_out: Vec<&str> = manifest
         .tables
         .iter()

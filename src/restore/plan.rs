@@ -11,10 +11,10 @@
 //! whose keys collide with the target's are resolved by `--on-duplicate`.
 
 use crate::archive::Manifest;
-use crate::engine::convert::ZeroDates;
+use crate::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
 use crate::error::RefusedError;
-use crate::schema::{EngineKind, NeutralType, Table, TableFilter};
+use crate::model::{EngineKind, NeutralType, Table, TableFilter};
 use crate::transform::{Backfill, OutColumn};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -325,7 +325,7 @@ pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> R
 /// Foreign keys of the target's other tables that reference `tt`, where the
 /// engine can drop and add them.
 fn referencing_fks(
-    existing: &crate::schema::Schema,
+    existing: &crate::model::Schema,
     tt: &Table,
     target: &dyn Target,
 ) -> Vec<(Table, Constraint)> {

@@ -1,6 +1,9 @@
 //! Command-line interface. The doc comments here are the help text.
 
-use clap::{Args, Parser, Subcommand};
+pub mod config;
+pub mod merge;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Move relational databases: consistent dumps into one archive, restores
@@ -223,8 +226,8 @@ pub struct LoadArgs {
     /// keep-existing (the target's row stays, the archive's is rejected) or
     /// keep-archived (the archive's row replaces the target's). Rejected
     /// rows are written to the --rejects archive.
-    #[arg(long, value_enum, default_value_t = crate::restore::Policy::Fail)]
-    pub on_duplicate: crate::restore::Policy,
+    #[arg(long, value_enum, default_value_t = OnDuplicate::Fail)]
+    pub on_duplicate: OnDuplicate,
     /// Leave planner statistics to the server's autovacuum instead of
     /// analyzing each table once it is loaded (as pg_restore does).
     #[arg(long)]
@@ -282,6 +285,28 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         return Err("chunk size must be between 64KiB and 512MiB".into());
     }
     Ok(v)
+}
+
+/// `--on-duplicate`: how rows whose key matches a target row are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDuplicate {
+    /// Stop before reapplying constraints and list the groups.
+    Fail,
+    /// The target's row stays; the archive's goes to the rejects archive.
+    KeepExisting,
+    /// The archive's row replaces the target's, which goes to the rejects
+    /// archive.
+    KeepArchived,
+}
+
+impl From<OnDuplicate> for crate::restore::Policy {
+    fn from(o: OnDuplicate) -> Self {
+        match o {
+            OnDuplicate::Fail => Self::Fail,
+            OnDuplicate::KeepExisting => Self::KeepExisting,
+            OnDuplicate::KeepArchived => Self::KeepArchived,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! passes everything through. `docs/types.md` lists every case.
 
 use crate::archive::codec::{CodecError, Field};
-use crate::pipeline::Rows;
-use crate::schema::{Column, EngineKind, NeutralType};
+use crate::model::{Column, EngineKind, NeutralType};
+use crate::stream::Rows;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 

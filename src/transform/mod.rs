@@ -8,7 +8,7 @@
 //! the column, each value that is NULL or empty.
 
 use crate::archive::codec::{CodecError, Field};
-use crate::pipeline::Rows;
+use crate::stream::Rows;
 use serde::Deserialize;
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -177,7 +177,7 @@ pub struct Rules {
 }
 
 /// Profiles for known apps, shipped inside haul.
-pub const PROFILES: &[(&str, &str)] = &[("gogs", include_str!("../profiles/gogs.toml"))];
+pub const PROFILES: &[(&str, &str)] = &[("gogs", include_str!("../../profiles/gogs.toml"))];
 
 impl Rules {
     /// Parse a rules file's text; `name` is for messages.
@@ -314,7 +314,7 @@ impl Rows for MappedRows<'_> {
 mod tests {
     use super::*;
     use crate::archive::codec::ChunkEncoder;
-    use crate::pipeline::ChunkRows;
+    use crate::stream::ChunkRows;
 
     #[test]
     fn parses_rules() {
