@@ -84,3 +84,32 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
     }
     Exit::Failure
 }
+
+/// The one line shown without `-v`: the command's context and the most
+/// specific cause that says something new. Going up from the root, a cause
+/// its parent already quotes gives way to the parent, and so does a
+/// driver's error to the engine error that describes it.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let chain: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
+    let top = err.to_string();
+    let mut i = chain.len() - 1;
+    while i > 1 {
+        let parent = chain[i - 1];
+        let quoted = parent.to_string().contains(&chain[i].to_string());
+        let described = matches!(
+            parent.downcast_ref::<EngineError>(),
+            Some(EngineError::Driver { .. })
+        );
+        if quoted || described {
+            i -= 1;
+        } else {
+            break;
+        }
+    }
+    let detail = chain[i].to_string();
+    if i == 0 || top.contains(&detail) {
+        top
+    } else {
+        format!("{top}: {detail}")
+    }
+}

@@ -28,16 +28,7 @@ fn main() -> ExitCode {
                     eprintln!("  caused by: {cause}");
                 }
             } else {
-                // The command's context and the root cause, once: the root
-                // is left out where a cause above it already says it.
-                let top = e.to_string();
-                let said: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-                match said.split_last() {
-                    Some((root, above)) if !above.iter().any(|a| a.contains(root.as_str())) => {
-                        eprintln!("haul: error: {top}: {root}")
-                    }
-                    _ => eprintln!("haul: error: {top}"),
-                }
+                eprintln!("haul: error: {}", error::one_line(&e));
             }
             ExitCode::from(code as u8)
         }

@@ -1,10 +1,11 @@
 //! `haul copy`: a live database into another, any engine to any engine,
 //! through the restore pipeline with no archive on disk.
 
-use super::restore::{load, Input};
+use super::restore::load;
 use super::Global;
 use crate::cli::CopyArgs;
 use crate::conn::ConnSpec;
+use crate::restore::session::Input;
 use anyhow::Result;
 
 pub fn run(args: CopyArgs, g: &Global) -> Result<()> {

@@ -66,13 +66,7 @@ pub fn jobs(flag: Option<usize>) -> usize {
     .clamp(1, 64)
 }
 
-/// A runtime with room for `jobs` workers plus the driver tasks.
-pub fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(jobs.max(2) + 1)
-        .enable_all()
-        .build()?)
-}
+pub use crate::restore::session::runtime;
 
 pub fn filter(t: &TableArgs) -> TableFilter {
     TableFilter {

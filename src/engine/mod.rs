@@ -3,6 +3,7 @@
 //! creates tables, bulk-loads chunks and applies constraints.
 
 pub use crate::convert;
+mod merge;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -274,22 +275,161 @@ pub trait Target: Send + Sync {
         let rows = self
             .query_text(&sql, &format!("table {table}: probing for duplicates"))
             .await?;
-        Ok(groups(rows, columns.len()))
+        groups(
+            rows,
+            columns.len(),
+            &format!("table {table}: probing for duplicates"),
+        )
+    }
+
+    /// How many rows `table` holds.
+    async fn count_rows(&self, table: &str, context: &str) -> Result<u64, EngineError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.quote(table));
+        let rows = self.query_text(&sql, context).await?;
+        parse_count(rows, context)
+    }
+
+    /// Delete every row of `table` (one transaction).
+    async fn empty_table(&self, table: &str, context: &str) -> Result<(), EngineError> {
+        self.execute(&[format!("DELETE FROM {}", self.quote(table))], context)
+            .await
+            .map(|_| ())
+    }
+
+    /// Create `name` empty, with the columns (types, collations) of `like`.
+    async fn create_staging(
+        &self,
+        name: &str,
+        like: &str,
+        context: &str,
+    ) -> Result<(), EngineError> {
+        let sql = format!(
+            "CREATE TABLE {} AS SELECT * FROM {} WHERE 1 = 0",
+            self.quote(name),
+            self.quote(like)
+        );
+        self.execute(&[sql], context).await.map(|_| ())
+    }
+
+    /// Record a chunk mark on its own (a copied table complete).
+    async fn mark_chunk(&self, mark: ChunkMark) -> Result<(), EngineError> {
+        self.execute(
+            &[mark.insert_sql(|i| self.quote(i))],
+            "recording a copied table in the restore journal",
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Groups of `key` values held both by a row of `table` and rows of
+    /// `staging` (in the target's collation): values as text, archive rows.
+    async fn merge_conflicts(
+        &self,
+        table: &str,
+        staging: &str,
+        key: &[String],
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
+        let sql = merge::Names::new(self, table, staging).conflicts_sql(key, limit);
+        let rows = self
+            .query_text(
+                &sql,
+                &format!("table {table}: probing for rows the target already has"),
+            )
+            .await?;
+        groups(
+            rows,
+            key.len(),
+            &format!("table {table}: probing for rows the target already has"),
+        )
+    }
+
+    /// How many rows of `table` collide with `staging` on `key`.
+    async fn merge_conflict_count(
+        &self,
+        table: &str,
+        staging: &str,
+        key: &[String],
+    ) -> Result<u64, EngineError> {
+        let sql = merge::Names::new(self, table, staging).conflict_count_sql(key);
+        let context = format!("table {table}: counting rows the target already has");
+        parse_count(self.query_text(&sql, &context).await?, &context)
+    }
+
+    /// Copy into a new table `rejects` the rows of `table` (`in_target`) or
+    /// of `staging` that collide with the other on any of `keys`; returns
+    /// how many.
+    async fn merge_collect_losers(
+        &self,
+        table: &str,
+        staging: &str,
+        rejects: &str,
+        keys: &[Vec<String>],
+        in_target: bool,
+    ) -> Result<u64, EngineError> {
+        let names = merge::Names::new(self, table, staging);
+        let context = format!("table {table}: collecting the rows it rejects");
+        self.drop_table(rejects).await?;
+        self.execute(
+            &[names.collect_sql(&self.quote(rejects), keys, in_target)],
+            &context,
+        )
+        .await?;
+        self.count_rows(
+            rejects,
+            &format!("table {table}: counting the rows it rejects"),
+        )
+        .await
+    }
+
+    /// In one transaction: delete the losers (`delete_losers`: in the target
+    /// or in staging), insert the staged rows' `columns` into `table`, empty
+    /// the staging table, and replace the journal with `journal`.
+    async fn merge_commit(
+        &self,
+        table: &str,
+        staging: &str,
+        delete_losers: Option<(&[Vec<String>], bool)>,
+        columns: &[String],
+        journal: &str,
+    ) -> Result<(), EngineError> {
+        let names = merge::Names::new(self, table, staging);
+        let mut sql = Vec::new();
+        if let Some((keys, in_target)) = delete_losers {
+            sql.push(names.delete_sql(keys, in_target));
+        }
+        sql.push(names.insert_sql(columns));
+        sql.push(format!("DELETE FROM {}", names.s));
+        sql.push(format!(
+            "UPDATE {} SET body = {} WHERE id = 1",
+            self.quote(JOURNAL_TABLE),
+            self.string_literal(journal)
+        ));
+        self.execute(&sql, &format!("table {table}: merging the archive's rows"))
+            .await
+            .map(|_| ())
     }
 
     /// The chunks recorded as loaded by [`Target::load`] marks.
     async fn journal_chunks(&self) -> Result<Vec<ChunkMark>, EngineError> {
         let sql = format!("SELECT tbl, chunk FROM {}", self.quote(CHUNKS_TABLE));
         let rows = self.query_text(&sql, "reading the restore journal").await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                Some(ChunkMark {
-                    table: r.first()?.as_ref()?.parse().ok()?,
-                    chunk: r.get(1)?.as_ref()?.parse().ok()?,
-                })
+        rows.into_iter()
+            .map(|r| {
+                let field = |i: usize| {
+                    r.get(i)
+                        .and_then(|v| v.as_ref())
+                        .and_then(|v| v.parse().ok())
+                };
+                match (field(0), field(1)) {
+                    (Some(table), Some(chunk)) => Ok(ChunkMark { table, chunk }),
+                    _ => Err(EngineError::Server {
+                        context: "reading the restore journal".into(),
+                        message: format!("{CHUNKS_TABLE} holds an unreadable mark {r:?}"),
+                    }),
+                }
             })
-            .collect())
+            .collect()
     }
 
     /// The restore journal kept in the target, if any.
@@ -342,8 +482,13 @@ impl ChunkMark {
     }
 }
 
-/// Duplicate groups from rows of (values..., count).
-pub fn groups(rows: Vec<Vec<Option<String>>>, width: usize) -> Vec<(Vec<String>, u64)> {
+/// Duplicate groups from rows of (values..., count); a count that does not
+/// parse is an error naming `context`.
+pub fn groups(
+    rows: Vec<Vec<Option<String>>>,
+    width: usize,
+    context: &str,
+) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
     rows.into_iter()
         .map(|r| {
             let vals = r
@@ -355,10 +500,24 @@ pub fn groups(rows: Vec<Vec<Option<String>>>, width: usize) -> Vec<(Vec<String>,
                 .get(width)
                 .and_then(|v| v.as_ref())
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            (vals, n)
+                .ok_or_else(|| EngineError::Server {
+                    context: context.to_string(),
+                    message: format!("the server returned no count in {r:?}"),
+                })?;
+            Ok((vals, n))
         })
         .collect()
+}
+
+/// The number a `SELECT COUNT(*)` returned; anything else is an error.
+pub fn parse_count(rows: Vec<Vec<Option<String>>>, context: &str) -> Result<u64, EngineError> {
+    rows.first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| EngineError::Server {
+            context: context.to_string(),
+            message: format!("the server returned no count ({rows:?})"),
+        })
 }
 
 /// Open a snapshot for dumping.

@@ -1,11 +1,12 @@
 //! Where a restore's rows come from: an archive's chunks, or a live
 //! source's parts (`haul copy`) read and loaded as they stream.
 
+use super::failpoint::chunk_failpoint;
+use super::merge;
 use super::plan::{Action, Plan, TablePlan};
-use super::{chunk_failpoint, merge};
 use crate::archive::{ArchiveReader, Manifest};
 use crate::convert::{ColumnConv, Conversions, Converted};
-use crate::engine::{EngineError, Part, Source, Target};
+use crate::engine::{ChunkMark, EngineError, Part, Source, Target};
 use crate::model::Table;
 use crate::progress::Progress;
 use crate::stream::{ChunkRows, ChunkSink, RawChunk, Rows, SinkClosed};
@@ -40,6 +41,14 @@ impl Feed {
 
     pub(super) fn live(&self) -> bool {
         matches!(self, Feed::Live { .. })
+    }
+
+    /// CSV bytes a live feed has loaded (`None` for an archive).
+    pub(super) fn live_raw_bytes(&self) -> Option<u64> {
+        match self {
+            Feed::Live { raw_bytes, .. } => Some(raw_bytes.load(Ordering::Relaxed)),
+            Feed::Archive(_) => None,
+        }
     }
 }
 
@@ -101,36 +110,29 @@ pub(super) async fn copy_part(
     while let Some(raw) = rx.recv().await {
         seq += 1;
         let label = format!("part {}, chunk {seq}", k + 1);
-        let mut rows_in = ChunkRows::new(&raw.csv, entry.columns.len());
-        let mut mapped = MappedRows::new(&mut rows_in, &tp.out);
-        let mut converted = Converted::new(
-            &mut mapped,
-            &table.name,
+        let width = entry.columns.len();
+        match load_chunk(
+            target,
+            tp,
+            &table,
+            &raw.csv,
+            width,
+            raw.rows,
             &label,
-            &tp.columns,
             convs,
             conversions,
-        );
-        let rows: &mut dyn Rows = &mut converted;
-        let loaded_n = target.load(&table, &tp.columns, rows, &label, None).await;
-        drop(converted);
-        match loaded_n {
-            Ok(n) if n == raw.rows => {
+            None,
+        )
+        .await
+        {
+            Ok(n) => {
                 progress.table(pi).add(n, raw.csv.len() as u64);
                 loaded[pi].fetch_add(n, Ordering::Relaxed);
                 raw_bytes.fetch_add(raw.csv.len() as u64, Ordering::Relaxed);
                 chunk_failpoint();
             }
-            Ok(n) => {
-                failed = Some(anyhow::Error::new(EngineError::Load {
-                    table: entry.name.clone(),
-                    chunk: label,
-                    message: format!("the server stored {n} rows of the {} sent", raw.rows),
-                }));
-                break;
-            }
             Err(e) => {
-                failed = Some(e.into());
+                failed = Some(e);
                 break;
             }
         }
@@ -146,4 +148,45 @@ pub(super) async fn copy_part(
             .context(format!("table {}: reading it from the source", entry.name))),
         Err(j) => Err(anyhow::anyhow!("a copy reader failed: {j}")),
     }
+}
+
+/// Map one chunk's rows onto the target's columns (backfills computed in
+/// the stream), convert values for the target engine, and bulk-load them
+/// into `table` (with `mark`, recorded in the journal in the same
+/// transaction); the one load path of archives and live sources. Fails
+/// unless the server stored all `rows`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn load_chunk(
+    target: &dyn Target,
+    tp: &TablePlan,
+    table: &Table,
+    csv: &[u8],
+    width: usize,
+    rows: u64,
+    label: &str,
+    convs: &[ColumnConv],
+    conversions: &Conversions,
+    mark: Option<ChunkMark>,
+) -> Result<u64> {
+    let mut raw = ChunkRows::new(csv, width);
+    let mut mapped = MappedRows::new(&mut raw, &tp.out);
+    let mut converted = Converted::new(
+        &mut mapped,
+        &table.name,
+        label,
+        &tp.columns,
+        convs,
+        conversions,
+    );
+    let stream: &mut dyn Rows = &mut converted;
+    let n = target.load(table, &tp.columns, stream, label, mark).await?;
+    if n != rows {
+        return Err(EngineError::Load {
+            table: tp.name.clone(),
+            chunk: label.to_string(),
+            message: format!("the server stored {n} rows of the {rows} sent"),
+        }
+        .into());
+    }
+    Ok(n)
 }

@@ -4,13 +4,15 @@
 //! collation) and resolved by the `--on-duplicate` policy, losers are
 //! written to a rejects archive, and the rest are inserted.
 
-use super::plan::{Action, Plan, TablePlan};
-use super::{count, failpoint, DuplicatesError, Journal, Merged, Policy, Run};
+use super::super::failpoint::failpoint;
+use super::super::journal::{Journal, Merged};
+use super::super::plan::{Action, TablePlan};
+use super::super::rejects::write_rejects;
+use super::super::{DuplicatesError, Policy, Run};
 use crate::engine::Target;
-use crate::model::{EngineKind, Schema, Table};
+use crate::model::Table;
 use crate::progress::Progress;
-use anyhow::{Context, Result};
-use std::sync::Arc;
+use anyhow::Result;
 
 /// The staging table of plan table `pi`.
 pub fn staging_name(t: &TablePlan, pi: usize) -> String {
@@ -66,92 +68,6 @@ pub fn keys(tt: &Table, loaded: &[String]) -> Vec<MergeKey> {
     out
 }
 
-/// SQL names for one merge.
-pub struct Names<'a> {
-    pub target: &'a dyn Target,
-    /// The target table, quoted.
-    pub t: String,
-    /// The staging table, quoted.
-    pub s: String,
-}
-
-impl Names<'_> {
-    /// `T.c1 = S.c1 AND ...`: the target's column on the left, so SQLite
-    /// compares in its collation.
-    fn on(&self, cols: &[String]) -> String {
-        cols.iter()
-            .map(|c| {
-                let q = self.target.quote(c);
-                format!("{}.{q} = {}.{q}", self.t, self.s)
-            })
-            .collect::<Vec<_>>()
-            .join(" AND ")
-    }
-
-    /// A condition on rows of `outer` (T or S) that some row of the other
-    /// table matches on any key.
-    pub fn matches(&self, keys: &[MergeKey], outer_is_target: bool) -> String {
-        let inner = if outer_is_target { &self.s } else { &self.t };
-        keys.iter()
-            .map(|k| {
-                format!(
-                    "EXISTS (SELECT 1 FROM {inner} WHERE {})",
-                    self.on(&k.columns)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    }
-
-    /// Groups of a key's values held by a target row and archive rows.
-    pub fn conflicts_sql(&self, key: &MergeKey, limit: usize) -> String {
-        let cols: Vec<String> = key
-            .columns
-            .iter()
-            .map(|c| format!("{}.{}", self.t, self.target.quote(c)))
-            .collect();
-        let shown: Vec<String> = cols.iter().map(|c| self.target.text_sql(c)).collect();
-        format!(
-            "SELECT {}, COUNT(*) FROM {} JOIN {} ON {} GROUP BY {} ORDER BY COUNT(*) DESC, {} LIMIT {limit}",
-            shown.join(", "),
-            self.t,
-            self.s,
-            self.on(&key.columns),
-            cols.join(", "),
-            cols.join(", ")
-        )
-    }
-
-    /// How many target rows a key's archive rows collide with.
-    pub fn conflict_count_sql(&self, key: &MergeKey) -> String {
-        format!(
-            "SELECT COUNT(*) FROM {} WHERE EXISTS (SELECT 1 FROM {} WHERE {})",
-            self.t,
-            self.s,
-            self.on(&key.columns)
-        )
-    }
-
-    /// Insert the staging table's rows into the target.
-    pub fn insert_sql(&self, columns: &[String]) -> String {
-        let cols = columns
-            .iter()
-            .map(|c| self.target.quote(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // Identity columns GENERATED ALWAYS take the archive's values too.
-        let overriding = if self.target.kind() == EngineKind::Postgres {
-            " OVERRIDING SYSTEM VALUE"
-        } else {
-            ""
-        };
-        format!(
-            "INSERT INTO {} ({cols}){overriding} SELECT {cols} FROM {}",
-            self.t, self.s
-        )
-    }
-}
-
 /// Describe one duplicate group for people.
 pub fn describe_group(
     table: &str,
@@ -193,31 +109,20 @@ pub async fn conflicts(
     keys: &[MergeKey],
     with_existing: bool,
 ) -> Result<Vec<String>> {
-    let names = Names {
-        target,
-        t: target.quote(&tp.name),
-        s: target.quote(staging),
-    };
     let mut report = Vec::new();
     for k in keys {
         if with_existing {
-            let rows = target
-                .query_text(
-                    &names.conflicts_sql(k, LIMIT),
-                    &format!("table {}: probing for rows the target already has", tp.name),
-                )
+            let groups = target
+                .merge_conflicts(&tp.name, staging, &k.columns, LIMIT)
                 .await?;
-            let shown = rows.len() as u64;
-            for (vals, n) in crate::engine::groups(rows, k.columns.len()) {
+            let shown = groups.len() as u64;
+            for (vals, n) in groups {
                 report.push(describe_group(&tp.name, k, &vals, 1, n));
             }
             if shown == LIMIT as u64 {
-                let total = count(
-                    target,
-                    &names.conflict_count_sql(k),
-                    &format!("table {}: counting rows the target already has", tp.name),
-                )
-                .await?;
+                let total = target
+                    .merge_conflict_count(&tp.name, staging, &k.columns)
+                    .await?;
                 if total > shown {
                     report.push(format!(
                         "table {}: {} ({}): and {} more",
@@ -245,7 +150,7 @@ pub fn losers_in_target(policy: Policy) -> bool {
 /// Merge the staged tables left in the journal: under `fail`, stop on any
 /// conflict; under a keep policy, write the losers to the rejects archive,
 /// delete them, and insert the staged rows that remain.
-pub(super) async fn resolve(
+pub async fn resolve(
     journal: &mut Journal,
     target: &dyn Target,
     progress: &Progress,
@@ -317,29 +222,9 @@ pub(super) async fn resolve(
             }
             let staging = staging_name(tp, *pi);
             let rejects = rejects_name(tp, *pi);
-            let names = Names {
-                target,
-                t: target.quote(&tp.name),
-                s: target.quote(&staging),
-            };
-            target.drop_table(&rejects).await?;
-            target
-                .execute(
-                    &[format!(
-                        "CREATE TABLE {} AS SELECT * FROM {} WHERE {}",
-                        target.quote(&rejects),
-                        if in_target { &names.t } else { &names.s },
-                        names.matches(keys, in_target)
-                    )],
-                    &format!("table {}: collecting the rows it rejects", tp.name),
-                )
+            let n = target
+                .merge_collect_losers(&tp.name, &staging, &rejects, &columns_of(keys), in_target)
                 .await?;
-            let n = count(
-                target,
-                &format!("SELECT COUNT(*) FROM {}", target.quote(&rejects)),
-                &format!("table {}: counting the rows it rejects", tp.name),
-            )
-            .await?;
             losers.push((*pi, n));
         }
     }
@@ -359,30 +244,15 @@ pub(super) async fn resolve(
 
     for (pi, tp, keys) in &merges {
         let staging = staging_name(tp, *pi);
-        let names = Names {
-            target,
-            t: target.quote(&tp.name),
-            s: target.quote(&staging),
-        };
-        let mut sql = Vec::new();
-        if run.policy != Policy::Fail && !keys.is_empty() {
-            sql.push(format!(
-                "DELETE FROM {} WHERE {}",
-                if in_target { &names.t } else { &names.s },
-                names.matches(keys, in_target)
-            ));
-        }
-        sql.push(names.insert_sql(&tp.columns));
-        sql.push(format!("DELETE FROM {}", names.s));
-        // The journal moves on in the same transaction: a crash leaves
-        // either nothing merged or the merge recorded.
-        let staged: u64 = count(
-            target,
-            &format!("SELECT COUNT(*) FROM {}", names.s),
-            &format!("table {}: counting its staged rows", tp.name),
-        )
-        .await?;
+        let staged = target
+            .count_rows(
+                &staging,
+                &format!("table {}: counting its staged rows", tp.name),
+            )
+            .await?;
         let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
+        // The journal moves on in the merge's own transaction: a crash
+        // leaves either nothing merged or the merge recorded.
         let mut next = journal.clone();
         next.merged.push(Merged {
             table: tp.name.clone(),
@@ -392,15 +262,16 @@ pub(super) async fn resolve(
             file: if n > 0 { file.clone() } else { String::new() },
         });
         next.merges.retain(|m| m != pi);
-        sql.push(format!(
-            "UPDATE {} SET body = {} WHERE id = 1",
-            target.quote(crate::engine::JOURNAL_TABLE),
-            target.string_literal(&serde_json::to_string(&next)?)
-        ));
+        let key_columns = columns_of(keys);
+        let delete = (run.policy != Policy::Fail && !keys.is_empty())
+            .then_some((key_columns.as_slice(), in_target));
         target
-            .execute(
-                &sql,
-                &format!("table {}: merging the archive's rows", tp.name),
+            .merge_commit(
+                &tp.name,
+                &staging,
+                delete,
+                &tp.columns,
+                &serde_json::to_string(&next)?,
             )
             .await?;
         *journal = next;
@@ -414,7 +285,7 @@ pub(super) async fn resolve(
     Ok(())
 }
 
-pub(super) fn policy_name(p: Policy) -> &'static str {
+pub fn policy_name(p: Policy) -> &'static str {
     match p {
         Policy::Fail => "fail",
         Policy::KeepExisting => "keep-existing",
@@ -422,65 +293,7 @@ pub(super) fn policy_name(p: Policy) -> &'static str {
     }
 }
 
-/// Write the `haul_rejects_*` tables with rows to the rejects archive, each
-/// under its table's name and shape; returns the archive's path.
-async fn write_rejects(
-    archive: &str,
-    plan: &Plan,
-    losers: &[(usize, u64)],
-    run: &Run<'_>,
-) -> Result<String> {
-    let mut tables = Vec::new();
-    let mut read_from = Vec::new();
-    for &(pi, n) in losers.iter().filter(|(_, n)| *n > 0) {
-        let tp = &plan.tables[pi];
-        let Some(tt) = &tp.target_table else { continue };
-        let mut t = tt.clone();
-        t.estimated_rows = Some(n);
-        read_from.push((t.name.clone(), rejects_name(tp, pi)));
-        tables.push(t);
-    }
-    let source: Arc<dyn crate::engine::Source> = Arc::from(
-        crate::engine::open_source(run.target_spec, 1)
-            .await
-            .context("reading the rejected rows back out of the target")?,
-    );
-    let expected: Vec<(String, Option<u64>)> = tables
-        .iter()
-        .map(|t| (t.name.clone(), t.estimated_rows))
-        .collect();
-    let quiet = Progress::new(crate::progress::Mode::Quiet, "rejects", &expected);
-    let settings = crate::dump::Settings {
-        no_replace: true,
-        jobs: 1,
-        chunk_size: 64 << 20,
-        level: 3,
-        markers: false,
-    };
-    let schema = Schema {
-        tables,
-        ..Schema::default()
-    };
-    let (path, _) = crate::dump::write_archive(
-        source,
-        schema,
-        &read_from,
-        &run.rejects,
-        &settings,
-        quiet,
-        crate::archive::manifest::now_rfc3339(),
-        vec![match run.policy {
-            Policy::KeepArchived => format!(
-                "rows of {} replaced by the archive's in a restore of {archive} (--on-duplicate keep-archived)",
-                run.target_spec
-            ),
-            _ => format!(
-                "rows of {archive} not restored into {}: the target's rows with the same keys were kept (--on-duplicate keep-existing)",
-                run.target_spec
-            ),
-        }],
-    )
-    .await
-    .with_context(|| format!("writing the rejects archive {}", run.rejects.display()))?;
-    Ok(path.display().to_string())
+/// The column lists of merge keys.
+fn columns_of(keys: &[MergeKey]) -> Vec<Vec<String>> {
+    keys.iter().map(|k| k.columns.clone()).collect()
 }

@@ -1,0 +1,143 @@
+//! The restore journal, kept in the target from before the first write to
+//! the end: the plan, what was relaxed, what is left to merge.
+
+use super::feed::Feed;
+use super::plan::{Action, Plan};
+use crate::archive::ArchiveReader;
+use crate::engine::{Constraint, Target};
+use crate::model::Table;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Where a restore is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Relaxing, creating tables, loading chunks, building keys.
+    Loading,
+    /// Every chunk is in: foreign keys, merges, probe, reapply, sequences.
+    Loaded,
+    /// Extras replayed; only the count check and the cleanup are left.
+    Finished,
+}
+
+/// The restore journal, kept in the target from before the first write to
+/// the end: the plan, what was relaxed, what is left to merge. Loaded
+/// chunks are recorded beside it ([`crate::engine::CHUNKS_TABLE`]) in each
+/// chunk's own transaction, so `--resume` knows exactly what is in.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Journal {
+    /// The archive's path, or for a copy the source.
+    pub archive: String,
+    /// The archive's identity (its schema checksum and finish time), or the
+    /// copy's source.
+    pub archive_id: String,
+    /// Made by `haul copy`.
+    #[serde(default)]
+    pub copy: bool,
+    pub started_at: String,
+    pub phase: Phase,
+    pub plan: Plan,
+    pub relaxed: Vec<Relaxed>,
+    /// Plan tables whose staged rows are not merged yet.
+    pub merges: Vec<usize>,
+    /// Merges done so far.
+    #[serde(default)]
+    pub merged: Vec<Merged>,
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Merged {
+    pub table: String,
+    /// Archive rows inserted.
+    pub inserted: u64,
+    /// Archive rows not inserted (keep-existing).
+    pub archived: u64,
+    /// Target rows replaced (keep-archived).
+    pub existing: u64,
+    pub file: String,
+}
+
+/// One relaxed constraint and the target table it belongs to.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Relaxed {
+    pub table: Table,
+    pub constraint: Constraint,
+}
+
+impl Journal {
+    /// The journal for a new restore of `plan` from `feed` (`source` names
+    /// a live feed's source).
+    pub fn new(plan: Plan, feed: &Feed, source: &str) -> Journal {
+        let relaxed = plan
+            .tables
+            .iter()
+            .filter_map(|t| Some((t.target_table.as_ref()?, &t.relax)))
+            .flat_map(|(tt, cs)| {
+                cs.iter().map(|c| Relaxed {
+                    table: tt.clone(),
+                    constraint: c.clone(),
+                })
+            })
+            .chain(plan.referencing.iter().map(|(t, c)| Relaxed {
+                table: t.clone(),
+                constraint: c.clone(),
+            }))
+            .collect();
+        let merges = plan
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.action == Action::Merge)
+            .map(|(i, _)| i)
+            .collect();
+        let (archive, archive_id) = match feed {
+            Feed::Archive(r) => (r.path().display().to_string(), archive_id(r)),
+            Feed::Live { .. } => (source.to_string(), format!("copy from {source}")),
+        };
+        Journal {
+            archive,
+            archive_id,
+            copy: feed.live(),
+            started_at: crate::archive::manifest::now_rfc3339(),
+            phase: Phase::Loading,
+            plan,
+            relaxed,
+            merges,
+            merged: vec![],
+        }
+    }
+
+    pub(super) async fn save(&self, target: &dyn Target) -> Result<()> {
+        target
+            .journal_write(&serde_json::to_string(self)?)
+            .await
+            .context("writing the restore journal")
+    }
+
+    /// The command that finishes or undoes this restore, without the target
+    /// and the flag.
+    pub fn again(&self) -> String {
+        match self.copy {
+            true => format!("haul copy {}", self.archive),
+            false => format!("haul restore {}", self.archive),
+        }
+    }
+
+    /// The journal in the target, if a restore left one.
+    pub async fn load(target: &dyn Target) -> Result<Option<Journal>> {
+        match target.journal_read().await? {
+            None => Ok(None),
+            Some(body) => Ok(Some(serde_json::from_str(&body).context(
+                "the restore journal in the target is unreadable (written by another haul version?)",
+            )?)),
+        }
+    }
+}
+
+/// What identifies an archive for `--resume`.
+pub fn archive_id(reader: &ArchiveReader) -> String {
+    let m = reader.manifest();
+    format!("{}@{}", m.schema_blake3, m.finished_at)
+}

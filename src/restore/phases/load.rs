@@ -1,0 +1,286 @@
+//! Load every chunk (or, for a copy, every source part) not yet in, over
+//! `jobs` workers, biggest tables first, each chunk recorded in the journal
+//! in its own transaction. When a table's last chunk is in, its keys and
+//! indexes go to the front of the queue, so index builds overlap the
+//! loading of other tables.
+
+use super::super::context::{column_conversions, Ctx};
+use super::super::failpoint::chunk_failpoint;
+use super::super::feed::{copy_part, load_chunk, load_table, Feed, COMPLETE};
+use super::super::plan::{Action, Plan};
+use super::keys::table_keys;
+use crate::convert::{ColumnConv, Conversions};
+use crate::engine::{ChunkMark, Part, Target};
+use crate::model::Schema;
+use crate::progress::Progress;
+use anyhow::Result;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A unit of restore work.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    /// Load chunk `.1` of plan table `.0`.
+    Chunk(usize, usize),
+    /// Copy part `.1` of plan table `.0`'s source table (a live feed).
+    Part(usize, usize),
+    /// Add the keys and indexes of plan table `.0`.
+    Keys(usize),
+}
+
+/// What the workers share.
+struct Shared {
+    plan: Arc<Plan>,
+    feed: Arc<Feed>,
+    target: Arc<dyn Target>,
+    progress: Arc<Progress>,
+    loaded: Arc<Vec<AtomicU64>>,
+    /// Work items left per table before its keys can be built.
+    left: Vec<AtomicUsize>,
+    queue: Mutex<VecDeque<Work>>,
+    /// What a resumed restore finds already built.
+    built: Option<Schema>,
+    parts: Vec<Vec<Part>>,
+    column_convs: Vec<Vec<ColumnConv>>,
+    conversions: Arc<Conversions>,
+    analyze: bool,
+}
+
+/// Run the load phase.
+pub async fn load(cx: &Ctx<'_>) -> Result<()> {
+    let (plan, feed, done, jobs) = (&cx.plan, &cx.feed, &cx.done, cx.jobs);
+    let mut order: Vec<usize> = (0..plan.tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
+    let parts = live_parts(cx).await?;
+    let todo = |pi: usize| -> Vec<usize> {
+        if feed.live() {
+            return (0..parts[pi].len()).collect();
+        }
+        (0..plan.tables[pi].chunks)
+            .filter(|&c| {
+                !done.contains(&ChunkMark {
+                    table: pi,
+                    chunk: c,
+                })
+            })
+            .collect()
+    };
+    let mut work: VecDeque<Work> = VecDeque::new();
+    let mut loading: Vec<usize> = Vec::new();
+    for pi in order {
+        let t = &plan.tables[pi];
+        if t.action == Action::Keep {
+            cx.progress
+                .table_skipped(pi, "kept as it is in the target (a rule says so)");
+            continue;
+        }
+        cx.progress
+            .table(pi)
+            .add(cx.loaded[pi].load(Ordering::Relaxed), 0);
+        if todo(pi).is_empty() {
+            cx.progress.table_done(pi);
+            work.push_front(Work::Keys(pi));
+        } else {
+            loading.push(pi);
+        }
+    }
+    // Tables in groups of `jobs`, their chunks interleaved: concurrent
+    // workers load different tables (two bulk loads into one table contend
+    // for it), and a group's keys build while the next group loads.
+    for group in loading.chunks(jobs) {
+        let lists: Vec<Vec<usize>> = group.iter().map(|&pi| todo(pi)).collect();
+        let most = lists.iter().map(Vec::len).max().unwrap_or(0);
+        for k in 0..most {
+            for (g, &pi) in group.iter().enumerate() {
+                if let Some(&c) = lists[g].get(k) {
+                    work.push_back(match feed.live() {
+                        true => Work::Part(pi, c),
+                        false => Work::Chunk(pi, c),
+                    });
+                }
+            }
+        }
+    }
+    let left = (0..plan.tables.len())
+        .map(|pi| AtomicUsize::new(todo(pi).len()))
+        .collect();
+    let shared = Arc::new(Shared {
+        plan: Arc::clone(plan),
+        feed: Arc::clone(feed),
+        target: Arc::clone(&cx.target),
+        progress: Arc::clone(&cx.progress),
+        loaded: Arc::clone(&cx.loaded),
+        left,
+        queue: Mutex::new(work),
+        built: cx.built().await?,
+        column_convs: column_conversions(plan, cx.schema(), cx.target.kind()),
+        parts,
+        conversions: Arc::clone(&cx.conversions),
+        analyze: cx.run.analyze,
+    });
+    let tasks: Vec<_> = (0..jobs)
+        .map(|_| tokio::spawn(worker(Arc::clone(&shared))))
+        .collect();
+    let mut first_err = None;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(j) => anyhow::bail!("a restore worker failed: {j}"),
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The parts of each source table a live feed still reads.
+async fn live_parts(cx: &Ctx<'_>) -> Result<Vec<Vec<Part>>> {
+    let mut parts: Vec<Vec<Part>> = vec![Vec::new(); cx.plan.tables.len()];
+    if let Feed::Live {
+        source, manifest, ..
+    } = cx.feed.as_ref()
+    {
+        for (pi, t) in cx.plan.tables.iter().enumerate() {
+            let complete = cx.done.contains(&ChunkMark {
+                table: pi,
+                chunk: COMPLETE,
+            });
+            if t.action != Action::Keep && !complete {
+                parts[pi] = source
+                    .parts(&manifest.schema.tables[t.index], cx.jobs)
+                    .await?;
+            }
+        }
+    }
+    Ok(parts)
+}
+
+/// Take work from the queue until it is empty; on an error, empty the
+/// queue so the other workers stop too.
+async fn worker(s: Arc<Shared>) -> Result<()> {
+    loop {
+        let next = s.queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+        let Some(item) = next else {
+            return Ok(());
+        };
+        let result = match item {
+            Work::Keys(pi) => {
+                let tp = &s.plan.tables[pi];
+                let table = &s.feed.manifest().schema.tables[tp.index];
+                let from = s.plan.source_engine;
+                table_keys(
+                    s.target.as_ref(),
+                    tp,
+                    table,
+                    from,
+                    s.built.as_ref(),
+                    s.analyze,
+                )
+                .await
+            }
+            Work::Part(pi, k) => copy(&s, pi, k).await,
+            Work::Chunk(pi, ci) => chunk(&s, pi, ci).await,
+        };
+        if result.is_err() {
+            if let Ok(mut q) = s.queue.lock() {
+                q.clear();
+            }
+            return result;
+        }
+    }
+}
+
+/// Count one work item of table `pi` done; whether it was the last.
+fn last_item(s: &Shared, pi: usize) -> bool {
+    s.left[pi].fetch_sub(1, Ordering::AcqRel) == 1
+}
+
+/// Table `pi` is loaded: its keys go to the front of the queue.
+fn table_loaded(s: &Shared, pi: usize) {
+    s.progress.table_done(pi);
+    if let Ok(mut q) = s.queue.lock() {
+        q.push_front(Work::Keys(pi));
+    }
+}
+
+/// Copy part `k` of plan table `pi`'s source table.
+async fn copy(s: &Shared, pi: usize, k: usize) -> Result<()> {
+    let Feed::Live {
+        source,
+        chunk_size,
+        raw_bytes,
+        ..
+    } = s.feed.as_ref()
+    else {
+        anyhow::bail!("a part of a table to copy without a source");
+    };
+    copy_part(
+        &s.plan,
+        pi,
+        &s.parts[pi][k],
+        k,
+        Arc::clone(source),
+        *chunk_size,
+        s.feed.manifest(),
+        s.target.as_ref(),
+        &s.progress,
+        &s.loaded,
+        raw_bytes,
+        &s.column_convs[pi],
+        &s.conversions,
+    )
+    .await?;
+    if last_item(s, pi) {
+        s.target
+            .mark_chunk(ChunkMark {
+                table: pi,
+                chunk: COMPLETE,
+            })
+            .await?;
+        table_loaded(s, pi);
+    }
+    Ok(())
+}
+
+/// Load chunk `ci` of plan table `pi` from the archive.
+async fn chunk(s: &Shared, pi: usize, ci: usize) -> Result<()> {
+    let Feed::Archive(reader) = s.feed.as_ref() else {
+        anyhow::bail!("a chunk to load without an archive");
+    };
+    let manifest = s.feed.manifest();
+    let tp = &s.plan.tables[pi];
+    let entry = &manifest.tables[tp.index];
+    let table = load_table(tp, pi, manifest);
+    let chunk = &entry.chunks[ci];
+    let csv = tokio::task::block_in_place(|| reader.read_chunk(&entry.name, chunk, false))?;
+    let mark = ChunkMark {
+        table: pi,
+        chunk: ci,
+    };
+    let n = load_chunk(
+        s.target.as_ref(),
+        tp,
+        &table,
+        &csv,
+        entry.columns.len(),
+        chunk.rows,
+        &chunk.member,
+        &s.column_convs[pi],
+        &s.conversions,
+        Some(mark),
+    )
+    .await?;
+    drop(csv);
+    chunk_failpoint();
+    s.progress.table(pi).add(n, chunk.raw_bytes);
+    s.loaded[pi].fetch_add(n, Ordering::Relaxed);
+    if last_item(s, pi) {
+        table_loaded(s, pi);
+    }
+    Ok(())
+}
