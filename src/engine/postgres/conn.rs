@@ -1,0 +1,171 @@
+//! Sessions: connecting with canonical settings, the pool of restore
+//! sessions, and driver errors as [`EngineError`]s.
+
+use crate::conn::ConnSpec;
+use crate::engine::EngineError;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSql;
+use tokio_postgres::{Client, NoTls, Row};
+
+/// Settings every haul session runs with, so that text forms are canonical.
+const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; \
+    SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = 'hex'; \
+    SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; \
+    SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;";
+
+/// Settings of restore sessions: commits need not wait for the disk (a
+/// failed restore is redone, not recovered), and index builds sort in memory.
+const RESTORE_SESSION: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'";
+
+/// A driver error while doing `context`.
+pub(super) fn server_err(context: impl Into<String>, e: tokio_postgres::Error) -> EngineError {
+    EngineError::Driver {
+        context: context.into(),
+        message: describe(&e),
+        source: Box::new(e),
+    }
+}
+
+/// One line for a driver error: the server's message, detail and hint.
+pub(super) fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = db.message().to_string();
+        if let Some(d) = db.detail() {
+            s.push_str(" (");
+            s.push_str(d);
+            s.push(')');
+        }
+        if let Some(h) = db.hint() {
+            s.push_str("; hint: ");
+            s.push_str(h);
+        }
+        s
+    } else {
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(c) = src {
+            let cs = c.to_string();
+            if !s.contains(&cs) {
+                s.push_str(": ");
+                s.push_str(&cs);
+            }
+            src = c.source();
+        }
+        s
+    }
+}
+
+/// Column `i` of a result row of the query run for `context`; a value of
+/// another type, or a NULL where none is expected, is an error.
+pub(super) fn col<'a, T: FromSql<'a>>(
+    row: &'a Row,
+    i: usize,
+    context: &str,
+) -> Result<T, EngineError> {
+    row.try_get(i).map_err(|e| server_err(context, e))
+}
+
+/// A new session with [`SESSION`] settings.
+pub(super) async fn connect(spec: &ConnSpec) -> Result<Client, EngineError> {
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&spec.host)
+        .port(spec.port)
+        .dbname(&spec.database)
+        .application_name("haul")
+        .connect_timeout(Duration::from_secs(15));
+    let user = spec
+        .user
+        .clone()
+        .or_else(|| std::env::var("PGUSER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "postgres".into());
+    cfg.user(&user);
+    if let Some(p) = &spec.password {
+        cfg.password(p);
+    }
+    let target = spec.to_string();
+    let (client, conn) = cfg.connect(NoTls).await.map_err(|e| match e.code() {
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        {
+            EngineError::Auth {
+                target: target.clone(),
+                reason: describe(&e),
+            }
+        }
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => EngineError::NoDatabase {
+            target: target.clone(),
+            database: spec.database.clone(),
+        },
+        Some(_) => server_err(format!("connecting to {target}"), e),
+        None => EngineError::Connect {
+            target: target.clone(),
+            reason: describe(&e),
+        },
+    })?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+        .batch_execute(SESSION)
+        .await
+        .map_err(|e| server_err(format!("setting up a session on {target}"), e))?;
+    Ok(client)
+}
+
+/// Idle restore sessions, with [`RESTORE_SESSION`] settings; more are
+/// opened when all are in use.
+pub(super) struct Pool {
+    spec: ConnSpec,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl Pool {
+    /// A pool holding one session, opened now so that connection errors
+    /// show up before any work.
+    pub(super) async fn open(spec: &ConnSpec) -> Result<Self, EngineError> {
+        let first = connect(spec).await?;
+        first
+            .batch_execute(RESTORE_SESSION)
+            .await
+            .map_err(|e| server_err("setting up the restore session", e))?;
+        Ok(Pool {
+            spec: spec.clone(),
+            idle: Mutex::new(vec![first]),
+        })
+    }
+
+    /// An idle session, or a new one.
+    pub(super) async fn get(&self) -> Result<Client, EngineError> {
+        if let Some(c) = self.idle.lock().await.pop() {
+            return Ok(c);
+        }
+        let c = connect(&self.spec).await?;
+        c.batch_execute(RESTORE_SESSION)
+            .await
+            .map_err(|e| server_err("setting up a restore session", e))?;
+        Ok(c)
+    }
+
+    /// Give back a session for reuse, unless it has closed.
+    pub(super) async fn put(&self, c: Client) {
+        if !c.is_closed() {
+            self.idle.lock().await.push(c);
+        }
+    }
+
+    /// Run `sql` (one or more statements) on a pooled session.
+    pub(super) async fn exec(
+        &self,
+        sql: &str,
+        context: impl Into<String>,
+    ) -> Result<(), EngineError> {
+        let c = self.get().await?;
+        let r = c.batch_execute(sql).await;
+        self.put(c).await;
+        r.map_err(|e| server_err(context, e))
+    }
+}

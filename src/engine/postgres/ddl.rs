@@ -1,0 +1,239 @@
+//! Restore DDL: the SQL that creates types, sequences and tables, adds and
+//! drops constraints, and the names it gives them.
+
+use super::types::column_def;
+use super::{column_list, qtable};
+use crate::engine::{quote_ident, quote_literal, Constraint};
+use crate::schema::{AutoIncrement, Column, EngineKind, Schema, Table};
+
+/// PostgreSQL's identifier limit, in bytes.
+const MAX_IDENT: usize = 63;
+
+/// `name` cut to fit [`MAX_IDENT`], with a hash of the whole name so cut
+/// names stay distinct.
+fn fit_ident(name: &str) -> String {
+    if name.len() <= MAX_IDENT {
+        return name.to_string();
+    }
+    let mut cut = MAX_IDENT - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    format!("{}_{}", &name[..cut], &hash[..8])
+}
+
+/// A constraint's name on PostgreSQL. Index and key names are per schema
+/// there but per table on MySQL (every primary key is `PRIMARY`), so keys
+/// and indexes from MySQL are prefixed with their table; primary keys from
+/// other engines are `TABLE_pkey`.
+fn constraint_name(table: &Table, c: &Constraint, from: EngineKind) -> String {
+    match (c, from) {
+        (_, EngineKind::Postgres) => c.name().to_string(),
+        (Constraint::PrimaryKey(_), _) => fit_ident(&format!("{}_pkey", table.name)),
+        (Constraint::Unique(_) | Constraint::Index(_), EngineKind::Mysql) => {
+            fit_ident(&format!("{}_{}", table.name, c.name()))
+        }
+        _ => fit_ident(c.name()),
+    }
+}
+
+/// The statement that adds `c` to `table`.
+pub(super) fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) -> String {
+    let t = qtable(&table.name);
+    let same = from == EngineKind::Postgres;
+    let cols = |v: &[String]| column_list(v);
+    let name = quote_ident(&constraint_name(table, c, from));
+    match c {
+        Constraint::PrimaryKey(k) => format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {name} {}",
+            match (&k.native, same) {
+                (Some(n), true) => n.clone(),
+                _ => format!("PRIMARY KEY ({})", cols(&k.columns)),
+            }
+        ),
+        Constraint::Unique(k) => format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {name} {}",
+            match (&k.native, same) {
+                (Some(n), true) => n.clone(),
+                _ => format!("UNIQUE ({})", cols(&k.columns)),
+            }
+        ),
+        Constraint::Check(k) => format!("ALTER TABLE {t} ADD CONSTRAINT {name} {}", k.native),
+        Constraint::Index(i) => match (&i.native, same) {
+            (Some(n), true) => n.clone(),
+            _ => format!(
+                "CREATE {}INDEX {name} ON {t} ({})",
+                if i.unique { "UNIQUE " } else { "" },
+                cols(&i.columns)
+            ),
+        },
+        Constraint::ForeignKey(f) => format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {name} {}",
+            match (&f.native, same) {
+                (Some(n), true) => n.clone(),
+                _ => {
+                    let mut s = format!(
+                        "FOREIGN KEY ({}) REFERENCES {} ({})",
+                        cols(&f.columns),
+                        qtable(&f.ref_table),
+                        cols(&f.ref_columns)
+                    );
+                    if let Some(a) = &f.on_delete {
+                        s.push_str(&format!(" ON DELETE {a}"));
+                    }
+                    if let Some(a) = &f.on_update {
+                        s.push_str(&format!(" ON UPDATE {a}"));
+                    }
+                    s
+                }
+            }
+        ),
+    }
+}
+
+/// What in `table` has a name too long for PostgreSQL, one message each.
+pub(super) fn long_names(table: &Table) -> Vec<String> {
+    let long = |what: String, name: &str| {
+        format!(
+            "{what} {name:?} is {} bytes long; PostgreSQL names are at most {MAX_IDENT} bytes \
+             (it would cut the name silently). Rename it in the source, or restore into another engine",
+            name.len()
+        )
+    };
+    let mut v = Vec::new();
+    if table.name.len() > MAX_IDENT {
+        v.push(long("table".into(), &table.name));
+    }
+    for c in &table.columns {
+        if c.name.len() > MAX_IDENT {
+            v.push(long(format!("table {}: column", table.name), &c.name));
+        }
+    }
+    v
+}
+
+/// Extensions, functions, enum types and sequences of a PostgreSQL dump,
+/// created before its tables.
+pub(super) fn prepare_sql(schema: &Schema) -> String {
+    // Function bodies may name tables that do not exist yet.
+    let mut sql = String::from("SET check_function_bodies = off;\n");
+    for x in schema
+        .extras
+        .iter()
+        .filter(|x| x.kind == "extension" || x.kind == "function")
+    {
+        sql.push_str(&x.ddl);
+        sql.push_str(";\n");
+    }
+    for e in &schema.enums {
+        let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
+        sql.push_str(&format!(
+            "DO $haul$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $haul$;\n",
+            quote_ident(&e.name),
+            labels.join(", ")
+        ));
+    }
+    let owned = schema.tables.iter().flat_map(|t| {
+        t.columns.iter().filter_map(|c| {
+            let ai = c.auto_increment.as_ref()?;
+            if ai.identity.is_some() {
+                return None;
+            }
+            ai.sequence.as_ref()
+        })
+    });
+    for s in owned.chain(schema.sequences.iter()) {
+        sql.push_str(&format!(
+            "CREATE SEQUENCE IF NOT EXISTS {} {};\n",
+            quote_ident(&s.name),
+            s.options.as_deref().unwrap_or("")
+        ));
+    }
+    for s in &schema.sequences {
+        if let Some(v) = s.last_value {
+            sql.push_str(&format!(
+                "SELECT setval({}, {v}, {});\n",
+                quote_literal(&quote_ident(&s.name)),
+                s.is_called
+            ));
+        }
+    }
+    sql
+}
+
+/// CREATE TABLE for `table` with the `inline` constraints, and from
+/// PostgreSQL its sequence ownership and comments.
+pub(super) fn create_table_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String {
+    let mut defs: Vec<String> = table.columns.iter().map(|c| column_def(c, from)).collect();
+    for c in inline {
+        let sql = constraint_sql(table, c, from);
+        if let Some(rest) = sql.split_once(" ADD ").map(|x| x.1) {
+            defs.push(rest.to_string());
+        }
+    }
+    let mut sql = format!(
+        "CREATE TABLE {} (\n  {}\n);\n",
+        qtable(&table.name),
+        defs.join(",\n  ")
+    );
+    if from == EngineKind::Postgres {
+        for c in &table.columns {
+            if let Some(AutoIncrement {
+                sequence: Some(s),
+                identity: None,
+            }) = &c.auto_increment
+            {
+                sql.push_str(&format!(
+                    "ALTER SEQUENCE {} OWNED BY {}.{};\n",
+                    quote_ident(&s.name),
+                    qtable(&table.name),
+                    quote_ident(&c.name)
+                ));
+            }
+            if let Some(cm) = &c.comment {
+                sql.push_str(&format!(
+                    "COMMENT ON COLUMN {}.{} IS {};\n",
+                    qtable(&table.name),
+                    quote_ident(&c.name),
+                    quote_literal(cm)
+                ));
+            }
+        }
+    }
+    if let Some(cm) = &table.comment {
+        sql.push_str(&format!(
+            "COMMENT ON TABLE {} IS {};\n",
+            qtable(&table.name),
+            quote_literal(cm)
+        ));
+    }
+    sql
+}
+
+/// The statement that drops `c` from `table`, if it is there.
+pub(super) fn drop_constraint_sql(table: &Table, c: &Constraint) -> String {
+    match c {
+        Constraint::Index(i) => format!("DROP INDEX IF EXISTS {}", quote_ident(&i.name)),
+        other => format!(
+            "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+            qtable(&table.name),
+            quote_ident(other.name())
+        ),
+    }
+}
+
+/// A query moving the sequence of column `c` past both the column's largest
+/// value and `$1` (the source's last value, if known).
+pub(super) fn reset_sequence_sql(table: &Table, c: &Column) -> String {
+    format!(
+        "SELECT setval(s, v, true) FROM (
+                   SELECT pg_get_serial_sequence({tl}, {cl}) AS s,
+                          GREATEST((SELECT max({ci}) FROM {t})::bigint, $1::bigint) AS v) x
+                  WHERE s IS NOT NULL AND v IS NOT NULL AND v >= 1",
+        tl = quote_literal(&qtable(&table.name)),
+        cl = quote_literal(&c.name),
+        ci = quote_ident(&c.name),
+        t = qtable(&table.name),
+    )
+}

@@ -1,0 +1,318 @@
+//! The restore side: [`PgTarget`], sessions from a small pool running the
+//! DDL of `ddl.rs` and the loads of `load.rs`.
+
+use super::conn::{col, server_err, Pool};
+use super::ddl::{
+    constraint_sql, create_table_sql, drop_constraint_sql, long_names, prepare_sql,
+    reset_sequence_sql,
+};
+use super::introspect::introspect;
+use super::load::load_chunk;
+use super::qtable;
+use super::types::{labels_check, map_type};
+use crate::conn::ConnSpec;
+use crate::engine::{
+    quote_ident, quote_literal, ChunkMark, Constraint, EngineError, Target, CHUNKS_TABLE,
+    JOURNAL_TABLE,
+};
+use crate::pipeline::Rows;
+use crate::schema::{Column, EngineKind, Schema, Table, TableFilter};
+use async_trait::async_trait;
+use tokio_postgres::error::SqlState;
+
+/// A PostgreSQL restore target with a small pool of sessions.
+pub struct PgTarget {
+    pool: Pool,
+}
+
+impl PgTarget {
+    /// Connect to `spec`; sessions beyond the first are opened as needed.
+    pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
+        Ok(PgTarget {
+            pool: Pool::open(spec).await?,
+        })
+    }
+}
+
+#[async_trait]
+impl Target for PgTarget {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
+    }
+
+    async fn server_version(&self) -> Result<String, EngineError> {
+        let c = self.pool.get().await?;
+        let r = c.query_one("SHOW server_version", &[]).await;
+        self.pool.put(c).await;
+        let ctx = "reading the server version";
+        col(&r.map_err(|e| server_err(ctx, e))?, 0, ctx)
+    }
+
+    async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
+        let c = self.pool.get().await?;
+        let r = introspect(&c, filter).await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn has_rows(&self, table: &str) -> Result<bool, EngineError> {
+        let c = self.pool.get().await?;
+        let r = c
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM {})", qtable(table)),
+                &[],
+            )
+            .await;
+        self.pool.put(c).await;
+        let ctx = format!("table {table}: counting rows");
+        col(&r.map_err(|e| server_err(&ctx, e))?, 0, &ctx)
+    }
+
+    fn can_add_later(&self, _c: &Constraint) -> bool {
+        true
+    }
+
+    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
+        Some(format!(
+            "{}{}",
+            map_type(&column.ty),
+            labels_check(column).unwrap_or_default()
+        ))
+    }
+
+    fn refuse_names(&self, table: &Table) -> Vec<String> {
+        long_names(table)
+    }
+
+    async fn prepare(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
+        if from != EngineKind::Postgres {
+            return Ok(());
+        }
+        let sql = prepare_sql(schema);
+        if sql.is_empty() {
+            return Ok(());
+        }
+        self.pool.exec(&sql, "creating types and sequences").await
+    }
+
+    async fn drop_table(&self, table: &str) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!("DROP TABLE IF EXISTS {} CASCADE", qtable(table)),
+                format!("table {table}: dropping it"),
+            )
+            .await
+    }
+
+    async fn create_table(
+        &self,
+        table: &Table,
+        inline: &[Constraint],
+        from: EngineKind,
+    ) -> Result<(), EngineError> {
+        let sql = create_table_sql(table, inline, from);
+        self.pool
+            .exec(&sql, format!("table {}: creating it", table.name))
+            .await
+    }
+
+    async fn load(
+        &self,
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        load_chunk(&self.pool, table, columns, rows, label, mark).await
+    }
+
+    async fn add_constraint(
+        &self,
+        table: &Table,
+        c: &Constraint,
+        from: EngineKind,
+    ) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &constraint_sql(table, c, from),
+                format!("table {}: adding {} {}", table.name, c.kind(), c.name()),
+            )
+            .await
+    }
+
+    async fn reset_sequences(&self, table: &Table, _from: EngineKind) -> Result<(), EngineError> {
+        for c in &table.columns {
+            let Some(ai) = &c.auto_increment else {
+                continue;
+            };
+            let source_last = ai
+                .sequence
+                .as_ref()
+                .filter(|s| s.is_called)
+                .and_then(|s| s.last_value)
+                .or(table.auto_increment_next.map(|n| n - 1));
+            let sql = reset_sequence_sql(table, c);
+            let client = self.pool.get().await?;
+            let r = client.query(&sql, &[&source_last]).await;
+            self.pool.put(client).await;
+            r.map_err(|e| {
+                server_err(
+                    format!("table {}: resetting the sequence of {}", table.name, c.name),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        let sql = drop_constraint_sql(table, c);
+        self.pool
+            .exec(
+                &sql,
+                format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
+            )
+            .await
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        quote_ident(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("{column}::text")
+    }
+
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = async {
+            c.batch_execute("BEGIN").await?;
+            let mut n = Vec::new();
+            for s in statements {
+                n.push(c.execute(s.as_str(), &[]).await?);
+            }
+            c.batch_execute("COMMIT").await?;
+            Ok(n)
+        }
+        .await;
+        match r {
+            Ok(n) => {
+                self.pool.put(c).await;
+                Ok(n)
+            }
+            // The connection is dropped, and its transaction with it.
+            Err(e) => Err(server_err(context, e)),
+        }
+    }
+
+    async fn query_text(
+        &self,
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = c.simple_query(sql).await;
+        self.pool.put(c).await;
+        let msgs = r.map_err(|e| server_err(context, e))?;
+        let mut rows = Vec::new();
+        for m in &msgs {
+            if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                let row = (0..r.len())
+                    .map(|i| {
+                        r.try_get(i)
+                            .map(|v| v.map(str::to_string))
+                            .map_err(|e| server_err(context, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = c
+            .query_opt(
+                &format!(
+                    "SELECT body FROM {} WHERE id = 1 AND to_regclass({}) IS NOT NULL",
+                    qtable(JOURNAL_TABLE),
+                    quote_literal(JOURNAL_TABLE)
+                ),
+                &[],
+            )
+            .await;
+        self.pool.put(c).await;
+        let ctx = "reading the restore journal";
+        match r {
+            Ok(Some(row)) => Ok(Some(col(&row, 0, ctx)?)),
+            Ok(None) => Ok(None),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
+            Err(e) => Err(server_err(ctx, e)),
+        }
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        let c = self.pool.get().await?;
+        let t = qtable(JOURNAL_TABLE);
+        let r = async {
+            c.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {t} (id int PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {} (tbl int NOT NULL, chunk int NOT NULL, PRIMARY KEY (tbl, chunk))",
+                qtable(CHUNKS_TABLE)
+            ))
+            .await?;
+            c.execute(
+                &format!(
+                    "INSERT INTO {t} (id, body) VALUES (1, $1)
+                     ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, written_at = now()"
+                ),
+                &[&body],
+            )
+            .await
+        }
+        .await;
+        self.pool.put(c).await;
+        r.map(|_| ())
+            .map_err(|e| server_err("writing the restore journal", e))
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!(
+                    "DROP TABLE IF EXISTS {}, {}",
+                    qtable(JOURNAL_TABLE),
+                    qtable(CHUNKS_TABLE)
+                ),
+                "removing the restore journal",
+            )
+            .await
+    }
+
+    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
+        if from == EngineKind::Postgres {
+            for x in schema
+                .extras
+                .iter()
+                .filter(|x| x.kind != "extension" && x.kind != "function")
+            {
+                self.pool
+                    .exec(&x.ddl, format!("creating {} {}", x.kind, x.name))
+                    .await?;
+            }
+        }
+        // Tables were analyzed one by one as their keys were built.
+        Ok(())
+    }
+
+    async fn analyze(&self, table: &str) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!("ANALYZE {}", qtable(table)),
+                format!("table {table}: analyzing it"),
+            )
+            .await
+    }
+}
