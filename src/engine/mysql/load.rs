@@ -1,0 +1,307 @@
+//! Loading: one chunk as one `LOAD DATA LOCAL INFILE`, fed from memory in
+//! packets the server accepts.
+
+use super::conn::{cell_s, describe, query_rows, server_code};
+use super::qi;
+use super::target::MyTarget;
+use super::types::{kind_of, Kind};
+use crate::archive::codec::{tag, unhex_into, Field};
+use crate::engine::{ChunkErrors, ChunkMark, EngineError};
+use crate::pipeline::Rows;
+use crate::schema::Table;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use mysql_async::prelude::*;
+
+/// Bytes handed to the driver per LOAD DATA packet, at most (and at most half
+/// the server's `max_allowed_packet`).
+pub(super) const PIECE: usize = 1 << 20;
+
+/// Send `data` to the LOAD DATA stream in packets of at most `piece` bytes;
+/// false once the stream is gone.
+async fn send_pieces(
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    data: Bytes,
+    piece: usize,
+) -> bool {
+    let mut off = 0;
+    while off < data.len() {
+        let end = (off + piece).min(data.len());
+        if tx.send(Ok(data.slice(off..end))).await.is_err() {
+            return false;
+        }
+        off = end;
+    }
+    true
+}
+
+/// Append `v` escaped for `LOAD DATA ... ESCAPED BY '\\'`.
+#[inline]
+fn push_escaped(out: &mut Vec<u8>, mut v: &[u8]) {
+    loop {
+        let i = match (
+            memchr::memchr3(b'\\', b'\t', b'\n', v),
+            memchr::memchr2(0, b'\r', v),
+        ) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => break,
+        };
+        out.extend_from_slice(&v[..i]);
+        out.extend_from_slice(match v[i] {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            _ => b"\\0",
+        });
+        v = &v[i + 1..];
+    }
+    out.extend_from_slice(v);
+}
+
+/// Binary digits back to the big-endian bytes of a BIT value; false if
+/// `digits` holds anything else.
+fn bits_to_bytes(digits: &[u8], out: &mut Vec<u8>) -> bool {
+    let n = digits.len();
+    let len = n.div_ceil(8).max(1);
+    out.clear();
+    out.resize(len, 0);
+    for (j, &d) in digits.iter().enumerate() {
+        let bit = match d {
+            b'0' => 0,
+            b'1' => 1,
+            _ => return false,
+        };
+        // Position from the least significant end.
+        let p = n - 1 - j;
+        out[len - 1 - p / 8] |= bit << (p % 8);
+    }
+    true
+}
+
+impl MyTarget {
+    /// Load one chunk of `rows` into `columns` of `table` in its own
+    /// transaction, recording `mark` in it; returns the rows loaded.
+    pub(super) async fn load_chunk(
+        &self,
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        let errs = ChunkErrors {
+            table: &table.name,
+            chunk: label,
+        };
+        let load_err = |message: String| errs.load(message);
+        let codec_err = |source| errs.codec(source);
+        let kinds: Vec<Kind> = columns
+            .iter()
+            .map(|n| table.column(n).map(kind_of).unwrap_or(Kind::Text))
+            .collect();
+        let mut targets = Vec::new();
+        let mut sets = Vec::new();
+        // MariaDB ignores NO_AUTO_VALUE_ON_ZERO in a LOAD DATA with a SET
+        // clause, so columns go straight in wherever the server accepts it;
+        // MySQL takes JSON and spatial values only through a conversion.
+        for (i, (name, k)) in columns.iter().zip(&kinds).enumerate() {
+            match k {
+                Kind::Spatial if !self.mariadb => {
+                    targets.push(format!("@v{i}"));
+                    sets.push(format!("{} = @v{i}", qi(name)));
+                }
+                Kind::Json if !self.mariadb => {
+                    targets.push(format!("@v{i}"));
+                    sets.push(format!("{} = CONVERT(@v{i} USING utf8mb4)", qi(name)));
+                }
+                _ => targets.push(qi(name)),
+            }
+        }
+        let mut sql = format!(
+            "LOAD DATA LOCAL INFILE 'haul' INTO TABLE {} CHARACTER SET binary \
+             FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+            qi(&table.name),
+            targets.join(", ")
+        );
+        if !sets.is_empty() {
+            sql.push_str(" SET ");
+            sql.push_str(&sets.join(", "));
+        }
+
+        let mut conn = self.pool.get().await?;
+        conn.query_drop("START TRANSACTION")
+            .await
+            .map_err(|e| load_err(describe(&e)))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        conn.set_infile_handler(async move {
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|b| (b, rx))
+            });
+            Ok(stream.boxed())
+        });
+        let produce = async move {
+            let piece = self.piece;
+            let mut buf: Vec<u8> = Vec::with_capacity(PIECE + PIECE / 4);
+            let mut raw: Vec<u8> = Vec::new();
+            let width = rows.width();
+            let r: Result<(), EngineError> = async {
+                while rows.next_row().map_err(codec_err)? {
+                    for i in 0..width {
+                        if i > 0 {
+                            buf.push(b'\t');
+                        }
+                        let bin = matches!(kinds[i], Kind::Binary | Kind::Spatial);
+                        match rows.field(i).map_err(codec_err)? {
+                            Field::Null => buf.extend_from_slice(b"\\N"),
+                            Field::Value(v) | Field::Tagged(tag::BLOB, v) if bin => {
+                                raw.clear();
+                                if !unhex_into(v, &mut raw) {
+                                    return Err(load_err(format!(
+                                        "row {}, column {}: invalid hex in a binary value",
+                                        rows.row_number(),
+                                        columns[i]
+                                    )));
+                                }
+                                push_escaped(&mut buf, &raw);
+                            }
+                            Field::Value(v) if kinds[i] == Kind::Bool => {
+                                let v: &[u8] = match v {
+                                    b"t" | b"true" | b"TRUE" => b"1",
+                                    b"f" | b"false" | b"FALSE" => b"0",
+                                    other => other,
+                                };
+                                push_escaped(&mut buf, v);
+                            }
+                            Field::Value(v) if matches!(kinds[i], Kind::Bits(_)) => {
+                                raw.clear();
+                                if !bits_to_bytes(v, &mut raw) {
+                                    return Err(load_err(format!(
+                                        "row {}, column {}: {:?} is not a string of binary digits",
+                                        rows.row_number(),
+                                        columns[i],
+                                        String::from_utf8_lossy(v)
+                                    )));
+                                }
+                                push_escaped(&mut buf, &raw);
+                            }
+                            Field::Tagged(tag::BLOB, _) => {
+                                return Err(load_err(format!(
+                                    "row {}, column {}: a binary value in a non-binary column",
+                                    rows.row_number(),
+                                    columns[i]
+                                )))
+                            }
+                            Field::Value(v) | Field::Tagged(_, v) => push_escaped(&mut buf, v),
+                        }
+                    }
+                    buf.push(b'\n');
+                    if buf.len() >= piece {
+                        let full =
+                            std::mem::replace(&mut buf, Vec::with_capacity(PIECE + PIECE / 4));
+                        if !send_pieces(&tx, Bytes::from(full), piece).await {
+                            return Ok(());
+                        }
+                    }
+                }
+                if !buf.is_empty() {
+                    send_pieces(&tx, Bytes::from(buf), piece).await;
+                }
+                Ok(())
+            }
+            .await;
+            if r.is_err() {
+                // Abort the transfer: the server rolls the statement back.
+                let _ = tx
+                    .send(Err(std::io::Error::other("the chunk could not be decoded")))
+                    .await;
+            }
+            r
+        };
+        let query = async {
+            let r = conn.query_drop(&sql).await;
+            // Drop the handler (and its receiver) if the server never asked.
+            conn.set_infile_handler(async {
+                Err(mysql_async::LocalInfileError::OtherError("no chunk to send".into()).into())
+            });
+            r
+        };
+        let (q, p) = tokio::join!(query, produce);
+        let outcome: Result<u64, EngineError> = match (q, p) {
+            (_, Err(e)) => Err(e),
+            (Err(e), Ok(())) => Err(load_err(match server_code(&e) {
+                Some(1148 | 3948) => format!(
+                    "{}; the server must allow LOAD DATA LOCAL (SET GLOBAL local_infile = 1)",
+                    describe(&e)
+                ),
+                _ => describe(&e),
+            })),
+            (Ok(()), Ok(())) => {
+                let n = conn.affected_rows();
+                let warnings = conn.get_warnings();
+                if warnings > 0 {
+                    let w = query_rows(&mut conn, "SHOW WARNINGS LIMIT 3", "reading warnings")
+                        .await
+                        .unwrap_or_default();
+                    let msgs: Vec<String> = w
+                        .iter()
+                        .map(|r| format!("{} {}: {}", cell_s(r, 0), cell_s(r, 1), cell_s(r, 2)))
+                        .collect();
+                    Err(load_err(format!(
+                        "the server reported {} warning(s) loading the chunk, so it was rolled back: {}",
+                        warnings,
+                        msgs.join("; ")
+                    )))
+                } else {
+                    Ok(n)
+                }
+            }
+        };
+        let outcome = match (outcome, mark) {
+            (Ok(n), Some(m)) => conn
+                .query_drop(m.insert_sql(qi))
+                .await
+                .map(|()| n)
+                .map_err(|e| load_err(format!("recording the chunk: {}", describe(&e)))),
+            (o, _) => o,
+        };
+        match outcome {
+            Ok(n) => {
+                conn.query_drop("COMMIT")
+                    .await
+                    .map_err(|e| load_err(format!("committing: {}", describe(&e))))?;
+                self.pool.put(conn).await;
+                Ok(n)
+            }
+            Err(e) => {
+                if conn.query_drop("ROLLBACK").await.is_ok() {
+                    self.pool.put(conn).await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_for_load_data() {
+        let mut out = Vec::new();
+        push_escaped(&mut out, b"a\\b\tc\nd\re\0f");
+        assert_eq!(out, b"a\\\\b\\tc\\nd\\re\\0f");
+    }
+
+    #[test]
+    fn bits_back_to_bytes() {
+        let mut raw = Vec::new();
+        assert!(bits_to_bytes(b"1010101010", &mut raw));
+        assert_eq!(raw, [0x02, 0xAA]);
+        assert!(bits_to_bytes(b"1", &mut raw));
+        assert_eq!(raw, [1]);
+        assert!(!bits_to_bytes(b"12", &mut raw));
+    }
+}

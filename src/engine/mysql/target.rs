@@ -1,0 +1,355 @@
+//! Restoring: [`MyTarget`], tables created and filled through a small pool
+//! of sessions, constraints and views added after the data.
+
+use super::conn::{cell, connect, first_number, is_mariadb, query_rows, server_err, version, Pool};
+use super::ddl::{
+    constraint_sql, create_table_sql, drop_constraint_sql, keyed_columns, orphans_sql,
+};
+use super::extras::replay;
+use super::introspect::introspect;
+use super::load::PIECE;
+use super::qi;
+use super::types::map_type;
+use crate::conn::ConnSpec;
+use crate::engine::{
+    quote_literal, ChunkMark, Constraint, EngineError, Target, CHUNKS_TABLE, JOURNAL_TABLE,
+};
+use crate::pipeline::Rows;
+use crate::schema::*;
+use async_trait::async_trait;
+use mysql_async::prelude::*;
+use std::collections::HashSet;
+
+/// A MySQL/MariaDB restore target with a small pool of sessions.
+pub struct MyTarget {
+    pub(super) pool: Pool,
+    pub(super) mariadb: bool,
+    /// (table, index) created with its table because auto-increment needs it.
+    inline_indexes: std::sync::Mutex<HashSet<(String, String)>>,
+    /// Bytes per LOAD DATA packet.
+    pub(super) piece: usize,
+}
+
+/// Restore sessions. In this SQL mode zero dates and a `0` in an
+/// auto-increment column load as they are; every conversion still raises a
+/// warning, and warnings fail the load.
+const TARGET_SETUP: &[&str] = &[
+    "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+    "SET foreign_key_checks = 0, unique_checks = 0",
+];
+
+impl MyTarget {
+    /// Connect, and learn the server's kind and packet limit.
+    pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
+        let mut first = connect(spec, TARGET_SETUP).await?;
+        let (mariadb, _) = is_mariadb(&mut first).await?;
+        let context = "reading max_allowed_packet";
+        let rows = query_rows(&mut first, "SELECT @@max_allowed_packet", context).await?;
+        let packet: usize = first_number(&rows, 0, "max_allowed_packet", context)?;
+        Ok(MyTarget {
+            pool: Pool::new(spec, TARGET_SETUP, first),
+            mariadb,
+            inline_indexes: std::sync::Mutex::new(HashSet::new()),
+            piece: (packet / 2).clamp(512, PIECE),
+        })
+    }
+}
+
+#[async_trait]
+impl Target for MyTarget {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Mysql
+    }
+
+    async fn server_version(&self) -> Result<String, EngineError> {
+        let mut c = self.pool.get().await?;
+        let r = version(&mut c).await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
+        let mut c = self.pool.get().await?;
+        let target = self.pool.spec().to_string();
+        let r = introspect(&mut c, filter, self.mariadb, &target).await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn has_rows(&self, table: &str) -> Result<bool, EngineError> {
+        let rows = self
+            .pool
+            .rows(
+                &format!("SELECT 1 FROM {} LIMIT 1", qi(table)),
+                &format!("table {table}: counting rows"),
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
+        Some(map_type(
+            &column.ty,
+            keyed_columns(table).contains(&column.name),
+        ))
+    }
+
+    fn can_add_later(&self, c: &Constraint) -> bool {
+        // InnoDB clusters rows by primary key: loading in key order into a
+        // table that has it is faster than rebuilding the table afterwards.
+        !matches!(c, Constraint::PrimaryKey(_) | Constraint::Check(_))
+    }
+
+    async fn prepare(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn drop_table(&self, table: &str) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!("DROP TABLE IF EXISTS {}", qi(table)),
+                format!("table {table}: dropping it"),
+            )
+            .await
+    }
+
+    async fn create_table(
+        &self,
+        table: &Table,
+        inline: &[Constraint],
+        from: EngineKind,
+    ) -> Result<(), EngineError> {
+        let (sql, kept) = create_table_sql(table, inline, from);
+        if let Ok(mut s) = self.inline_indexes.lock() {
+            for k in kept {
+                s.insert((table.name.clone(), k));
+            }
+        }
+        self.pool
+            .exec(&sql, format!("table {}: creating it", table.name))
+            .await
+    }
+
+    async fn load(
+        &self,
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        self.load_chunk(table, columns, rows, label, mark).await
+    }
+
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &drop_constraint_sql(table, c),
+                format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
+            )
+            .await
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        qi(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("CAST({column} AS CHAR)")
+    }
+
+    fn string_literal(&self, s: &str) -> String {
+        // Backslashes escape in MySQL strings unless NO_BACKSLASH_ESCAPES.
+        quote_literal(&s.replace('\\', "\\\\"))
+    }
+
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
+        let mut c = self.pool.get().await?;
+        let r = async {
+            c.query_drop("START TRANSACTION").await?;
+            let mut n = Vec::new();
+            for s in statements {
+                c.query_drop(s.as_str()).await?;
+                n.push(c.affected_rows());
+            }
+            c.query_drop("COMMIT").await?;
+            Ok::<_, mysql_async::Error>(n)
+        }
+        .await;
+        match r {
+            Ok(n) => {
+                self.pool.put(c).await;
+                Ok(n)
+            }
+            Err(e) => {
+                if c.query_drop("ROLLBACK").await.is_ok() {
+                    self.pool.put(c).await;
+                }
+                Err(server_err(context, e))
+            }
+        }
+    }
+
+    async fn query_text(
+        &self,
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let rows = self.pool.rows(sql, context).await?;
+        Ok(rows
+            .iter()
+            .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
+            .collect())
+    }
+
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        let exists = self
+            .pool
+            .rows(
+                &format!(
+                    "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
+                    quote_literal(JOURNAL_TABLE)
+                ),
+                "reading the restore journal",
+            )
+            .await?;
+        if exists.is_empty() {
+            return Ok(None);
+        }
+        let rows = self
+            .pool
+            .rows(
+                &format!("SELECT body FROM {} WHERE id = 1", qi(JOURNAL_TABLE)),
+                "reading the restore journal",
+            )
+            .await?;
+        Ok(rows.first().and_then(|r| cell(r, 0)))
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        let t = qi(JOURNAL_TABLE);
+        self.pool
+            .exec(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (id INT PRIMARY KEY, written_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, body LONGTEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                ),
+                "writing the restore journal",
+            )
+            .await?;
+        self.pool
+            .exec(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {} (tbl INT NOT NULL, chunk INT NOT NULL, PRIMARY KEY (tbl, chunk)) ENGINE=InnoDB",
+                    qi(CHUNKS_TABLE)
+                ),
+                "writing the restore journal",
+            )
+            .await?;
+        let mut c = self.pool.get().await?;
+        let r = c
+            .exec_drop(
+                format!("REPLACE INTO {t} (id, body) VALUES (1, ?)"),
+                (body,),
+            )
+            .await;
+        self.pool.put(c).await;
+        r.map_err(|e| server_err("writing the restore journal", e))
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!(
+                    "DROP TABLE IF EXISTS {}, {}",
+                    qi(JOURNAL_TABLE),
+                    qi(CHUNKS_TABLE)
+                ),
+                "removing the restore journal",
+            )
+            .await
+    }
+
+    async fn add_constraint(
+        &self,
+        table: &Table,
+        c: &Constraint,
+        from: EngineKind,
+    ) -> Result<(), EngineError> {
+        let key = (table.name.clone(), c.name().to_string());
+        if self.inline_indexes.lock().is_ok_and(|s| s.contains(&key)) {
+            return Ok(());
+        }
+        let context = format!("table {}: adding {} {}", table.name, c.kind(), c.name());
+        self.pool
+            .exec(&constraint_sql(table, c, from), context.clone())
+            .await?;
+        if let Constraint::ForeignKey(f) = c {
+            // Added without checking the rows: check them now.
+            let rows = self.pool.rows(&orphans_sql(table, f), &context).await?;
+            let orphans: u64 = first_number(&rows, 0, "the count of orphan rows", &context)?;
+            if orphans > 0 {
+                return Err(EngineError::Server {
+                    context,
+                    message: format!("{orphans} rows reference rows missing from {}", f.ref_table),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset_sequences(&self, table: &Table, _from: EngineKind) -> Result<(), EngineError> {
+        let Some(c) = table.columns.iter().find(|c| c.auto_increment.is_some()) else {
+            return Ok(());
+        };
+        let ctx = format!("table {}: resetting its auto-increment counter", table.name);
+        let rows = self
+            .pool
+            .rows(
+                &format!("SELECT MAX({}) FROM {}", qi(&c.name), qi(&table.name)),
+                &ctx,
+            )
+            .await?;
+        // NULL for an empty table; a float column's maximum has a fraction.
+        let max: Option<i128> = match rows.first().and_then(|r| cell(r, 0)) {
+            None => None,
+            Some(s) => Some(s.split('.').next().unwrap_or("").parse().map_err(|_| {
+                EngineError::Server {
+                    context: ctx.clone(),
+                    message: format!("the largest {} is {s:?}, not a number", c.name),
+                }
+            })?),
+        };
+        let next = max
+            .map(|m| m + 1)
+            .into_iter()
+            .chain(table.auto_increment_next.map(i128::from))
+            .max();
+        if let Some(n) = next.filter(|n| *n > 1) {
+            self.pool
+                .exec(
+                    &format!("ALTER TABLE {} AUTO_INCREMENT = {n}", qi(&table.name)),
+                    ctx,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
+        if from == EngineKind::Mysql {
+            replay(&self.pool, schema).await?;
+        }
+        if schema.tables.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = schema.tables.iter().map(|t| qi(&t.name)).collect();
+        let _ = self
+            .pool
+            .rows(
+                &format!("ANALYZE TABLE {}", names.join(", ")),
+                "analyzing the restored tables",
+            )
+            .await?;
+        Ok(())
+    }
+}
