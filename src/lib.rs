@@ -23,7 +23,3 @@ pub mod progress;
 pub mod restore;
 pub mod stream;
 pub mod transform;
-
-// Paths the engine modules still use while they move into their folders.
-pub use model as schema;
-pub use stream as pipeline;

@@ -2,11 +2,11 @@
 //! engines: conflicts found with joins in the target's collation, losers
 //! collected, deleted, the rest inserted.
 
-use super::Target;
+use super::Dialect;
 use crate::model::EngineKind;
 
 /// SQL names for one merge.
-pub struct Names<'a, T: Target + ?Sized> {
+pub struct Names<'a, T: Dialect + ?Sized> {
     pub target: &'a T,
     /// The target table, quoted.
     pub t: String,
@@ -14,7 +14,7 @@ pub struct Names<'a, T: Target + ?Sized> {
     pub s: String,
 }
 
-impl<'a, T: Target + ?Sized> Names<'a, T> {
+impl<'a, T: Dialect + ?Sized> Names<'a, T> {
     pub fn new(target: &'a T, table: &str, staging: &str) -> Self {
         Names {
             target,

@@ -5,6 +5,9 @@
 //! cross-engine restore maps from, and the native text it had on the source
 //! engine, which a same-engine restore replays verbatim for exact fidelity.
 
+mod constraint;
+pub use constraint::Constraint;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

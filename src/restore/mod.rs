@@ -19,6 +19,8 @@ pub mod plan;
 mod rejects;
 mod relax;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 pub use abandon::abandon;
 pub use feed::Feed;

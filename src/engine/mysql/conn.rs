@@ -2,12 +2,12 @@
 //! reading result cells, and the restore side's pool of sessions.
 
 use crate::conn::ConnSpec;
+use crate::engine::pool::{self, Connector};
 use crate::engine::EngineError;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 /// One line for a driver error.
 pub(super) fn describe(e: &mysql_async::Error) -> String {
@@ -212,39 +212,39 @@ pub(super) fn first_number<T: FromStr>(
     number(row, i, what, context)?.ok_or_else(|| missing(format!("{what} is NULL")))
 }
 
-/// Sessions opened with the same setup statements, kept for reuse.
-pub(super) struct Pool {
+/// Opens sessions with the same setup statements.
+pub(super) struct MyConnector {
     spec: ConnSpec,
     setup: &'static [&'static str],
-    idle: Mutex<Vec<Conn>>,
 }
 
-impl Pool {
+#[async_trait::async_trait]
+impl Connector for MyConnector {
+    type Conn = Conn;
+
+    async fn open(&self) -> Result<Conn, EngineError> {
+        connect(&self.spec, self.setup).await
+    }
+}
+
+/// Sessions opened with the same setup statements, kept for reuse.
+pub(super) type Pool = pool::Pool<MyConnector>;
+
+impl pool::Pool<MyConnector> {
     /// A pool that starts with `first`, opened with `setup`.
     pub(super) fn new(spec: &ConnSpec, setup: &'static [&'static str], first: Conn) -> Self {
-        Pool {
-            spec: spec.clone(),
-            setup,
-            idle: Mutex::new(vec![first]),
-        }
+        Self::with_first(
+            MyConnector {
+                spec: spec.clone(),
+                setup,
+            },
+            first,
+        )
     }
 
     /// Where the sessions connect.
     pub(super) fn spec(&self) -> &ConnSpec {
-        &self.spec
-    }
-
-    /// An idle session, or a new one.
-    pub(super) async fn get(&self) -> Result<Conn, EngineError> {
-        if let Some(c) = self.idle.lock().await.pop() {
-            return Ok(c);
-        }
-        connect(&self.spec, self.setup).await
-    }
-
-    /// Give a session back for reuse.
-    pub(super) async fn put(&self, c: Conn) {
-        self.idle.lock().await.push(c);
+        &self.connector().spec
     }
 
     /// Run `sql`, which returns no rows.

@@ -1,6 +1,6 @@
 //! Reading `SHOW CREATE TABLE` output: its definitions, and what each one is.
 
-use crate::schema::ForeignKey;
+use crate::model::ForeignKey;
 
 /// A `SHOW CREATE TABLE` statement cut into its definitions.
 #[derive(Debug, Clone, PartialEq)]

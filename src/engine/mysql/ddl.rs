@@ -5,7 +5,7 @@ use super::create::{classify, parse_create, DefKind};
 use super::types::map_type;
 use super::{column_list, qi};
 use crate::engine::{quote_literal, Constraint};
-use crate::schema::*;
+use crate::model::*;
 use std::collections::HashSet;
 
 /// A `CREATE TABLE` for `table`, and the indexes it keeps inline because its
@@ -55,7 +55,7 @@ pub(super) fn create_table_sql(
                 if let Some(d) = c
                     .default
                     .as_deref()
-                    .and_then(|d| crate::schema::portable_default(d, &c.ty, EngineKind::Mysql))
+                    .and_then(|d| crate::model::portable_default(d, &c.ty, EngineKind::Mysql))
                 {
                     s.push_str(&format!(" DEFAULT {d}"));
                 }

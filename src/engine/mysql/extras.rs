@@ -5,7 +5,7 @@ use super::conn::{cell, cell_s, query_rows, Pool};
 use super::create::take_ident;
 use super::qi;
 use crate::engine::EngineError;
-use crate::schema::{NativeObject, Schema, Table, TableFilter};
+use crate::model::{NativeObject, Schema, Table, TableFilter};
 use mysql_async::Conn;
 use std::collections::HashSet;
 

@@ -7,7 +7,7 @@ use super::extras::extras;
 use super::qi;
 use super::types::neutral_type;
 use crate::engine::{quote_literal, EngineError};
-use crate::schema::*;
+use crate::model::*;
 use mysql_async::Conn;
 use std::collections::HashMap;
 

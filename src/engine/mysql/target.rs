@@ -12,10 +12,11 @@ use super::qi;
 use super::types::map_type;
 use crate::conn::ConnSpec;
 use crate::engine::{
-    quote_literal, ChunkMark, Constraint, EngineError, Target, CHUNKS_TABLE, JOURNAL_TABLE,
+    quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError,
+    JournalStore, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
 };
-use crate::pipeline::Rows;
-use crate::schema::*;
+use crate::model::*;
+use crate::stream::Rows;
 use async_trait::async_trait;
 use mysql_async::prelude::*;
 use std::collections::HashSet;
@@ -55,99 +56,9 @@ impl MyTarget {
     }
 }
 
-#[async_trait]
-impl Target for MyTarget {
+impl Dialect for MyTarget {
     fn kind(&self) -> EngineKind {
         EngineKind::Mysql
-    }
-
-    async fn server_version(&self) -> Result<String, EngineError> {
-        let mut c = self.pool.get().await?;
-        let r = version(&mut c).await;
-        self.pool.put(c).await;
-        r
-    }
-
-    async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
-        let mut c = self.pool.get().await?;
-        let target = self.pool.spec().to_string();
-        let r = introspect(&mut c, filter, self.mariadb, &target).await;
-        self.pool.put(c).await;
-        r
-    }
-
-    async fn has_rows(&self, table: &str) -> Result<bool, EngineError> {
-        let rows = self
-            .pool
-            .rows(
-                &format!("SELECT 1 FROM {} LIMIT 1", qi(table)),
-                &format!("table {table}: counting rows"),
-            )
-            .await?;
-        Ok(!rows.is_empty())
-    }
-
-    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
-        Some(map_type(
-            &column.ty,
-            keyed_columns(table).contains(&column.name),
-        ))
-    }
-
-    fn can_add_later(&self, c: &Constraint) -> bool {
-        // InnoDB clusters rows by primary key: loading in key order into a
-        // table that has it is faster than rebuilding the table afterwards.
-        !matches!(c, Constraint::PrimaryKey(_) | Constraint::Check(_))
-    }
-
-    async fn prepare(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
-        Ok(())
-    }
-
-    async fn drop_table(&self, table: &str) -> Result<(), EngineError> {
-        self.pool
-            .exec(
-                &format!("DROP TABLE IF EXISTS {}", qi(table)),
-                format!("table {table}: dropping it"),
-            )
-            .await
-    }
-
-    async fn create_table(
-        &self,
-        table: &Table,
-        inline: &[Constraint],
-        from: EngineKind,
-    ) -> Result<(), EngineError> {
-        let (sql, kept) = create_table_sql(table, inline, from);
-        if let Ok(mut s) = self.inline_indexes.lock() {
-            for k in kept {
-                s.insert((table.name.clone(), k));
-            }
-        }
-        self.pool
-            .exec(&sql, format!("table {}: creating it", table.name))
-            .await
-    }
-
-    async fn load(
-        &self,
-        table: &Table,
-        columns: &[String],
-        rows: &mut dyn Rows,
-        label: &str,
-        mark: Option<ChunkMark>,
-    ) -> Result<u64, EngineError> {
-        self.load_chunk(table, columns, rows, label, mark).await
-    }
-
-    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
-        self.pool
-            .exec(
-                &drop_constraint_sql(table, c),
-                format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
-            )
-            .await
     }
 
     fn quote(&self, ident: &str) -> String {
@@ -162,7 +73,10 @@ impl Target for MyTarget {
         // Backslashes escape in MySQL strings unless NO_BACKSLASH_ESCAPES.
         quote_literal(&s.replace('\\', "\\\\"))
     }
+}
 
+#[async_trait]
+impl Sql for MyTarget {
     async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
         let mut c = self.pool.get().await?;
         let r = async {
@@ -201,70 +115,87 @@ impl Target for MyTarget {
             .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
             .collect())
     }
+}
 
-    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
-        let exists = self
-            .pool
-            .rows(
-                &format!(
-                    "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
-                    quote_literal(JOURNAL_TABLE)
-                ),
-                "reading the restore journal",
-            )
-            .await?;
-        if exists.is_empty() {
-            return Ok(None);
-        }
+#[async_trait]
+impl Catalog for MyTarget {
+    async fn server_version(&self) -> Result<String, EngineError> {
+        let mut c = self.pool.get().await?;
+        let r = version(&mut c).await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
+        let mut c = self.pool.get().await?;
+        let target = self.pool.spec().to_string();
+        let r = introspect(&mut c, filter, self.mariadb, &target).await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn has_rows(&self, table: &str) -> Result<bool, EngineError> {
         let rows = self
             .pool
             .rows(
-                &format!("SELECT body FROM {} WHERE id = 1", qi(JOURNAL_TABLE)),
-                "reading the restore journal",
+                &format!("SELECT 1 FROM {} LIMIT 1", qi(table)),
+                &format!("table {table}: counting rows"),
             )
             .await?;
-        Ok(rows.first().and_then(|r| cell(r, 0)))
+        Ok(!rows.is_empty())
     }
 
-    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
-        let t = qi(JOURNAL_TABLE);
-        self.pool
-            .exec(
-                &format!(
-                    "CREATE TABLE IF NOT EXISTS {t} (id INT PRIMARY KEY, written_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, body LONGTEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-                ),
-                "writing the restore journal",
-            )
-            .await?;
-        self.pool
-            .exec(
-                &format!(
-                    "CREATE TABLE IF NOT EXISTS {} (tbl INT NOT NULL, chunk INT NOT NULL, PRIMARY KEY (tbl, chunk)) ENGINE=InnoDB",
-                    qi(CHUNKS_TABLE)
-                ),
-                "writing the restore journal",
-            )
-            .await?;
-        let mut c = self.pool.get().await?;
-        let r = c
-            .exec_drop(
-                format!("REPLACE INTO {t} (id, body) VALUES (1, ?)"),
-                (body,),
-            )
-            .await;
-        self.pool.put(c).await;
-        r.map_err(|e| server_err("writing the restore journal", e))
+    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
+        Some(map_type(
+            &column.ty,
+            keyed_columns(table).contains(&column.name),
+        ))
     }
 
-    async fn journal_clear(&self) -> Result<(), EngineError> {
+    fn can_add_later(&self, c: &Constraint) -> bool {
+        // InnoDB clusters rows by primary key: loading in key order into a
+        // table that has it is faster than rebuilding the table afterwards.
+        !matches!(c, Constraint::PrimaryKey(_) | Constraint::Check(_))
+    }
+}
+
+#[async_trait]
+impl Ddl for MyTarget {
+    async fn prepare(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn drop_table(&self, table: &str) -> Result<(), EngineError> {
         self.pool
             .exec(
-                &format!(
-                    "DROP TABLE IF EXISTS {}, {}",
-                    qi(JOURNAL_TABLE),
-                    qi(CHUNKS_TABLE)
-                ),
-                "removing the restore journal",
+                &format!("DROP TABLE IF EXISTS {}", qi(table)),
+                format!("table {table}: dropping it"),
+            )
+            .await
+    }
+
+    async fn create_table(
+        &self,
+        table: &Table,
+        inline: &[Constraint],
+        from: EngineKind,
+    ) -> Result<(), EngineError> {
+        let (sql, kept) = create_table_sql(table, inline, from);
+        if let Ok(mut s) = self.inline_indexes.lock() {
+            for k in kept {
+                s.insert((table.name.clone(), k));
+            }
+        }
+        self.pool
+            .exec(&sql, format!("table {}: creating it", table.name))
+            .await
+    }
+
+    async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &drop_constraint_sql(table, c),
+                format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
             )
             .await
     }
@@ -353,3 +284,89 @@ impl Target for MyTarget {
         Ok(())
     }
 }
+
+#[async_trait]
+impl BulkLoad for MyTarget {
+    async fn load(
+        &self,
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        self.load_chunk(table, columns, rows, label, mark).await
+    }
+}
+
+#[async_trait]
+impl JournalStore for MyTarget {
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        let exists = self
+            .pool
+            .rows(
+                &format!(
+                    "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
+                    quote_literal(JOURNAL_TABLE)
+                ),
+                "reading the restore journal",
+            )
+            .await?;
+        if exists.is_empty() {
+            return Ok(None);
+        }
+        let rows = self
+            .pool
+            .rows(
+                &format!("SELECT body FROM {} WHERE id = 1", qi(JOURNAL_TABLE)),
+                "reading the restore journal",
+            )
+            .await?;
+        Ok(rows.first().and_then(|r| cell(r, 0)))
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        let t = qi(JOURNAL_TABLE);
+        self.pool
+            .exec(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (id INT PRIMARY KEY, written_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, body LONGTEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                ),
+                "writing the restore journal",
+            )
+            .await?;
+        self.pool
+            .exec(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {} (tbl INT NOT NULL, chunk INT NOT NULL, PRIMARY KEY (tbl, chunk)) ENGINE=InnoDB",
+                    qi(CHUNKS_TABLE)
+                ),
+                "writing the restore journal",
+            )
+            .await?;
+        let mut c = self.pool.get().await?;
+        let r = c
+            .exec_drop(
+                format!("REPLACE INTO {t} (id, body) VALUES (1, ?)"),
+                (body,),
+            )
+            .await;
+        self.pool.put(c).await;
+        r.map_err(|e| server_err("writing the restore journal", e))
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!(
+                    "DROP TABLE IF EXISTS {}, {}",
+                    qi(JOURNAL_TABLE),
+                    qi(CHUNKS_TABLE)
+                ),
+                "removing the restore journal",
+            )
+            .await
+    }
+}
+
+impl Merge for MyTarget {}

@@ -2,7 +2,7 @@
 //! column's values travel.
 
 use crate::engine::quote_literal;
-use crate::schema::{Column, NeutralType};
+use crate::model::{Column, NeutralType};
 
 /// Values of `enum('a','b')` / `set(...)`.
 pub(super) fn enum_values(column_type: &str) -> Vec<String> {

@@ -2,9 +2,9 @@
 //! sessions, and driver errors as [`EngineError`]s.
 
 use crate::conn::ConnSpec;
+use crate::engine::pool::{self, Connector};
 use crate::engine::EngineError;
 use std::time::Duration;
-use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{Client, NoTls, Row};
@@ -116,33 +116,16 @@ pub(super) async fn connect(spec: &ConnSpec) -> Result<Client, EngineError> {
     Ok(client)
 }
 
-/// Idle restore sessions, with [`RESTORE_SESSION`] settings; more are
-/// opened when all are in use.
-pub(super) struct Pool {
+/// Opens restore sessions, with [`RESTORE_SESSION`] settings.
+pub(super) struct PgConnector {
     spec: ConnSpec,
-    idle: Mutex<Vec<Client>>,
 }
 
-impl Pool {
-    /// A pool holding one session, opened now so that connection errors
-    /// show up before any work.
-    pub(super) async fn open(spec: &ConnSpec) -> Result<Self, EngineError> {
-        let first = connect(spec).await?;
-        first
-            .batch_execute(RESTORE_SESSION)
-            .await
-            .map_err(|e| server_err("setting up the restore session", e))?;
-        Ok(Pool {
-            spec: spec.clone(),
-            idle: Mutex::new(vec![first]),
-        })
-    }
+#[async_trait::async_trait]
+impl Connector for PgConnector {
+    type Conn = Client;
 
-    /// An idle session, or a new one.
-    pub(super) async fn get(&self) -> Result<Client, EngineError> {
-        if let Some(c) = self.idle.lock().await.pop() {
-            return Ok(c);
-        }
+    async fn open(&self) -> Result<Client, EngineError> {
         let c = connect(&self.spec).await?;
         c.batch_execute(RESTORE_SESSION)
             .await
@@ -150,13 +133,20 @@ impl Pool {
         Ok(c)
     }
 
-    /// Give back a session for reuse, unless it has closed.
-    pub(super) async fn put(&self, c: Client) {
-        if !c.is_closed() {
-            self.idle.lock().await.push(c);
-        }
+    fn reusable(&self, c: &Client) -> bool {
+        !c.is_closed()
     }
+}
 
+/// Idle restore sessions.
+pub(super) type Pool = pool::Pool<PgConnector>;
+
+/// A pool of restore sessions on `spec`, one opened now.
+pub(super) async fn open_pool(spec: &ConnSpec) -> Result<Pool, EngineError> {
+    Pool::open(PgConnector { spec: spec.clone() }).await
+}
+
+impl pool::Pool<PgConnector> {
     /// Run `sql` (one or more statements) on a pooled session.
     pub(super) async fn exec(
         &self,

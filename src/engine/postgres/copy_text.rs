@@ -1,7 +1,7 @@
 //! The COPY text format, as `COPY ... TO STDOUT` writes it, parsed into
 //! archive fields.
 
-use crate::pipeline::{ChunkSink, SinkClosed};
+use crate::stream::{ChunkSink, SinkClosed};
 
 /// Why a COPY stream could not be passed on.
 pub(super) enum ParseError {

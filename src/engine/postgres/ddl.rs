@@ -4,7 +4,7 @@
 use super::types::column_def;
 use super::{column_list, qtable};
 use crate::engine::{quote_ident, quote_literal, Constraint};
-use crate::schema::{AutoIncrement, Column, EngineKind, Schema, Table};
+use crate::model::{AutoIncrement, Column, EngineKind, Schema, Table};
 
 /// PostgreSQL's identifier limit, in bytes.
 const MAX_IDENT: usize = 63;

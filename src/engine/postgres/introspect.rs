@@ -4,7 +4,7 @@
 use super::conn::{col, server_err};
 use super::types::neutral_type;
 use crate::engine::{quote_ident, EngineError};
-use crate::schema::*;
+use crate::model::*;
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
 

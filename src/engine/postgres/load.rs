@@ -5,8 +5,8 @@ use super::conn::{describe, Pool};
 use super::{column_list, qtable};
 use crate::archive::codec::{tag, Field};
 use crate::engine::{ChunkErrors, ChunkMark, EngineError};
-use crate::pipeline::Rows;
-use crate::schema::Table;
+use crate::model::Table;
+use crate::stream::Rows;
 use bytes::Bytes;
 use futures_util::SinkExt;
 

@@ -1,7 +1,7 @@
 //! The restore side: [`PgTarget`], sessions from a small pool running the
 //! DDL of `ddl.rs` and the loads of `load.rs`.
 
-use super::conn::{col, server_err, Pool};
+use super::conn::{col, open_pool, server_err, Pool};
 use super::ddl::{
     constraint_sql, create_table_sql, drop_constraint_sql, long_names, prepare_sql,
     reset_sequence_sql,
@@ -12,11 +12,11 @@ use super::qtable;
 use super::types::{labels_check, map_type};
 use crate::conn::ConnSpec;
 use crate::engine::{
-    quote_ident, quote_literal, ChunkMark, Constraint, EngineError, Target, CHUNKS_TABLE,
-    JOURNAL_TABLE,
+    quote_ident, quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect,
+    EngineError, JournalStore, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
 };
-use crate::pipeline::Rows;
-use crate::schema::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::stream::Rows;
 use async_trait::async_trait;
 use tokio_postgres::error::SqlState;
 
@@ -29,17 +29,77 @@ impl PgTarget {
     /// Connect to `spec`; sessions beyond the first are opened as needed.
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
         Ok(PgTarget {
-            pool: Pool::open(spec).await?,
+            pool: open_pool(spec).await?,
         })
     }
 }
 
-#[async_trait]
-impl Target for PgTarget {
+impl Dialect for PgTarget {
     fn kind(&self) -> EngineKind {
         EngineKind::Postgres
     }
 
+    fn quote(&self, ident: &str) -> String {
+        quote_ident(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("{column}::text")
+    }
+}
+
+#[async_trait]
+impl Sql for PgTarget {
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = async {
+            c.batch_execute("BEGIN").await?;
+            let mut n = Vec::new();
+            for s in statements {
+                n.push(c.execute(s.as_str(), &[]).await?);
+            }
+            c.batch_execute("COMMIT").await?;
+            Ok(n)
+        }
+        .await;
+        match r {
+            Ok(n) => {
+                self.pool.put(c).await;
+                Ok(n)
+            }
+            // The connection is dropped, and its transaction with it.
+            Err(e) => Err(server_err(context, e)),
+        }
+    }
+
+    async fn query_text(
+        &self,
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = c.simple_query(sql).await;
+        self.pool.put(c).await;
+        let msgs = r.map_err(|e| server_err(context, e))?;
+        let mut rows = Vec::new();
+        for m in &msgs {
+            if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                let row = (0..r.len())
+                    .map(|i| {
+                        r.try_get(i)
+                            .map(|v| v.map(str::to_string))
+                            .map_err(|e| server_err(context, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+#[async_trait]
+impl Catalog for PgTarget {
     async fn server_version(&self) -> Result<String, EngineError> {
         let c = self.pool.get().await?;
         let r = c.query_one("SHOW server_version", &[]).await;
@@ -83,7 +143,10 @@ impl Target for PgTarget {
     fn refuse_names(&self, table: &Table) -> Vec<String> {
         long_names(table)
     }
+}
 
+#[async_trait]
+impl Ddl for PgTarget {
     async fn prepare(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
         if from != EngineKind::Postgres {
             return Ok(());
@@ -114,17 +177,6 @@ impl Target for PgTarget {
         self.pool
             .exec(&sql, format!("table {}: creating it", table.name))
             .await
-    }
-
-    async fn load(
-        &self,
-        table: &Table,
-        columns: &[String],
-        rows: &mut dyn Rows,
-        label: &str,
-        mark: Option<ChunkMark>,
-    ) -> Result<u64, EngineError> {
-        load_chunk(&self.pool, table, columns, rows, label, mark).await
     }
 
     async fn add_constraint(
@@ -176,61 +228,48 @@ impl Target for PgTarget {
             .await
     }
 
-    fn quote(&self, ident: &str) -> String {
-        quote_ident(ident)
-    }
-
-    fn text_sql(&self, column: &str) -> String {
-        format!("{column}::text")
-    }
-
-    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
-        let c = self.pool.get().await?;
-        let r = async {
-            c.batch_execute("BEGIN").await?;
-            let mut n = Vec::new();
-            for s in statements {
-                n.push(c.execute(s.as_str(), &[]).await?);
+    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
+        if from == EngineKind::Postgres {
+            for x in schema
+                .extras
+                .iter()
+                .filter(|x| x.kind != "extension" && x.kind != "function")
+            {
+                self.pool
+                    .exec(&x.ddl, format!("creating {} {}", x.kind, x.name))
+                    .await?;
             }
-            c.batch_execute("COMMIT").await?;
-            Ok(n)
         }
-        .await;
-        match r {
-            Ok(n) => {
-                self.pool.put(c).await;
-                Ok(n)
-            }
-            // The connection is dropped, and its transaction with it.
-            Err(e) => Err(server_err(context, e)),
-        }
+        // Tables were analyzed one by one as their keys were built.
+        Ok(())
     }
 
-    async fn query_text(
+    async fn analyze(&self, table: &str) -> Result<(), EngineError> {
+        self.pool
+            .exec(
+                &format!("ANALYZE {}", qtable(table)),
+                format!("table {table}: analyzing it"),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl BulkLoad for PgTarget {
+    async fn load(
         &self,
-        sql: &str,
-        context: &str,
-    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
-        let c = self.pool.get().await?;
-        let r = c.simple_query(sql).await;
-        self.pool.put(c).await;
-        let msgs = r.map_err(|e| server_err(context, e))?;
-        let mut rows = Vec::new();
-        for m in &msgs {
-            if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                let row = (0..r.len())
-                    .map(|i| {
-                        r.try_get(i)
-                            .map(|v| v.map(str::to_string))
-                            .map_err(|e| server_err(context, e))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows.push(row);
-            }
-        }
-        Ok(rows)
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        load_chunk(&self.pool, table, columns, rows, label, mark).await
     }
+}
 
+#[async_trait]
+impl JournalStore for PgTarget {
     async fn journal_read(&self) -> Result<Option<String>, EngineError> {
         let c = self.pool.get().await?;
         let r = c
@@ -290,29 +329,6 @@ impl Target for PgTarget {
             )
             .await
     }
-
-    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
-        if from == EngineKind::Postgres {
-            for x in schema
-                .extras
-                .iter()
-                .filter(|x| x.kind != "extension" && x.kind != "function")
-            {
-                self.pool
-                    .exec(&x.ddl, format!("creating {} {}", x.kind, x.name))
-                    .await?;
-            }
-        }
-        // Tables were analyzed one by one as their keys were built.
-        Ok(())
-    }
-
-    async fn analyze(&self, table: &str) -> Result<(), EngineError> {
-        self.pool
-            .exec(
-                &format!("ANALYZE {}", qtable(table)),
-                format!("table {table}: analyzing it"),
-            )
-            .await
-    }
 }
+
+impl Merge for PgTarget {}

@@ -2,7 +2,7 @@
 //! native ones, from PostgreSQL) to column definitions.
 
 use crate::engine::{quote_ident, quote_literal};
-use crate::schema::{portable_default, Column, EngineKind, NeutralType};
+use crate::model::{portable_default, Column, EngineKind, NeutralType};
 
 /// The neutral type of a catalog type (`typname`, `typtype`, `atttypmod`);
 /// `enum_values` are the labels if it is an enum of the current schema.

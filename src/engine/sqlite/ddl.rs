@@ -4,7 +4,7 @@
 use super::err;
 use super::types::{labels_check, map_type};
 use crate::engine::{quote_ident, Constraint, EngineError};
-use crate::schema::{portable_default, EngineKind, NeutralType, Schema, Table};
+use crate::model::{portable_default, EngineKind, NeutralType, Schema, Table};
 use rusqlite::{Connection, OptionalExtension};
 
 /// Column names quoted and joined with commas.

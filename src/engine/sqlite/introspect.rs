@@ -4,7 +4,7 @@
 use super::err;
 use super::types::neutral_type;
 use crate::engine::{is_internal, quote_ident, EngineError};
-use crate::schema::*;
+use crate::model::*;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema of the tables `filter` wants, with views and triggers as

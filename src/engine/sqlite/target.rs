@@ -4,9 +4,12 @@
 use super::types::{labels_check, map_type};
 use super::{blocking, ddl, err, introspect, journal, lock};
 use crate::conn::ConnSpec;
-use crate::engine::{quote_ident, ChunkMark, Constraint, EngineError, Target};
-use crate::pipeline::Rows;
-use crate::schema::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::engine::{
+    quote_ident, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError, JournalStore,
+    Merge, Sql,
+};
+use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::stream::Rows;
 use async_trait::async_trait;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -57,12 +60,37 @@ impl SqliteTarget {
     }
 }
 
-#[async_trait]
-impl Target for SqliteTarget {
+impl Dialect for SqliteTarget {
     fn kind(&self) -> EngineKind {
         EngineKind::Sqlite
     }
 
+    fn quote(&self, ident: &str) -> String {
+        quote_ident(ident)
+    }
+
+    fn text_sql(&self, column: &str) -> String {
+        format!("CAST({column} AS TEXT)")
+    }
+}
+
+#[async_trait]
+impl Sql for SqliteTarget {
+    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
+        blocking(|| execute(&mut lock(&self.conn), statements, context))
+    }
+
+    async fn query_text(
+        &self,
+        sql: &str,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        blocking(|| query_text(&lock(&self.conn), sql, context))
+    }
+}
+
+#[async_trait]
+impl Catalog for SqliteTarget {
     async fn server_version(&self) -> Result<String, EngineError> {
         blocking(|| {
             lock(&self.conn)
@@ -94,7 +122,10 @@ impl Target for SqliteTarget {
     fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
         Some(format!("{}{}", map_type(&column.ty), labels_check(column)))
     }
+}
 
+#[async_trait]
+impl Ddl for SqliteTarget {
     async fn prepare(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
         Ok(())
     }
@@ -120,17 +151,6 @@ impl Target for SqliteTarget {
                 .execute_batch(&sql)
                 .map_err(|e| err(format!("table {}: creating it", table.name), e))
         })
-    }
-
-    async fn load(
-        &self,
-        table: &Table,
-        columns: &[String],
-        rows: &mut dyn Rows,
-        label: &str,
-        mark: Option<ChunkMark>,
-    ) -> Result<u64, EngineError> {
-        self.load_chunk(table, columns, rows, label, mark)
     }
 
     async fn add_constraint(
@@ -178,38 +198,6 @@ impl Target for SqliteTarget {
         })
     }
 
-    fn quote(&self, ident: &str) -> String {
-        quote_ident(ident)
-    }
-
-    fn text_sql(&self, column: &str) -> String {
-        format!("CAST({column} AS TEXT)")
-    }
-
-    async fn execute(&self, statements: &[String], context: &str) -> Result<Vec<u64>, EngineError> {
-        blocking(|| execute(&mut lock(&self.conn), statements, context))
-    }
-
-    async fn query_text(
-        &self,
-        sql: &str,
-        context: &str,
-    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
-        blocking(|| query_text(&lock(&self.conn), sql, context))
-    }
-
-    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
-        blocking(|| journal::read(&lock(&self.conn)))
-    }
-
-    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
-        blocking(|| journal::write(&lock(&self.conn), body))
-    }
-
-    async fn journal_clear(&self) -> Result<(), EngineError> {
-        blocking(|| journal::clear(&lock(&self.conn)))
-    }
-
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
         blocking(|| {
             let conn = lock(&self.conn);
@@ -221,6 +209,37 @@ impl Target for SqliteTarget {
         })
     }
 }
+
+#[async_trait]
+impl BulkLoad for SqliteTarget {
+    async fn load(
+        &self,
+        table: &Table,
+        columns: &[String],
+        rows: &mut dyn Rows,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        self.load_chunk(table, columns, rows, label, mark)
+    }
+}
+
+#[async_trait]
+impl JournalStore for SqliteTarget {
+    async fn journal_read(&self) -> Result<Option<String>, EngineError> {
+        blocking(|| journal::read(&lock(&self.conn)))
+    }
+
+    async fn journal_write(&self, body: &str) -> Result<(), EngineError> {
+        blocking(|| journal::write(&lock(&self.conn), body))
+    }
+
+    async fn journal_clear(&self) -> Result<(), EngineError> {
+        blocking(|| journal::clear(&lock(&self.conn)))
+    }
+}
+
+impl Merge for SqliteTarget {}
 
 /// Run `statements` in one transaction; the rows each changed.
 fn execute(

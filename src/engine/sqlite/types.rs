@@ -2,7 +2,7 @@
 //! and the declared types neutral types map to and from.
 
 use crate::engine::{quote_ident, quote_literal};
-use crate::schema::{Column, NeutralType};
+use crate::model::{Column, NeutralType};
 
 /// The storage class a column's affinity expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
