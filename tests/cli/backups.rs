@@ -75,26 +75,56 @@ fn dump_into_and_prune() {
 fn prune_refuses_while_the_directory_is_locked() {
     let dir = tempdir();
     let lock = dir.path().join(".haul.lock");
-    let mut holder = std::process::Command::new("flock")
-        .args(["-s", "--no-fork"])
-        .arg(&lock)
-        .args(["sleep", "20"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("flock (util-linux)");
-    // Wait until the lock is held.
-    for _ in 0..50 {
-        if lock.exists() {
-            break;
+    // The holder, killed when the test ends, however it ends.
+    struct Holder(std::process::Child);
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut holder = Holder(
+        std::process::Command::new("flock")
+            .args(["-s", "--no-fork"])
+            .arg(&lock)
+            .args(["sleep", "120"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("flock (util-linux)"),
+    );
+    // Wait until the lock is observably held: an exclusive `flock -n` on the
+    // file conflicts (exit 75) once the holder has its shared lock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = holder.0.try_wait().unwrap() {
+            panic!("the lock holder exited before the test: {status}");
+        }
+        let probe = std::process::Command::new("flock")
+            .args(["-n", "-x", "-E", "75"])
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .expect("flock (util-linux)");
+        match probe.code() {
+            Some(75) => break,
+            Some(0) => {}
+            other => panic!("flock -n on {} failed: {other:?}", lock.display()),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock holder did not take {} within 10 s",
+            lock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let r = haul(&["prune", dir.path().to_str().unwrap(), "--keep-last", "1"]).expect(5);
     assert!(r.stderr.contains("is busy"), "{}", r.stderr);
-    let _ = holder.kill();
-    let _ = holder.wait();
+    // Still held: the refusal was not a race with the holder's start or end.
+    assert!(
+        holder.0.try_wait().unwrap().is_none(),
+        "the holder ended early"
+    );
 }
 
 /// Laravel's and Logto's schema markers are recorded, shown and compared.

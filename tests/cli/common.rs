@@ -72,12 +72,17 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// The shared datasets folder (`../shared/datasets` from the repo).
+/// The shared datasets folder: `$HAUL_DATASETS` when set (a git worktree
+/// has no sibling `shared/`), else `../shared/datasets` from the repo.
 pub fn datasets() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    let p = match std::env::var_os("HAUL_DATASETS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"),
+    };
     assert!(
         p.is_dir(),
-        "the shared datasets are missing: expected {} (the repository's sibling shared/ folder)",
+        "the shared datasets are missing: expected {} (the repository's sibling shared/ folder, \
+         or the folder HAUL_DATASETS names)",
         p.display()
     );
     p
@@ -96,7 +101,14 @@ pub fn tempdir() -> tempfile::TempDir {
 }
 
 fn run_tool(cmd: &mut Command, input: Option<&[u8]>, what: &str) -> String {
+    String::from_utf8_lossy(&run_tool_bytes(cmd, input, what)).into_owned()
+}
+
+/// Run a client program, feeding it `input`; its stdout, byte for byte.
+/// Panics, naming the program, when it is not installed or fails.
+pub fn run_tool_bytes(cmd: &mut Command, input: Option<&[u8]>, what: &str) -> Vec<u8> {
     use std::io::Write;
+    let program = cmd.get_program().to_string_lossy().into_owned();
     let mut child = cmd
         .stdin(if input.is_some() {
             Stdio::piped()
@@ -106,7 +118,12 @@ fn run_tool(cmd: &mut Command, input: Option<&[u8]>, what: &str) -> String {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        .unwrap_or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                panic!("the `{program}` client is not installed (not on PATH); needed for {what}")
+            }
+            _ => panic!("cannot run {what}: {e}"),
+        });
     if let Some(data) = input {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(data).expect("write to stdin");
@@ -117,14 +134,14 @@ fn run_tool(cmd: &mut Command, input: Option<&[u8]>, what: &str) -> String {
         "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    out.stdout
 }
 
 // ------------------------------------------------------------------ PostgreSQL
 
 pub const PG_HOST: &str = "127.0.0.1";
 
-fn psql_cmd(db: &str) -> Command {
+pub fn psql_cmd(db: &str) -> Command {
     let mut c = Command::new("psql");
     c.args([
         "-h",
@@ -220,7 +237,7 @@ pub fn pg_chinook() -> PgDb {
 
 // ------------------------------------------------------------------ MariaDB
 
-fn mysql_cmd(db: &str) -> Command {
+pub fn mysql_cmd(db: &str) -> Command {
     let mut c = Command::new("mariadb");
     c.args([
         "-h",

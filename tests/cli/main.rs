@@ -2,6 +2,7 @@
 //! (PostgreSQL and MariaDB on 127.0.0.1, SQLite files).
 
 mod common;
+mod oracle;
 
 mod archive;
 mod backups;

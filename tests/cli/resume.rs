@@ -2,8 +2,13 @@
 //! (`HAUL_FAILPOINT`) refuses a plain re-run, and `--resume` finishes it with
 //! the same result as an uninterrupted run, nothing relaxed left dropped and
 //! nothing of haul's left behind.
+//!
+//! Besides haul's own `verify --against`, every resumed result is compared
+//! by an oracle that is not haul (`crate::oracle`: the engines' own clients)
+//! with the source or with an uninterrupted run.
 
 use crate::common::*;
+use crate::oracle::*;
 
 /// Every point a restore of new tables passes.
 const CREATE_POINTS: &[&str] = &[
@@ -57,10 +62,12 @@ fn pg_chinook_killed_at_every_phase_resumes() {
     let archive = dir.path().join("c.haul");
     let a = archive.to_str().unwrap();
     haul(&["dump", &src.url(), "-o", a, "--chunk-size", "64KiB", "-q"]).ok();
+    let want = pg_snapshot(&src);
     for point in CREATE_POINTS {
         let target = PgDb::new("haul_resume");
         kill_then_resume(a, &target.url(), &[], point);
         assert_identical(a, &target.url(), point);
+        assert_same(&pg_snapshot(&target), &want, point);
         assert_eq!(target.table_names(), src.table_names(), "{point}");
         assert_eq!(
             target
@@ -91,10 +98,12 @@ fn mysql_chinook_killed_at_every_phase_resumes() {
             db.name
         ))
     };
+    let want = my_snapshot(&src);
     for point in CREATE_POINTS {
         let target = MyDb::new("haul_resume");
         kill_then_resume(a, &target.url(), &[], point);
         assert_identical(a, &target.url(), point);
+        assert_same(&my_snapshot(&target), &want, point);
         assert_eq!(shape(&target), shape(&src), "{point}");
     }
 }
@@ -121,10 +130,12 @@ fn sqlite_chinook_killed_at_every_phase_resumes() {
             "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
         )
     };
+    let want = sqlite_snapshot(&src);
     for point in CREATE_POINTS {
         let target = SqliteDb::new("resume");
         kill_then_resume(a, &target.url(), &[], point);
         assert_identical(a, &target.url(), point);
+        assert_same(&sqlite_snapshot(&target.path), &want, point);
         assert_eq!(schema(&target.path), schema(&src), "{point}");
     }
 }
@@ -132,6 +143,18 @@ fn sqlite_chinook_killed_at_every_phase_resumes() {
 /// The Gogs move (relaxed unique keys on existing tables, backfills).
 #[test]
 fn pg_gogs_killed_at_every_phase_resumes() {
+    // The oracle's reference: the same move, uninterrupted.
+    let (_old, reference, _dir, archive) = crate::gogs::pg_setup();
+    haul(&[
+        "restore",
+        &archive,
+        &reference.url(),
+        "-q",
+        "--profile",
+        "gogs",
+    ])
+    .ok();
+    let want = pg_snapshot(&reference);
     for point in [
         "relaxed",
         "created",
@@ -143,6 +166,8 @@ fn pg_gogs_killed_at_every_phase_resumes() {
     ] {
         let (_old, new, _dir, archive) = crate::gogs::pg_setup();
         kill_then_resume(&archive, &new.url(), &["--profile", "gogs"], point);
+        // Before pg_check_moved, which takes an id from the sequence.
+        assert_same(&pg_snapshot(&new), &want, point);
         crate::gogs::pg_check_moved(&new);
     }
 }
@@ -150,6 +175,36 @@ fn pg_gogs_killed_at_every_phase_resumes() {
 /// The Coolify merge (staging tables, keep-archived, rejects archive).
 #[test]
 fn pg_merge_killed_at_every_phase_resumes() {
+    // The old server's archive and a new server to merge it into.
+    let setup = || {
+        let old = PgDb::new("haul_cool_old");
+        old.script(&std::fs::read(fixtures().join("coolify/pg-old.sql")).unwrap());
+        let new = PgDb::new("haul_cool_new");
+        new.script(&std::fs::read(fixtures().join("coolify/pg-new.sql")).unwrap());
+        let dir = tempdir();
+        let archive = dir.path().join("coolify.haul");
+        haul(&["dump", &old.url(), "-o", archive.to_str().unwrap(), "-q"]).ok();
+        (old, new, dir, archive)
+    };
+    let args = |archive: &std::path::Path, new: &PgDb, dir: &std::path::Path| -> Vec<String> {
+        [
+            "restore",
+            archive.to_str().unwrap(),
+            &new.url(),
+            "-q",
+            "--on-duplicate",
+            "keep-archived",
+            "--rejects",
+            dir.join("rejects.haul").to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    // The oracle's reference: the same merge, uninterrupted.
+    let (_old, reference, dir, archive) = setup();
+    let args_ref = args(&archive, &reference, dir.path());
+    haul(&args_ref.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let want = pg_snapshot(&reference);
     for point in [
         "created",
         "chunk:1",
@@ -158,29 +213,13 @@ fn pg_merge_killed_at_every_phase_resumes() {
         "merged",
         "reapplied",
     ] {
-        let old = PgDb::new("haul_cool_old");
-        old.script(&std::fs::read(fixtures().join("coolify/pg-old.sql")).unwrap());
-        let new = PgDb::new("haul_cool_new");
-        new.script(&std::fs::read(fixtures().join("coolify/pg-new.sql")).unwrap());
-        let dir = tempdir();
-        let archive = dir.path().join("coolify.haul");
-        let a = archive.to_str().unwrap();
-        haul(&["dump", &old.url(), "-o", a, "-q"]).ok();
-        let rejects = dir.path().join("rejects.haul");
-        let mut args = vec![
-            "restore",
-            a,
-            new.url().leak(),
-            "-q",
-            "--on-duplicate",
-            "keep-archived",
-            "--rejects",
-            rejects.to_str().unwrap(),
-        ];
-        let killed = haul_env(&args, &[("HAUL_FAILPOINT", point)]);
+        let (_old, new, dir, archive) = setup();
+        let mut args = args(&archive, &new, dir.path());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let killed = haul_env(&a, &[("HAUL_FAILPOINT", point)]);
         assert_eq!(killed.code, -1, "{point}: {}", killed.all());
-        args.push("--resume");
-        haul(&args).ok();
+        args.push("--resume".into());
+        haul(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
         assert_eq!(
             new.sql("SELECT id, provider, client_id FROM oauth_settings ORDER BY id"),
             "1|azure|old-azure-client\n2|bitbucket|\n3|github|old-gh-client\n4|gitlab|\n5|google|\n6|authentik|\n",
@@ -192,7 +231,11 @@ fn pg_merge_killed_at_every_phase_resumes() {
             "{point}"
         );
         assert_eq!(new.sql("SELECT count(*) FROM users").trim(), "2", "{point}");
-        assert!(rejects.exists(), "{point}: rejects archive");
+        assert!(
+            dir.path().join("rejects.haul").exists(),
+            "{point}: rejects archive"
+        );
+        assert_same(&pg_snapshot(&new), &want, point);
     }
 }
 
@@ -214,6 +257,7 @@ fn cross_engine_restores_killed_mid_load_resume() {
     };
     let reference = PgDb::new("haul_xresume_ref");
     haul(&["restore", a, &reference.url(), "-q"]).ok();
+    let want = pg_snapshot(&reference);
     for point in ["chunk:3", "loaded", "foreign-keys"] {
         let pg = PgDb::new("haul_xresume");
         kill_then_resume(a, &pg.url(), &[], point);
@@ -224,6 +268,7 @@ fn cross_engine_restores_killed_mid_load_resume() {
             reference.sql(indexes),
             "{point}: every index once"
         );
+        assert_same(&pg_snapshot(&pg), &want, point);
     }
 
     let exact = PgDb::new("haul_xresume_num");
@@ -236,6 +281,13 @@ fn cross_engine_restores_killed_mid_load_resume() {
     haul(&["dump", &exact.url(), "-o", b, "--chunk-size", "64KiB", "-q"]).ok();
     let lite = SqliteDb::new("num");
     kill_then_resume(b, &lite.url(), &[], "chunk:1");
+    let lite_ref = SqliteDb::new("num_ref");
+    haul(&["restore", b, &lite_ref.url(), "-q"]).ok();
+    assert_same(
+        &sqlite_snapshot(&lite.path),
+        &sqlite_snapshot(&lite_ref.path),
+        "into SQLite, chunk:1",
+    );
     assert_eq!(
         sqlite_rows(&lite.conn(), "SELECT count(*) FROM amount WHERE v = CAST(12345678901234567890.1234567890 + 0 AS TEXT) OR typeof(v) <> 'text'"),
         ["0"],
@@ -275,6 +327,13 @@ fn resumed_copy_keeps_its_tables() {
     assert_eq!(killed.code, -1, "{}", killed.all());
     src.sql("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1)");
     haul(&["copy", &src.url(), &lite.url(), "--resume", "-q"]).ok();
+    let reference = SqliteDb::new("keep_ref");
+    haul(&["copy", &src.url(), &reference.url(), "--tables", "c", "-q"]).ok();
+    assert_same(
+        &sqlite_snapshot(&lite.path),
+        &sqlite_snapshot(&reference.path),
+        "resumed copy",
+    );
     assert_eq!(
         sqlite_rows(&lite.conn(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
         ["c"]
