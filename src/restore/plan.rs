@@ -14,7 +14,7 @@ use crate::archive::Manifest;
 use crate::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
 use crate::error::RefusedError;
-use crate::model::{EngineKind, NeutralType, Table, TableFilter};
+use crate::model::{EngineKind, NeutralType, Schema, Table, TableFilter};
 use crate::transform::{Backfill, OutColumn};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -105,12 +105,17 @@ pub struct Options {
     pub zero_dates: ZeroDates,
 }
 
-/// Compare the archive with the target and decide. Refuses (exit 5) before
-/// any write when the restore could not succeed, listing every reason.
-pub async fn make(manifest: &Manifest, target: &dyn Target, opts: &Options) -> Result<Plan> {
+/// Compare the archive with the target (whose tables are `existing`) and
+/// decide. Refuses (exit 5) before any write when the restore could not
+/// succeed, listing every reason.
+pub async fn make(
+    manifest: &Manifest,
+    target: &dyn Target,
+    existing: &Schema,
+    opts: &Options,
+) -> Result<Plan> {
     let from = manifest.source.engine;
     let filter = &opts.filter;
-    let existing = target.schema(&TableFilter::default()).await?;
     if let Some(missing) = filter.include.iter().find(|n| manifest.table(n).is_none()) {
         return Err(crate::error::UsageError(format!(
             "table {missing:?} is not in the archive (haul inspect lists its tables)"

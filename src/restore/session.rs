@@ -205,9 +205,11 @@ pub fn run(req: Request) -> Result<Outcome> {
             return Ok(Outcome::Done { report: report?, resumed: true, plan_warnings: vec![] });
         }
         let manifest = feed.manifest();
+        // The target's catalog, read once for the markers and the plan.
+        let existing = target.schema(&TableFilter::default()).await?;
         let relations = markers::relate(
             &manifest.app_markers,
-            &target_markers(spec, target.as_ref()).await?,
+            &target_markers(spec, &existing).await?,
         );
         if let Some(r) = relations
             .iter()
@@ -221,7 +223,7 @@ pub fn run(req: Request) -> Result<Outcome> {
                 .into());
             }
         }
-        let mut plan = plan::make(manifest, target.as_ref(), opts)
+        let mut plan = plan::make(manifest, target.as_ref(), &existing, opts)
             .await
             .with_context(|| format!("cannot {verb} {what} into {spec}"))?;
         plan.app_versions = relations.iter().map(|r| r.describe()).collect();
@@ -359,14 +361,12 @@ fn check_chunks(
 /// opened, and the snapshot is closed before anything is written.
 async fn target_markers(
     spec: &ConnSpec,
-    target: &dyn Target,
+    existing: &crate::model::Schema,
 ) -> Result<Vec<crate::archive::manifest::AppMarker>> {
-    let names: Vec<String> = target
-        .schema(&TableFilter::default())
-        .await?
+    let names: Vec<String> = existing
         .tables
-        .into_iter()
-        .map(|t| t.name)
+        .iter()
+        .map(|t| t.name.clone())
         .filter(|n| markers::is_marker_table(n))
         .collect();
     if names.is_empty() {
