@@ -64,6 +64,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         if let Some(a) = cause.downcast_ref::<ArchiveError>() {
             return match a {
                 ArchiveError::Write { .. } => Exit::Failure,
+                ArchiveError::Symlink { .. } => Exit::Refused,
                 ArchiveError::Io { source, .. }
                     if source.kind() == std::io::ErrorKind::NotFound =>
                 {
