@@ -1,7 +1,7 @@
 //! User-facing errors and the documented exit codes.
 
 use crate::archive::ArchiveError;
-use crate::conn::UrlError;
+use crate::conn::{ConnError, UrlError};
 use crate::engine::EngineError;
 use thiserror::Error;
 
@@ -49,7 +49,7 @@ pub struct MismatchError(pub String);
 /// The exit code for an error: the first classified cause in its chain.
 pub fn exit_code(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<UrlError>() {
+        if cause.is::<UsageError>() || cause.is::<UrlError>() || cause.is::<ConnError>() {
             return Exit::Usage;
         }
         if cause.is::<RefusedError>() {
@@ -64,6 +64,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         if let Some(a) = cause.downcast_ref::<ArchiveError>() {
             return match a {
                 ArchiveError::Write { .. } => Exit::Failure,
+                ArchiveError::Symlink { .. } => Exit::Refused,
                 ArchiveError::Io { source, .. }
                     if source.kind() == std::io::ErrorKind::NotFound =>
                 {

@@ -58,6 +58,8 @@ pub enum ArchiveError {
         member: String,
         reason: String,
     },
+    #[error("refusing to write archive {path}: it is a symbolic link; give the real path, or remove the link")]
+    Symlink { path: PathBuf },
     #[error("cannot write archive {path}: {source}")]
     Write {
         path: PathBuf,

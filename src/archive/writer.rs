@@ -39,8 +39,47 @@ fn forget_unfinished(tmp: &Path) {
 
 /// Where the archive goes.
 enum Output {
-    File { tmp: PathBuf, path: PathBuf },
+    /// Written to `tmp` through `file`, renamed to `path` when complete.
+    File {
+        tmp: PathBuf,
+        path: PathBuf,
+        file: File,
+    },
     Stdout,
+}
+
+/// Create a new file only its owner may read or write (mode 0600 whatever
+/// the umask), never through a symbolic link and never over an existing
+/// file.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
+/// A new private temporary file `.NAME.tmp-PID-RANDOM` next to `path`.
+fn create_temp(path: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        let tmp = path.with_file_name(format!(
+            ".{name}.tmp-{}-{}",
+            std::process::id(),
+            &random[..12]
+        ));
+        match create_private(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
 }
 
 /// Sequential tar writer for one archive.
@@ -75,19 +114,21 @@ impl ArchiveWriter {
                 path: path.to_path_buf(),
                 source: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
             })?;
-            let tmp = path.with_file_name(format!(
-                ".{}.tmp-{}",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
-            let f = File::create(&tmp).map_err(io_err(path))?;
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) {
+                return Err(ArchiveError::Symlink {
+                    path: path.to_path_buf(),
+                });
+            }
+            let (tmp, f) = create_temp(path, &name.to_string_lossy()).map_err(io_err(path))?;
             if let Ok(mut list) = IN_PROGRESS.lock() {
                 list.push(tmp.clone());
             }
+            let file = f.try_clone().map_err(io_err(path))?;
             (
                 Output::File {
                     tmp,
                     path: path.to_path_buf(),
+                    file,
                 },
                 Box::new(BufWriter::with_capacity(1 << 20, f)),
             )
@@ -198,11 +239,9 @@ impl ArchiveWriter {
         let mut inner = inner.into_inner().map_err(io_err(&display))?;
         inner.flush().map_err(io_err(&display))?;
         drop(inner);
-        if let Output::File { tmp, path } = &self.out {
+        if let Output::File { tmp, path, file } = &self.out {
             // Make the data durable before the rename publishes it.
-            File::open(tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(io_err(&display))?;
+            file.sync_all().map_err(io_err(&display))?;
             let fin = if self.no_replace {
                 rename_no_replace(tmp, path).map_err(io_err(&display))?
             } else {
@@ -272,5 +311,46 @@ impl Drop for ArchiveWriter {
                 forget_unfinished(tmp);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn private_files_never_follow_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(create_private(&link).is_err());
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(create_private(&dangling).is_err());
+        assert!(!dir.path().join("nowhere").exists());
+        assert!(create_private(&victim).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+        let new = dir.path().join("new");
+        let mut f = create_private(&new).unwrap();
+        f.write_all(b"x").unwrap();
+        let mode = std::fs::metadata(&new).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    #[test]
+    fn temp_names_are_fresh_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.haul");
+        let (t1, _f1) = create_temp(&path, "a.haul").unwrap();
+        let (t2, _f2) = create_temp(&path, "a.haul").unwrap();
+        assert_ne!(t1, t2);
+        let name = t1.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(".a.haul.tmp-"), "{name}");
+        let mode = std::fs::metadata(&t1).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 }

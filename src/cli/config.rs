@@ -79,7 +79,7 @@ impl Config {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        toml::from_str(&text).map_err(|e| err(e.to_string()))
+        toml::from_str(&text).map_err(|e| err(describe(&text, &e)))
     }
 
     /// A URL as given, or the named connection for `@name`.
@@ -93,6 +93,56 @@ impl Config {
             }),
         }
     }
+}
+
+/// A TOML error by line, column and key, without the line's text or the
+/// value (either may hold a password).
+fn describe(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message();
+    let expected = msg
+        .rsplit_once(", expected ")
+        .map(|(_, x)| format!("; expected {x}"))
+        .unwrap_or_default();
+    let what = if msg.starts_with("unknown field") {
+        format!("unknown key{expected}")
+    } else if msg.starts_with("missing field") || msg.starts_with("duplicate key") {
+        // Only names of keys, which haul's structs or the file define.
+        msg.to_string()
+    } else if msg.starts_with("invalid ") && msg.contains(", expected ") {
+        format!("wrong type or value{expected}")
+    } else {
+        "not valid TOML".to_string()
+    };
+    let Some(span) = e.span() else {
+        return what;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(['[', ']', ' ']).to_string());
+    let key = key_of(line).map(|k| match &table {
+        Some(t) => format!("{t}.{k}"),
+        None => k.to_string(),
+    });
+    match key {
+        Some(k) => format!("line {line_no}, column {column}, key {k}: {what}"),
+        None => format!("line {line_no}, column {column}: {what}"),
+    }
+}
+
+/// The key of a `key = value` line, if it looks like one.
+fn key_of(line: &str) -> Option<&str> {
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    (!key.is_empty() && key.chars().all(bare)).then_some(key)
 }
 
 #[cfg(test)]
@@ -115,5 +165,23 @@ mod tests {
         assert!(c.url("@nope").is_err());
         assert_eq!(c.prune.keep_daily, Some(7));
         assert!(toml::from_str::<Config>("[dump]\nbogus = 1").is_err());
+    }
+
+    #[test]
+    fn errors_name_line_and_key_only() {
+        let d = |text: &str| {
+            let e = toml::from_str::<Config>(text).unwrap_err();
+            describe(text, &e)
+        };
+        let s = d("[connections]\nprod = \"postgres://u:hunter2@h/db\n");
+        assert!(s.starts_with("line 2, column "), "{s}");
+        assert!(s.contains("key connections.prod"), "{s}");
+        assert!(!s.contains("hunter2"), "{s}");
+        let s = d("[dump]\njobs = \"hunter2\"\n");
+        assert!(s.contains("line 2") && s.contains("key dump.jobs"), "{s}");
+        assert!(s.contains("expected usize"), "{s}");
+        assert!(!s.contains("hunter2"), "{s}");
+        let s = d("[dump]\nbogus = 1\n");
+        assert!(s.contains("key dump.bogus: unknown key; expected"), "{s}");
     }
 }

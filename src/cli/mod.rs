@@ -10,8 +10,10 @@ use std::path::PathBuf;
 /// into new servers.
 ///
 /// Connection URLs: postgres://user:pass@host:port/db, mysql://…,
-/// sqlite:///abs/path.db or sqlite://rel/path.db. Passwords can also come
-/// from PGPASSWORD / MYSQL_PWD and are never printed.
+/// sqlite:///abs/path.db or sqlite://rel/path.db. A password in a URL is
+/// visible to other local users (ps); without one, it comes from
+/// --password-file, PGPASSWORD / MYSQL_PWD, ~/.pgpass (PGPASSFILE) or the
+/// [client] section of ~/.my.cnf. Passwords are never printed.
 #[derive(Debug, Parser)]
 #[command(name = "haul", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -36,6 +38,11 @@ pub struct Cli {
     /// restore and prune (flags and HAUL_* variables win).
     #[arg(long, global = true, env = "HAUL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Read the password of every connection whose URL has none from the
+    /// first line of FILE (before PGPASSWORD / MYSQL_PWD, ~/.pgpass,
+    /// ~/.my.cnf).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -9,7 +9,7 @@ use crate::restore::session::Input;
 use anyhow::Result;
 
 pub fn run(args: CopyArgs, g: &Global) -> Result<()> {
-    let source = ConnSpec::parse(&args.source)?;
+    let source = ConnSpec::parse(&args.source, g.password_file.as_deref())?;
     load(
         Input::Live {
             source,

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
-    let spec = ConnSpec::parse(&args.source)?;
+    let spec = ConnSpec::parse(&args.source, g.password_file.as_deref())?;
     let (out, lock) = match (&args.output, &args.into) {
         (_, Some(dir)) => {
             if !dir.is_dir() {

@@ -20,6 +20,9 @@ pub struct Global {
     pub json: bool,
     /// JSON-lines progress events too.
     pub events: bool,
+    /// `--password-file`: the password of every connection whose URL has
+    /// none.
+    pub password_file: Option<std::path::PathBuf>,
 }
 
 impl Global {
@@ -44,6 +47,7 @@ pub fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         quiet: cli.quiet,
         json: cli.json.is_some(),
         events: cli.json == Some(crate::cli::JsonMode::Events),
+        password_file: cli.password_file.clone(),
     };
     match cli.command {
         Command::Dump(a) => dump::run(a, &g),

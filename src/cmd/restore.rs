@@ -35,7 +35,7 @@ pub fn load(
     g: &Global,
     dry_run: bool,
 ) -> Result<()> {
-    let spec = ConnSpec::parse(target_url)?;
+    let spec = ConnSpec::parse(target_url, g.password_file.as_deref())?;
     let verb = match input {
         Input::Archive(_) => "restore",
         Input::Live { .. } => "copy",

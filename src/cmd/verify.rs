@@ -28,7 +28,11 @@ struct TableCheck {
 }
 
 pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
-    let against = args.against.as_deref().map(ConnSpec::parse).transpose()?;
+    let against = args
+        .against
+        .as_deref()
+        .map(|u| ConnSpec::parse(u, g.password_file.as_deref()))
+        .transpose()?;
     let reader = ArchiveReader::open(&args.archive)?;
     let m = reader.manifest();
     if let Some(spec) = &against {

@@ -440,3 +440,53 @@ fn sqlite_large_table_in_many_chunks_restores_in_parallel() {
     let v = haul(&["verify", a, "--against", &target.url()]).ok();
     assert!(v.stdout.contains("identical big "), "{}", v.stdout);
 }
+
+/// An archive holds a whole database: only its owner may read it, whatever
+/// the umask.
+#[test]
+fn archive_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let out = dir.path().join("demo.haul");
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    haul(&["dump", &demo, "-o", out.to_str().unwrap(), "-q"]).ok();
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "archive mode {mode:o}");
+    let into = dir.path().join("backups");
+    std::fs::create_dir(&into).unwrap();
+    haul(&["dump", &demo, "--into", into.to_str().unwrap(), "-q"]).ok();
+    for e in std::fs::read_dir(&into).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "haul") {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{} mode {mode:o}", p.display());
+        }
+    }
+}
+
+/// `-o` naming a symbolic link is refused before anything is written: the
+/// link and the file it points to stay as they were.
+#[test]
+fn output_symlink_is_refused() {
+    let dir = tempdir();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = dir.path().join("out.haul");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let dangling = dir.path().join("dangling.haul");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    for l in [&link, &dangling] {
+        let r = haul(&["dump", &demo, "-o", l.to_str().unwrap(), "-q"]).expect(5);
+        assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+        assert!(std::fs::symlink_metadata(l).unwrap().is_symlink());
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(!dir.path().join("nowhere").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

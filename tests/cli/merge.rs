@@ -17,6 +17,9 @@ fn rejected_rows(rejects: &std::path::Path, sql: &str) -> Vec<String> {
         "no rejects archive at {}",
         rejects.display()
     );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(rejects).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "rejects archive mode {mode:o}");
     let inspect = haul(&["inspect", rejects.to_str().unwrap()]).ok();
     assert!(
         inspect.stdout.contains("oauth_settings"),

@@ -44,11 +44,7 @@ pub(super) fn server_code(e: &mysql_async::Error) -> Option<u16> {
 /// Open a session with haul's settings plus `extra` statements.
 pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
     let target = spec.to_string();
-    let user = spec
-        .user
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "root".into());
+    let user = spec.login();
     let opts = OptsBuilder::default()
         .ip_or_hostname(spec.host.clone())
         .tcp_port(spec.port)

@@ -75,13 +75,7 @@ pub(super) async fn connect(spec: &ConnSpec) -> Result<Client, EngineError> {
         .dbname(&spec.database)
         .application_name("haul")
         .connect_timeout(Duration::from_secs(15));
-    let user = spec
-        .user
-        .clone()
-        .or_else(|| std::env::var("PGUSER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "postgres".into());
-    cfg.user(&user);
+    cfg.user(spec.login());
     if let Some(p) = &spec.password {
         cfg.password(p);
     }
