@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cmd;
 pub mod conn;
 pub mod convert;
+pub mod display;
 pub mod dump;
 pub mod engine;
 pub mod error;

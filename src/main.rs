@@ -1,6 +1,7 @@
 //! haul: move relational databases. See README.md and docs/architecture.md.
 
 use clap::{CommandFactory, FromArgMatches};
+use haul::display::escape_lines;
 use haul::{cli, cmd, error};
 use std::process::ExitCode;
 
@@ -23,12 +24,12 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = error::exit_code(&e);
             if verbose {
-                eprintln!("haul: error: {e}");
+                eprintln!("haul: error: {}", escape_lines(&e.to_string()));
                 for cause in e.chain().skip(1) {
-                    eprintln!("  caused by: {cause}");
+                    eprintln!("  caused by: {}", escape_lines(&cause.to_string()));
                 }
             } else {
-                eprintln!("haul: error: {}", error::one_line(&e));
+                eprintln!("haul: error: {}", escape_lines(&error::one_line(&e)));
             }
             ExitCode::from(code as u8)
         }

@@ -1,6 +1,7 @@
 //! Progress: indicatif bars per table on a terminal, timestamped log lines
 //! otherwise, nothing with `--quiet`. Everything goes to stderr.
 
+use crate::display::{escape, escape_lines};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -88,7 +89,7 @@ impl Progress {
                 let bar = multi.as_ref().map(|m| {
                     let b = m.add(ProgressBar::new(expected.unwrap_or(0)));
                     b.set_style(style.clone());
-                    b.set_prefix(truncate(name, 24));
+                    b.set_prefix(truncate(&escape(name), 24));
                     b
                 });
                 Arc::new(TableProgress {
@@ -212,7 +213,7 @@ impl Progress {
                 "event": "note", "command": self.verb, "message": msg,
             })),
             (Mode::Bars, Some(m)) => {
-                let _ = m.println(format!("haul: {msg}"));
+                let _ = m.println(format!("haul: {}", escape_lines(msg)));
             }
             _ => log_line(msg),
         }
@@ -245,7 +246,7 @@ impl Progress {
 /// A timestamped log line on stderr.
 pub fn log_line(msg: &str) {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-    eprintln!("{now} haul {msg}");
+    eprintln!("{now} haul {}", escape_lines(msg));
 }
 
 fn truncate(s: &str, n: usize) -> String {

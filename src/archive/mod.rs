@@ -4,6 +4,8 @@
 //! The archive knows nothing about engines; `docs/format.md` specifies it.
 
 pub mod codec;
+#[cfg(test)]
+mod fuzz;
 pub mod manifest;
 pub mod reader;
 pub mod writer;

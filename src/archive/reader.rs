@@ -4,10 +4,18 @@
 
 use super::manifest::{ChunkEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
 use super::{ArchiveError, MANIFEST_MEMBER, MAX_CHUNK_BYTES, MAX_META_BYTES, SCHEMA_MEMBER};
+use crate::model::Schema;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+/// Most CSV bytes one stored byte of a zstd frame can hold (a 4-byte RLE
+/// block holds at most 128 KiB).
+const MAX_ZSTD_RATIO: u64 = 32 << 10;
+/// Buffer reserved up front for a decompressed chunk; it grows as data comes.
+const INITIAL_CHUNK_BUFFER: u64 = 8 << 20;
 
 /// An open, validated archive.
 pub struct ArchiveReader {
@@ -127,7 +135,9 @@ impl ArchiveReader {
             )));
         }
         r.manifest = manifest;
+        r.check_tables()?;
         r.check_members()?;
+        r.check_schema()?;
         Ok(r)
     }
 
@@ -138,44 +148,111 @@ impl ArchiveReader {
         }
     }
 
-    /// Every member is expected, every expected member is present, and the
-    /// schema member matches its checksum.
-    fn check_members(&self) -> Result<(), ArchiveError> {
-        let mut expected: HashSet<&str> = HashSet::new();
-        expected.insert(SCHEMA_MEMBER);
-        expected.insert(MANIFEST_MEMBER);
+    /// The manifest's tables are consistent: unique names and members,
+    /// counts that add up without overflowing, chunk sizes a dump could
+    /// have written.
+    fn check_tables(&self) -> Result<(), ArchiveError> {
+        let bad = |reason: String| Err(self.bad_manifest(&reason));
+        let mut names = HashSet::new();
+        let mut members: HashSet<&str> = HashSet::from([SCHEMA_MEMBER, MANIFEST_MEMBER]);
         let mut headers = Vec::new();
+        let (mut rows, mut raw, mut stored) = (0u64, 0u64, 0u64);
         for t in &self.manifest.tables {
-            headers.push(format!("{}/header.csv", t.dir));
+            if !names.insert(t.name.as_str()) {
+                return bad(format!("table {} is listed twice", t.name));
+            }
             if t.columns.is_empty() && !t.chunks.is_empty() {
-                return Err(self.bad_manifest(&format!("table {} has no columns", t.name)));
+                return bad(format!("table {} has no columns", t.name));
             }
-            if t.chunks.iter().map(|c| c.rows).sum::<u64>() != t.rows {
-                return Err(
-                    self.bad_manifest(&format!("table {}: chunk row counts do not add up", t.name))
-                );
+            let mut columns = HashSet::new();
+            if let Some(c) = t.columns.iter().find(|c| !columns.insert(c.as_str())) {
+                return bad(format!("table {}: column {c} is listed twice", t.name));
             }
+            headers.push(format!("{}/header.csv", t.dir));
+            let (mut t_rows, mut t_raw, mut t_stored) = (0u64, 0u64, 0u64);
             for c in &t.chunks {
-                expected.insert(&c.member);
+                if !members.insert(&c.member) {
+                    return bad(format!(
+                        "table {}: member {} is listed twice",
+                        t.name, c.member
+                    ));
+                }
+                if c.raw_bytes > MAX_CHUNK_BYTES
+                    || c.rows > c.raw_bytes
+                    || c.raw_bytes > c.stored_bytes.saturating_mul(MAX_ZSTD_RATIO)
+                {
+                    return bad(format!(
+                        "table {}, chunk {}: {} rows in {} bytes of CSV stored in {} bytes is not a chunk haul writes",
+                        t.name, c.member, c.rows, c.raw_bytes, c.stored_bytes
+                    ));
+                }
+                let sums = (
+                    t_rows.checked_add(c.rows),
+                    t_raw.checked_add(c.raw_bytes),
+                    t_stored.checked_add(c.stored_bytes),
+                );
+                let (Some(r), Some(w), Some(s)) = sums else {
+                    return bad(format!("table {}: chunk counts overflow", t.name));
+                };
+                (t_rows, t_raw, t_stored) = (r, w, s);
             }
+            if t_rows != t.rows {
+                return bad(format!("table {}: chunk row counts do not add up", t.name));
+            }
+            if t_raw != t.raw_bytes || t_stored != t.stored_bytes {
+                return bad(format!("table {}: chunk sizes do not add up", t.name));
+            }
+            let sums = (
+                rows.checked_add(t.rows),
+                raw.checked_add(t.raw_bytes),
+                stored.checked_add(t.stored_bytes),
+            );
+            let (Some(r), Some(w), Some(s)) = sums else {
+                return bad(format!("table {}: counts overflow", t.name));
+            };
+            (rows, raw, stored) = (r, w, s);
         }
         for h in &headers {
-            expected.insert(h);
+            if !members.insert(h) {
+                return bad(format!("member {h} is listed twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every member is expected, every expected member is present with the
+    /// size the manifest says, and the schema member matches its checksum.
+    fn check_members(&self) -> Result<(), ArchiveError> {
+        let mut expected: HashMap<String, Option<u64>> = HashMap::new();
+        expected.insert(SCHEMA_MEMBER.into(), None);
+        expected.insert(MANIFEST_MEMBER.into(), None);
+        for t in &self.manifest.tables {
+            expected.insert(format!("{}/header.csv", t.dir), None);
+            for c in &t.chunks {
+                expected.insert(c.member.clone(), Some(c.stored_bytes));
+            }
         }
         for name in self.members.keys() {
-            if !expected.contains(name.as_str()) {
+            if !expected.contains_key(name) {
                 return Err(ArchiveError::UnexpectedMember {
                     path: self.path.clone(),
                     name: name.clone(),
                 });
             }
         }
-        for name in &expected {
-            if !self.members.contains_key(*name) {
+        for (name, stored) in &expected {
+            let Some(&(_, size)) = self.members.get(name) else {
                 return Err(ArchiveError::MissingMember {
                     path: self.path.clone(),
-                    name: name.to_string(),
+                    name: name.clone(),
                 });
+            };
+            if let Some(stored) = *stored {
+                if stored != size {
+                    return Err(self.bad_manifest(&format!(
+                        "member {name} holds {size} bytes, the manifest says {stored}"
+                    )));
+                }
             }
         }
         let schema = self.member(SCHEMA_MEMBER)?;
@@ -186,6 +263,48 @@ impl ArchiveReader {
                 member: SCHEMA_MEMBER.into(),
             });
         }
+        Ok(())
+    }
+
+    /// `schema.json` (checked against its BLAKE3 already) parses, the
+    /// manifest's copy is the same, and its tables and columns are the
+    /// manifest's, in the same order.
+    fn check_schema(&mut self) -> Result<(), ArchiveError> {
+        let raw = self.member(SCHEMA_MEMBER)?;
+        let schema: Schema = serde_json::from_slice(&raw)
+            .map_err(|e| self.bad_manifest(&format!("{SCHEMA_MEMBER}: {e}")))?;
+        if schema != self.manifest.schema {
+            return Err(self.bad_manifest(&format!(
+                "its copy of the schema differs from {SCHEMA_MEMBER}"
+            )));
+        }
+        let m = &self.manifest;
+        for (i, t) in m.tables.iter().enumerate() {
+            let Some(s) = schema.table(&t.name) else {
+                return Err(
+                    self.bad_manifest(&format!("table {} is not in {SCHEMA_MEMBER}", t.name))
+                );
+            };
+            if schema.tables.get(i).map(|s| &s.name) != Some(&t.name) {
+                return Err(self.bad_manifest(&format!(
+                    "table {} is not in the place {SCHEMA_MEMBER} gives it",
+                    t.name
+                )));
+            }
+            if !s.data_columns().map(|c| &c.name).eq(t.columns.iter()) {
+                return Err(self.bad_manifest(&format!(
+                    "table {}: its columns differ from {SCHEMA_MEMBER}'s",
+                    t.name
+                )));
+            }
+        }
+        if let Some(extra) = schema.tables.get(m.tables.len()) {
+            return Err(self.bad_manifest(&format!(
+                "table {} of {SCHEMA_MEMBER} is not in the manifest",
+                extra.name
+            )));
+        }
+        self.manifest.schema = schema;
         Ok(())
     }
 
@@ -203,7 +322,11 @@ impl ArchiveReader {
     }
 
     fn read_at(&self, offset: u64, size: u64) -> Result<Vec<u8>, ArchiveError> {
-        let mut buf = vec![0u8; size as usize];
+        let size = usize::try_from(size).map_err(|_| ArchiveError::NotAnArchive {
+            path: self.path.clone(),
+            reason: "a member is too large".into(),
+        })?;
+        let mut buf = vec![0u8; size];
         self.file
             .read_exact_at(&mut buf, offset)
             .map_err(|source| ArchiveError::Io {
@@ -290,7 +413,7 @@ impl ArchiveReader {
             reason,
         };
         let data = self.read_stored(table, chunk, full)?;
-        let raw = zstd::bulk::decompress(&data, chunk.raw_bytes as usize).map_err(|e| {
+        let failed = |e: std::io::Error| {
             if e.to_string().contains("checksum") {
                 ArchiveError::Checksum {
                     path: self.path.clone(),
@@ -300,7 +423,20 @@ impl ArchiveReader {
             } else {
                 bad(format!("cannot decompress: {e}"))
             }
-        })?;
+        };
+        let decoder = zstd::stream::read::Decoder::with_buffer(&data[..]).map_err(failed)?;
+        // Grows with what the frame holds, never past the declared size + 1.
+        let mut raw = Vec::with_capacity(chunk.raw_bytes.min(INITIAL_CHUNK_BUFFER) as usize);
+        decoder
+            .take(chunk.raw_bytes.saturating_add(1))
+            .read_to_end(&mut raw)
+            .map_err(failed)?;
+        if raw.len() as u64 > chunk.raw_bytes {
+            return Err(bad(format!(
+                "decompresses past the {} bytes the manifest says",
+                chunk.raw_bytes
+            )));
+        }
         if raw.len() as u64 != chunk.raw_bytes {
             return Err(bad(format!(
                 "decompressed to {} bytes, the manifest says {}",

@@ -3,6 +3,7 @@
 use super::Global;
 use crate::archive::ArchiveReader;
 use crate::cli::InspectArgs;
+use crate::display::escape;
 use crate::progress::human_bytes;
 use anyhow::Result;
 
@@ -38,32 +39,39 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         );
         return Ok(());
     }
+    let e = |s: &str| escape(s).into_owned();
     println!(
         "archive   {} ({})",
-        args.archive.display(),
+        e(&args.archive.display().to_string()),
         human_bytes(r.file_len())
     );
     println!(
         "format    {} v{}, written by haul {}",
-        m.format, m.format_version, m.haul_version
+        e(&m.format),
+        m.format_version,
+        e(&m.haul_version)
     );
     println!(
         "source    {} {}, database {}",
-        m.source.engine, m.source.server_version, m.source.database
+        m.source.engine,
+        e(&m.source.server_version),
+        e(&m.source.database)
     );
-    println!("dumped    {} .. {}", m.started_at, m.finished_at);
-    println!("snapshot  {}", m.snapshot);
+    println!("dumped    {} .. {}", e(&m.started_at), e(&m.finished_at));
+    println!("snapshot  {}", e(&m.snapshot));
     if m.app_markers.is_empty() {
         println!("app       no app schema version found");
     }
     for a in &m.app_markers {
         println!(
             "app       {} schema version {} (table {})",
-            a.app, a.version, a.table
+            e(&a.app),
+            e(&a.version),
+            e(&a.table)
         );
     }
     for w in &m.warnings {
-        println!("warning   {w}");
+        println!("warning   {}", e(w));
     }
     println!(
         "tables    {}, {} rows, {} of CSV stored as {} ({:.1}x)",
@@ -74,10 +82,10 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         m.raw_bytes() as f64 / m.stored_bytes().max(1) as f64
     );
     println!();
-    let w = m
-        .tables
+    let names: Vec<String> = m.tables.iter().map(|t| e(&t.name)).collect();
+    let w = names
         .iter()
-        .map(|t| t.name.len())
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
@@ -85,10 +93,10 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         "{:<w$}  {:>12}  {:>10}  {:>10}  {:>6}",
         "TABLE", "ROWS", "CSV", "STORED", "CHUNKS"
     );
-    for t in &m.tables {
+    for (t, name) in m.tables.iter().zip(&names) {
         println!(
             "{:<w$}  {:>12}  {:>10}  {:>10}  {:>6}",
-            t.name,
+            name,
             t.rows,
             human_bytes(t.raw_bytes),
             human_bytes(t.stored_bytes),

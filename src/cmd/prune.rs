@@ -5,6 +5,7 @@ use crate::archive::ArchiveReader;
 use crate::backups::retention::{apply, Policy};
 use crate::backups::DirLock;
 use crate::cli::PruneArgs;
+use crate::display::escape;
 use crate::error::UsageError;
 use crate::progress::human_bytes;
 use anyhow::{Context, Result};
@@ -161,13 +162,13 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
             } else {
                 "remove"
             },
-            e.file,
-            e.started_at,
+            escape(&e.file),
+            escape(&e.started_at),
             e.reasons.join(", ")
         );
     }
     for n in &notes {
-        println!("note    {n}");
+        println!("note    {}", escape(n));
     }
     if !g.quiet {
         eprintln!(

@@ -3,6 +3,7 @@
 use super::{filter, jobs, Global};
 use crate::cli::{LoadArgs, RestoreArgs};
 use crate::conn::ConnSpec;
+use crate::display::{escape, escape_lines};
 use crate::error::UsageError;
 use crate::progress::human_bytes;
 use crate::restore;
@@ -63,29 +64,30 @@ pub fn load(
             if g.json {
                 println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
             } else {
-                print!("{}", plan.render());
+                print!("{}", escape_lines(&plan.render()));
             }
         }
         Outcome::WouldResume(j) => {
             let phase = serde_json::to_string(&j.phase).unwrap_or_default();
             println!(
                 "resume: the restore of {} started {} stopped in phase {}; --resume finishes it",
-                j.archive,
-                j.started_at,
+                escape(&j.archive),
+                escape(&j.started_at),
                 phase.trim_matches('"')
             );
-            print!("{}", j.plan.render());
+            print!("{}", escape_lines(&j.plan.render()));
         }
         Outcome::WouldAbandon(j) => {
             println!(
                 "abandon: the restore of {} started {} would be undone",
-                j.archive, j.started_at
+                escape(&j.archive),
+                escape(&j.started_at)
             );
         }
         Outcome::Abandoned { archive, left } => {
             if !g.quiet {
                 for l in &left {
-                    eprintln!("haul: warning: {l}");
+                    eprintln!("haul: warning: {}", escape_lines(l));
                 }
                 eprintln!(
                     "haul: abandoned the restore of {archive} into {spec}: created tables dropped, loaded tables emptied, relaxed constraints reapplied"
@@ -154,7 +156,7 @@ fn finish_report(
             .iter()
             .filter(|w| !plan_warnings.contains(w))
         {
-            eprintln!("haul: warning: {w}");
+            eprintln!("haul: warning: {}", escape_lines(w));
         }
         let mut rejected = String::new();
         if report.rejected > 0 {

@@ -6,6 +6,7 @@ use super::{jobs, runtime, Global};
 use crate::archive::{ArchiveError, ArchiveReader};
 use crate::cli::VerifyArgs;
 use crate::conn::ConnSpec;
+use crate::display::escape;
 use crate::engine::{self, Part, Source};
 use crate::error::{MismatchError, UsageError};
 use crate::model::TableFilter;
@@ -113,12 +114,13 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         );
     } else {
         for c in &checks {
+            let name = escape(&c.name);
             match c.same {
-                None => println!("ok        {:<30} {:>12} rows", c.name, c.archive_rows),
-                Some(true) => println!("identical {:<30} {:>12} rows", c.name, c.archive_rows),
+                None => println!("ok        {:<30} {:>12} rows", name, c.archive_rows),
+                Some(true) => println!("identical {:<30} {:>12} rows", name, c.archive_rows),
                 Some(false) => println!(
                     "DIFFERS   {:<30} {:>12} rows in the archive, {} live",
-                    c.name,
+                    name,
                     c.archive_rows,
                     c.live_rows.unwrap_or(0)
                 ),

@@ -9,6 +9,8 @@ use super::super::failpoint::chunk_failpoint;
 use super::super::feed::{copy_part, load_chunk, load_table, Feed, COMPLETE};
 use super::super::plan::{Action, Plan};
 use super::keys::table_keys;
+use crate::archive::codec::ChunkDecoder;
+use crate::archive::ArchiveError;
 use crate::convert::{ColumnConv, Conversions};
 use crate::engine::{ChunkMark, Part, Target};
 use crate::model::Schema;
@@ -247,6 +249,13 @@ async fn copy(s: &Shared, pi: usize, k: usize) -> Result<()> {
     Ok(())
 }
 
+/// The records of a CSV chunk (`None` if it does not parse).
+fn count_records(csv: &[u8], width: usize) -> Option<u64> {
+    let mut dec = ChunkDecoder::new(csv, width);
+    while dec.next_row().ok()? {}
+    Some(dec.row_number())
+}
+
 /// Load chunk `ci` of plan table `pi` from the archive.
 async fn chunk(s: &Shared, pi: usize, ci: usize) -> Result<()> {
     let Feed::Archive(reader) = s.feed.as_ref() else {
@@ -262,7 +271,7 @@ async fn chunk(s: &Shared, pi: usize, ci: usize) -> Result<()> {
         table: pi,
         chunk: ci,
     };
-    let n = load_chunk(
+    let loaded = load_chunk(
         s.target.as_ref(),
         tp,
         &table,
@@ -274,7 +283,24 @@ async fn chunk(s: &Shared, pi: usize, ci: usize) -> Result<()> {
         &s.conversions,
         Some(mark),
     )
-    .await?;
+    .await;
+    let n = match loaded {
+        Ok(n) => n,
+        Err(e) => {
+            // A count the chunk itself contradicts is the archive's fault.
+            let found = count_records(&csv, entry.columns.len());
+            return Err(match found {
+                Some(found) if found != chunk.rows => ArchiveError::BadChunk {
+                    path: reader.path().to_path_buf(),
+                    table: entry.name.clone(),
+                    member: chunk.member.clone(),
+                    reason: format!("holds {found} rows, the manifest says {}", chunk.rows),
+                }
+                .into(),
+                _ => e,
+            });
+        }
+    };
     drop(csv);
     chunk_failpoint();
     s.progress.table(pi).add(n, chunk.raw_bytes);
