@@ -94,7 +94,7 @@ fn fixture() -> &'static (tempfile::TempDir, Vec<u8>) {
         .expect("source rows");
         drop(conn);
         let out = dir.path().join("small.haul");
-        let spec = ConnSpec::parse(&format!("sqlite://{}", db.display())).expect("spec");
+        let spec = ConnSpec::parse(&format!("sqlite://{}", db.display()), None).expect("spec");
         runtime()
             .block_on(crate::dump::dump(
                 &spec,
@@ -284,7 +284,10 @@ fn exercise(path: &Path, target: &dyn Target) {
             }
         }
     }
-    let planned = runtime().block_on(plan::make(m, target, &plan::Options::default()));
+    let planned = runtime().block_on(async {
+        let existing = target.schema(&crate::model::TableFilter::default()).await?;
+        plan::make(m, target, &existing, &plan::Options::default()).await
+    });
     if let Err(e) = planned {
         panic!("an archive that opens cannot be planned: {e:#}");
     }
@@ -306,7 +309,7 @@ proptest! {
         }
         let path = dir.path().join(format!("case-{:?}.haul", std::thread::current().id()));
         std::fs::write(&path, &bytes).expect("write case");
-        let spec = ConnSpec::parse(&format!("sqlite://{}", target_path().display())).expect("spec");
+        let spec = ConnSpec::parse(&format!("sqlite://{}", target_path().display()), None).expect("spec");
         let target = runtime()
             .block_on(crate::engine::open_target(&spec, 1))
             .expect("empty SQLite target");

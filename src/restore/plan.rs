@@ -207,14 +207,14 @@ pub async fn make(
                         .map(Constraint::ForeignKey)
                         .filter(|c| target.can_add_later(c)),
                 );
-                referencing.extend(referencing_fks(&existing, tt, target));
+                referencing.extend(referencing_fks(existing, tt, target));
                 tables.push(plan);
                 continue;
             }
             plan.action = Action::Load;
             // Foreign keys of other tables on the keys relaxed here must go
             // first (PostgreSQL refuses to drop a key they depend on).
-            referencing.extend(referencing_fks(&existing, tt, target));
+            referencing.extend(referencing_fks(existing, tt, target));
             let mut fixed = Vec::new();
             for c in Constraint::all_of(tt) {
                 if matches!(c, Constraint::PrimaryKey(_) | Constraint::Check(_)) {
@@ -246,7 +246,7 @@ pub async fn make(
             plan.action = Action::Recreate;
             // Dropping the table drops other tables' foreign keys on it
             // (PostgreSQL's CASCADE): they are relaxed and come back.
-            referencing.extend(referencing_fks(&existing, old, target));
+            referencing.extend(referencing_fks(existing, old, target));
         }
         problems.extend(target.refuse_names(table));
         if from != target.kind() {

@@ -20,7 +20,7 @@ fn db(dir: &Path, name: &str, sql: &str) -> PathBuf {
 }
 
 fn spec(path: &Path) -> ConnSpec {
-    ConnSpec::parse(&format!("sqlite://{}", path.display())).expect("a SQLite URL")
+    ConnSpec::parse(&format!("sqlite://{}", path.display()), None).expect("a SQLite URL")
 }
 
 /// Dump `source` into `dir/a.haul`.
