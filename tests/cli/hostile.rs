@@ -392,13 +392,15 @@ fn crafted_archives_run_no_second_statement() {
         (
             "default",
             Box::new(move |s| {
-                s["tables"][0]["columns"][1]["default"] = format!("'x'; {evil}").into()
+                s["tables"][0]["columns"][1]["default"] =
+                    format!("'x'); {evil}; CREATE TABLE zz (q int").into()
             }),
         ),
         (
             "type",
             Box::new(move |s| {
-                s["tables"][0]["columns"][2]["native_type"] = format!("int; {evil}").into()
+                s["tables"][0]["columns"][2]["native_type"] =
+                    format!("int); {evil}; CREATE TABLE zz (q int").into()
             }),
         ),
         (
