@@ -79,6 +79,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 | EngineError::Auth { .. }
                 | EngineError::NoDatabase { .. } => Exit::Connection,
                 EngineError::NoTable { .. } => Exit::Usage,
+                EngineError::Unsafe(_) => Exit::BadArchive,
                 _ => Exit::Failure,
             };
         }

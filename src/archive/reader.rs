@@ -316,6 +316,11 @@ impl ArchiveReader {
         &self.manifest
     }
 
+    /// The manifest, to narrow its schema before a restore reads it.
+    pub fn manifest_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
+
     /// Size of the archive file in bytes.
     pub fn file_len(&self) -> u64 {
         self.file.metadata().map(|m| m.len()).unwrap_or(0)

@@ -247,6 +247,12 @@ pub struct LoadArgs {
     /// loads NULL and reports a warning per column (exit 8), `error` fails.
     #[arg(long, value_enum, default_value = "null", value_name = "POLICY")]
     pub zero_dates: ZeroDatesArg,
+    /// For archives of unknown origin: restore data, tables, keys and
+    /// indexes only. No views, functions, triggers, checks or generated
+    /// columns, and defaults only where they are plain values (each left
+    /// out is a warning, exit 8). docs/security.md says why.
+    #[arg(long)]
+    pub no_code: bool,
 }
 
 /// What zero dates become where they cannot be stored.

@@ -4,6 +4,7 @@
 
 mod merge;
 pub mod pool;
+pub mod sqltext;
 mod target;
 
 pub use target::{BulkLoad, Catalog, Ddl, Dialect, JournalStore, Merge, Sql, Target};
@@ -60,6 +61,9 @@ pub enum EngineError {
     SinkClosed(#[from] SinkClosed),
     #[error("{0}")]
     Unsupported(String),
+    /// The archive holds SQL text haul will not run (exit 4).
+    #[error("{0}")]
+    Unsafe(String),
 }
 
 /// Errors of one chunk's load, naming its table and chunk.
@@ -228,7 +232,8 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Quote a string literal with single quotes.
+/// A PostgreSQL or SQLite string literal (MySQL's is
+/// [`sqltext::literal`], which also escapes backslashes).
 pub fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }

@@ -4,8 +4,8 @@
 //! [`Target`] is all of them; restore code names operations, never SQL.
 
 use super::{
-    duplicates_sql, groups, merge, parse_count, quote_literal, ChunkMark, Constraint, EngineError,
-    Rows, CHUNKS_TABLE, JOURNAL_TABLE,
+    duplicates_sql, groups, merge, parse_count, ChunkMark, Constraint, EngineError, Rows,
+    CHUNKS_TABLE, JOURNAL_TABLE,
 };
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use async_trait::async_trait;
@@ -20,9 +20,9 @@ pub trait Dialect: Send + Sync {
     /// SQL casting a (quoted) column to text.
     fn text_sql(&self, column: &str) -> String;
 
-    /// A string literal.
+    /// A string literal (the engine's one literal function).
     fn string_literal(&self, s: &str) -> String {
-        quote_literal(s)
+        super::sqltext::literal(self.kind(), s)
     }
 }
 

@@ -312,11 +312,27 @@ impl TableFilter {
     }
 }
 
-/// A column default as SQL another engine accepts, where it is a plain
-/// value (a number, a string, a boolean) or the current time; `None` for
-/// expressions only the source engine understands (they are left out, and
-/// the column gets no default).
-pub fn portable_default(default: &str, ty: &NeutralType, to: EngineKind) -> Option<String> {
+/// A default another engine can take: a plain value or the current time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PortableDefault {
+    /// A number, as written.
+    Number(String),
+    /// A string's value (not quoted).
+    Text(String),
+    Bool(bool),
+    /// The current time (on a timestamp column).
+    Now,
+}
+
+/// A column default (in the syntax of `from`) as a plain value (a number,
+/// a string, a boolean) or the current time; `None` for expressions only the
+/// source engine understands (they are left out, and the column gets no
+/// default).
+pub fn portable_default(
+    default: &str,
+    ty: &NeutralType,
+    from: EngineKind,
+) -> Option<PortableDefault> {
     let d = default.trim();
     // PostgreSQL casts: 'x'::character varying, (0)::numeric.
     let d = match d.find("::") {
@@ -336,22 +352,16 @@ pub fn portable_default(default: &str, ty: &NeutralType, to: EngineKind) -> Opti
         "current_timestamp" | "current_timestamp()" | "now()" | "localtimestamp"
     ) {
         return match ty {
-            NeutralType::Timestamp { .. } => Some("CURRENT_TIMESTAMP".into()),
+            NeutralType::Timestamp { .. } => Some(PortableDefault::Now),
             _ => None,
         };
     }
     if matches!(ty, NeutralType::Bool) {
-        let v = match lower.trim_matches('\'') {
-            "1" | "true" | "t" | "b'1'" => true,
-            "0" | "false" | "f" | "b'0'" => false,
-            _ => return None,
+        return match lower.trim_matches('\'') {
+            "1" | "true" | "t" | "b'1'" => Some(PortableDefault::Bool(true)),
+            "0" | "false" | "f" | "b'0'" => Some(PortableDefault::Bool(false)),
+            _ => None,
         };
-        return Some(match (to, v) {
-            (EngineKind::Postgres, true) => "true".into(),
-            (EngineKind::Postgres, false) => "false".into(),
-            (_, true) => "1".into(),
-            (_, false) => "0".into(),
-        });
     }
     let number = !d.is_empty()
         && d.trim_start_matches('-')
@@ -361,17 +371,38 @@ pub fn portable_default(default: &str, ty: &NeutralType, to: EngineKind) -> Opti
             .chars()
             .any(|c| c.is_ascii_digit());
     if number {
-        return Some(d.to_string());
+        return Some(PortableDefault::Number(d.to_string()));
     }
-    let quoted = d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'');
-    if quoted && !d[1..d.len() - 1].replace("''", "").contains('\'') {
-        // MySQL escapes inside a quoted default are not portable.
-        if to != EngineKind::Mysql && d.contains('\\') {
-            return None;
+    unquote(from, d).map(PortableDefault::Text)
+}
+
+/// The value of one string literal as `engine` writes it (`'a''b'`; MySQL
+/// also reads `\` escapes), or `None` if `text` is not exactly one literal.
+pub fn unquote(engine: EngineKind, text: &str) -> Option<String> {
+    let body = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                if chars.next() != Some('\'') {
+                    return None;
+                }
+                out.push('\'');
+            }
+            '\\' if engine == EngineKind::Mysql => out.push(match chars.next()? {
+                '0' => '\0',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'b' => '\u{8}',
+                'Z' => '\u{1a}',
+                other => other,
+            }),
+            c => out.push(c),
         }
-        return Some(d.to_string());
     }
-    None
+    Some(out)
 }
 
 #[cfg(test)]
@@ -402,19 +433,23 @@ mod tests {
 
     #[test]
     fn portable_defaults() {
+        use PortableDefault::*;
         let text = NeutralType::Text {
             max_chars: None,
             fixed: false,
         };
         let pg = EngineKind::Postgres;
+        let my = EngineKind::Mysql;
+        let t = |s: &str| Some(Text(s.to_string()));
+        assert_eq!(portable_default("''::character varying", &text, pg), t(""));
         assert_eq!(
-            portable_default("''::character varying", &text, pg).as_deref(),
-            Some("''")
+            portable_default("'a''b'", &text, EngineKind::Sqlite),
+            t("a'b")
         );
-        assert_eq!(
-            portable_default("'a''b'", &text, EngineKind::Sqlite).as_deref(),
-            Some("'a''b'")
-        );
+        assert_eq!(portable_default(r"'C:\temp'", &text, pg), t(r"C:\temp"));
+        assert_eq!(portable_default(r"'x\'::text", &text, pg), t(r"x\"));
+        assert_eq!(portable_default(r"'C:\\temp'", &text, my), t(r"C:\temp"));
+        assert_eq!(portable_default("'a' || 'b'", &text, pg), None);
         assert_eq!(portable_default("NULL", &text, pg), None);
         assert_eq!(
             portable_default("nextval('t_id_seq'::regclass)", &text, pg),
@@ -424,24 +459,26 @@ mod tests {
             bytes: 4,
             unsigned: false,
         };
-        assert_eq!(portable_default("0", &int, pg).as_deref(), Some("0"));
-        assert_eq!(portable_default("(-5)", &int, pg).as_deref(), Some("-5"));
+        assert_eq!(portable_default("0", &int, pg), Some(Number("0".into())));
         assert_eq!(
-            portable_default("1", &NeutralType::Bool, pg).as_deref(),
-            Some("true")
+            portable_default("(-5)", &int, pg),
+            Some(Number("-5".into()))
         );
         assert_eq!(
-            portable_default("true", &NeutralType::Bool, EngineKind::Mysql).as_deref(),
-            Some("1")
+            portable_default("1", &NeutralType::Bool, pg),
+            Some(Bool(true))
+        );
+        assert_eq!(
+            portable_default("true", &NeutralType::Bool, my),
+            Some(Bool(true))
         );
         assert_eq!(
             portable_default(
                 "current_timestamp()",
                 &NeutralType::Timestamp { tz: false },
                 pg
-            )
-            .as_deref(),
-            Some("CURRENT_TIMESTAMP")
+            ),
+            Some(Now)
         );
         assert_eq!(portable_default("uuid()", &text, pg), None);
     }

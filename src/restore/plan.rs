@@ -85,6 +85,9 @@ pub struct Plan {
     /// What zero dates become in PostgreSQL (from the options).
     #[serde(default)]
     pub zero_dates: ZeroDates,
+    /// `--no-code`: views, triggers, checks and expressions left out.
+    #[serde(default)]
+    pub no_code: bool,
 }
 
 /// What the user asked for.
@@ -103,6 +106,8 @@ pub struct Options {
     pub allow_lossy: bool,
     /// What zero dates become in PostgreSQL.
     pub zero_dates: ZeroDates,
+    /// Leave out everything in the archive that is code (`--no-code`).
+    pub no_code: bool,
 }
 
 /// Compare the archive with the target (whose tables are `existing`) and
@@ -119,6 +124,14 @@ pub async fn make(
     if let Some(missing) = filter.include.iter().find(|n| manifest.table(n).is_none()) {
         return Err(crate::error::UsageError(format!(
             "table {missing:?} is not in the archive (haul inspect lists its tables)"
+        ))
+        .into());
+    }
+    let unsafe_sql = crate::engine::sqltext::schema_problems(&manifest.schema, from, target.kind());
+    if !unsafe_sql.is_empty() {
+        return Err(crate::engine::EngineError::Unsafe(format!(
+            "the archive holds SQL haul will not run: {}",
+            unsafe_sql.join("; ")
         ))
         .into());
     }
@@ -323,6 +336,7 @@ pub async fn make(
         warnings,
         app_versions: vec![],
         zero_dates: opts.zero_dates,
+        no_code: opts.no_code,
         live: false,
     })
 }

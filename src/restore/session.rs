@@ -7,6 +7,7 @@ use super::plan::{self, Options, Plan};
 use super::{abandon, archive_id, execute, Feed, Journal, Policy, Report, Run};
 use crate::archive::ArchiveReader;
 use crate::conn::ConnSpec;
+use crate::engine::sqltext::strip_code;
 use crate::engine::{self, Target};
 use crate::error::{RefusedError, UsageError};
 use crate::markers;
@@ -81,8 +82,16 @@ pub fn run(req: Request) -> Result<Outcome> {
         ..
     } = &req;
     let (spec, jobs, dry_run) = (spec, *jobs, *dry_run);
+    let mut no_code_warnings = Vec::new();
     let reader = match input {
-        Input::Archive(path) => Some(Arc::new(ArchiveReader::open(path)?)),
+        Input::Archive(path) => {
+            let mut r = ArchiveReader::open(path)?;
+            if opts.no_code {
+                let from = r.manifest().source.engine;
+                no_code_warnings = strip_code(&mut r.manifest_mut().schema, from);
+            }
+            Some(Arc::new(r))
+        }
         Input::Live { source, .. } => {
             if source.to_string() == spec.to_string() {
                 return Err(
@@ -146,6 +155,13 @@ pub fn run(req: Request) -> Result<Outcome> {
                     .with_context(|| format!("abandoning the restore into {spec} failed"))?;
                 return Ok(Outcome::Abandoned { archive: j.archive.clone(), left });
             }
+            if j.plan.no_code != opts.no_code {
+                return Err(UsageError(format!(
+                    "the unfinished restore in {spec} was started {} --no-code; resume it the same way",
+                    if j.plan.no_code { "with" } else { "without" }
+                ))
+                .into());
+            }
             let same = match &reader {
                 Some(r) => j.archive_id == archive_id(r),
                 None => j.copy && j.archive == what,
@@ -172,7 +188,14 @@ pub fn run(req: Request) -> Result<Outcome> {
         };
         let feed = Arc::new(match (&input, &reader) {
             (_, Some(r)) => Feed::Archive(Arc::clone(r)),
-            (Input::Live { source, chunk_size }, None) => live_feed(source, jobs, *chunk_size, &filter).await?,
+            (Input::Live { source, chunk_size }, None) => {
+                let mut feed = live_feed(source, jobs, *chunk_size, &filter).await?;
+                if let (true, Feed::Live { manifest, .. }) = (opts.no_code, &mut feed) {
+                    let from = manifest.source.engine;
+                    no_code_warnings = strip_code(&mut manifest.schema, from);
+                }
+                feed
+            }
             (Input::Archive(_), None) => anyhow::bail!("an archive that was not opened"),
         });
         if let (Some(j), Feed::Live { manifest, .. }) = (&mut journal, feed.as_ref()) {
@@ -227,6 +250,7 @@ pub fn run(req: Request) -> Result<Outcome> {
             .await
             .with_context(|| format!("cannot {verb} {what} into {spec}"))?;
         plan.app_versions = relations.iter().map(|r| r.describe()).collect();
+        plan.warnings.append(&mut no_code_warnings);
         plan.live = reader.is_none();
         if let Some(reader) = &reader {
             // A damaged chunk found mid-load would leave partial tables

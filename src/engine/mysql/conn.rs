@@ -3,7 +3,9 @@
 
 use crate::conn::ConnSpec;
 use crate::engine::pool::{self, Connector};
+use crate::engine::sqltext::expr_problem;
 use crate::engine::EngineError;
+use crate::model::EngineKind;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
 use std::str::FromStr;
@@ -243,14 +245,21 @@ impl pool::Pool<MyConnector> {
         &self.connector().spec
     }
 
-    /// Run `sql`, which returns no rows.
+    /// Run one statement, which returns no rows, through the prepared
+    /// statement protocol: it refuses a text holding more than one (the
+    /// text protocol would run them all). A statement the server cannot
+    /// prepare (MySQL 8 triggers) goes as text if it has no `;`.
     pub(super) async fn exec(
         &self,
         sql: &str,
         context: impl Into<String>,
     ) -> Result<(), EngineError> {
         let mut c = self.get().await?;
-        let r = c.query_drop(sql).await;
+        let mut r = c.exec_drop(sql, ()).await;
+        let unpreparable = matches!(&r, Err(e) if server_code(e) == Some(1295));
+        if unpreparable && expr_problem(EngineKind::Mysql, sql).is_none() {
+            r = c.query_drop(sql).await;
+        }
         match r {
             Ok(()) => {
                 self.put(c).await;

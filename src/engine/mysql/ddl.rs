@@ -4,7 +4,8 @@
 use super::create::{classify, parse_create, DefKind};
 use super::types::map_type;
 use super::{column_list, qi};
-use crate::engine::{quote_literal, Constraint};
+use crate::engine::sqltext::{default_sql, literal};
+use crate::engine::Constraint;
 use crate::model::*;
 use std::collections::HashSet;
 
@@ -55,15 +56,15 @@ pub(super) fn create_table_sql(
                 if let Some(d) = c
                     .default
                     .as_deref()
-                    .and_then(|d| crate::model::portable_default(d, &c.ty, EngineKind::Mysql))
+                    .and_then(|d| crate::model::portable_default(d, &c.ty, from))
                 {
-                    s.push_str(&format!(" DEFAULT {d}"));
+                    s.push_str(&format!(" DEFAULT {}", default_sql(EngineKind::Mysql, &d)));
                 }
                 if c.auto_increment.is_some() && matches!(c.ty, NeutralType::Int { .. }) {
                     s.push_str(" AUTO_INCREMENT");
                 }
                 if let Some(cm) = &c.comment {
-                    s.push_str(&format!(" COMMENT {}", quote_literal(cm)));
+                    s.push_str(&format!(" COMMENT {}", literal(EngineKind::Mysql, cm)));
                 }
                 s
             })
@@ -79,7 +80,7 @@ pub(super) fn create_table_sql(
             defs.join(",\n  ")
         );
         if let Some(cm) = &table.comment {
-            s.push_str(&format!(" COMMENT={}", quote_literal(cm)));
+            s.push_str(&format!(" COMMENT={}", literal(EngineKind::Mysql, cm)));
         }
         s
     };

@@ -6,7 +6,8 @@ use super::create::{classify, parse_create, take_ident, DefKind};
 use super::extras::extras;
 use super::qi;
 use super::types::neutral_type;
-use crate::engine::{quote_literal, EngineError};
+use crate::engine::sqltext::literal;
+use crate::engine::EngineError;
 use crate::model::*;
 use mysql_async::Conn;
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ fn default_expr(
     }
     Some(match ty {
         NeutralType::Int { .. } | NeutralType::Decimal { .. } | NeutralType::Float { .. } => raw,
-        _ => quote_literal(&raw),
+        _ => literal(EngineKind::Mysql, &raw),
     })
 }
 

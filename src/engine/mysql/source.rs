@@ -10,7 +10,8 @@ use super::qi;
 use super::types::{kind_of, Kind};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
-use crate::engine::{quote_literal, EngineError, Part, Source};
+use crate::engine::sqltext::literal;
+use crate::engine::{EngineError, Part, Source};
 use crate::model::*;
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
@@ -201,7 +202,7 @@ impl Source for MySource {
             &format!(
                 "SELECT DATA_LENGTH FROM information_schema.TABLES
                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
-                quote_literal(&table.name)
+                literal(EngineKind::Mysql, &table.name)
             ),
             &ctx,
         )

@@ -12,7 +12,7 @@ use super::qi;
 use super::types::map_type;
 use crate::conn::ConnSpec;
 use crate::engine::{
-    quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError,
+    sqltext::literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError,
     JournalStore, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
 };
 use crate::model::*;
@@ -67,11 +67,6 @@ impl Dialect for MyTarget {
 
     fn text_sql(&self, column: &str) -> String {
         format!("CAST({column} AS CHAR)")
-    }
-
-    fn string_literal(&self, s: &str) -> String {
-        // Backslashes escape in MySQL strings unless NO_BACKSLASH_ESCAPES.
-        quote_literal(&s.replace('\\', "\\\\"))
     }
 }
 
@@ -307,7 +302,7 @@ impl JournalStore for MyTarget {
             .rows(
                 &format!(
                     "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
-                    quote_literal(JOURNAL_TABLE)
+                    literal(EngineKind::Mysql, JOURNAL_TABLE)
                 ),
                 "reading the restore journal",
             )

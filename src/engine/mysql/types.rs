@@ -1,7 +1,8 @@
 //! Types: MySQL column types to neutral ones and back, and how each
 //! column's values travel.
 
-use crate::engine::quote_literal;
+use crate::engine::sqltext::literal;
+use crate::model::EngineKind;
 use crate::model::{Column, NeutralType};
 
 /// Values of `enum('a','b')` / `set(...)`.
@@ -216,7 +217,7 @@ pub(super) fn map_type(t: &NeutralType, keyed: bool) -> String {
             "ENUM({})",
             values
                 .iter()
-                .map(|v| quote_literal(v))
+                .map(|v| literal(EngineKind::Mysql, v))
                 .collect::<Vec<_>>()
                 .join(",")
         ),
@@ -224,7 +225,7 @@ pub(super) fn map_type(t: &NeutralType, keyed: bool) -> String {
             "SET({})",
             values
                 .iter()
-                .map(|v| quote_literal(v))
+                .map(|v| literal(EngineKind::Mysql, v))
                 .collect::<Vec<_>>()
                 .join(",")
         ),

@@ -141,15 +141,42 @@ pub(super) async fn open_pool(spec: &ConnSpec) -> Result<Pool, EngineError> {
 }
 
 impl pool::Pool<PgConnector> {
-    /// Run `sql` (one or more statements) on a pooled session.
+    /// Run one statement on a pooled session, through the extended
+    /// protocol, which refuses a text holding more than one.
     pub(super) async fn exec(
         &self,
         sql: &str,
         context: impl Into<String>,
     ) -> Result<(), EngineError> {
         let c = self.get().await?;
-        let r = c.batch_execute(sql).await;
+        let r = c.execute(sql, &[]).await;
         self.put(c).await;
-        r.map_err(|e| server_err(context, e))
+        r.map(|_| ()).map_err(|e| server_err(context, e))
+    }
+
+    /// Run statements in order in one transaction on one session, each
+    /// through the extended protocol.
+    pub(super) async fn exec_all(
+        &self,
+        statements: &[String],
+        context: impl Into<String>,
+    ) -> Result<(), EngineError> {
+        let c = self.get().await?;
+        let r = async {
+            c.batch_execute("BEGIN").await?;
+            for s in statements {
+                c.execute(s.as_str(), &[]).await?;
+            }
+            c.batch_execute("COMMIT").await
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                self.put(c).await;
+                Ok(())
+            }
+            // Dropped with its transaction.
+            Err(e) => Err(server_err(context, e)),
+        }
     }
 }

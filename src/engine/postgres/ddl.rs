@@ -115,21 +115,20 @@ pub(super) fn long_names(table: &Table) -> Vec<String> {
 
 /// Extensions, functions, enum types and sequences of a PostgreSQL dump,
 /// created before its tables.
-pub(super) fn prepare_sql(schema: &Schema) -> String {
+pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
     // Function bodies may name tables that do not exist yet.
-    let mut sql = String::from("SET check_function_bodies = off;\n");
+    let mut sql = vec!["SET LOCAL check_function_bodies = off".to_string()];
     for x in schema
         .extras
         .iter()
         .filter(|x| x.kind == "extension" || x.kind == "function")
     {
-        sql.push_str(&x.ddl);
-        sql.push_str(";\n");
+        sql.push(x.ddl.clone());
     }
     for e in &schema.enums {
         let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
-        sql.push_str(&format!(
-            "DO $haul$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $haul$;\n",
+        sql.push(format!(
+            "DO $haul$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $haul$",
             quote_ident(&e.name),
             labels.join(", ")
         ));
@@ -144,16 +143,16 @@ pub(super) fn prepare_sql(schema: &Schema) -> String {
         })
     });
     for s in owned.chain(schema.sequences.iter()) {
-        sql.push_str(&format!(
-            "CREATE SEQUENCE IF NOT EXISTS {} {};\n",
+        sql.push(format!(
+            "CREATE SEQUENCE IF NOT EXISTS {} {}",
             quote_ident(&s.name),
             s.options.as_deref().unwrap_or("")
         ));
     }
     for s in &schema.sequences {
         if let Some(v) = s.last_value {
-            sql.push_str(&format!(
-                "SELECT setval({}, {v}, {});\n",
+            sql.push(format!(
+                "SELECT setval({}, {v}, {})",
                 quote_literal(&quote_ident(&s.name)),
                 s.is_called
             ));
@@ -164,7 +163,11 @@ pub(super) fn prepare_sql(schema: &Schema) -> String {
 
 /// CREATE TABLE for `table` with the `inline` constraints, and from
 /// PostgreSQL its sequence ownership and comments.
-pub(super) fn create_table_sql(table: &Table, inline: &[Constraint], from: EngineKind) -> String {
+pub(super) fn create_table_sql(
+    table: &Table,
+    inline: &[Constraint],
+    from: EngineKind,
+) -> Vec<String> {
     let mut defs: Vec<String> = table.columns.iter().map(|c| column_def(c, from)).collect();
     for c in inline {
         let sql = constraint_sql(table, c, from);
@@ -172,11 +175,11 @@ pub(super) fn create_table_sql(table: &Table, inline: &[Constraint], from: Engin
             defs.push(rest.to_string());
         }
     }
-    let mut sql = format!(
-        "CREATE TABLE {} (\n  {}\n);\n",
+    let mut sql = vec![format!(
+        "CREATE TABLE {} (\n  {}\n)",
         qtable(&table.name),
         defs.join(",\n  ")
-    );
+    )];
     if from == EngineKind::Postgres {
         for c in &table.columns {
             if let Some(AutoIncrement {
@@ -184,16 +187,16 @@ pub(super) fn create_table_sql(table: &Table, inline: &[Constraint], from: Engin
                 identity: None,
             }) = &c.auto_increment
             {
-                sql.push_str(&format!(
-                    "ALTER SEQUENCE {} OWNED BY {}.{};\n",
+                sql.push(format!(
+                    "ALTER SEQUENCE {} OWNED BY {}.{}",
                     quote_ident(&s.name),
                     qtable(&table.name),
                     quote_ident(&c.name)
                 ));
             }
             if let Some(cm) = &c.comment {
-                sql.push_str(&format!(
-                    "COMMENT ON COLUMN {}.{} IS {};\n",
+                sql.push(format!(
+                    "COMMENT ON COLUMN {}.{} IS {}",
                     qtable(&table.name),
                     quote_ident(&c.name),
                     quote_literal(cm)
@@ -202,8 +205,8 @@ pub(super) fn create_table_sql(table: &Table, inline: &[Constraint], from: Engin
         }
     }
     if let Some(cm) = &table.comment {
-        sql.push_str(&format!(
-            "COMMENT ON TABLE {} IS {};\n",
+        sql.push(format!(
+            "COMMENT ON TABLE {} IS {}",
             qtable(&table.name),
             quote_literal(cm)
         ));

@@ -151,11 +151,9 @@ impl Ddl for PgTarget {
         if from != EngineKind::Postgres {
             return Ok(());
         }
-        let sql = prepare_sql(schema);
-        if sql.is_empty() {
-            return Ok(());
-        }
-        self.pool.exec(&sql, "creating types and sequences").await
+        self.pool
+            .exec_all(&prepare_sql(schema), "creating types and sequences")
+            .await
     }
 
     async fn drop_table(&self, table: &str) -> Result<(), EngineError> {
@@ -175,7 +173,7 @@ impl Ddl for PgTarget {
     ) -> Result<(), EngineError> {
         let sql = create_table_sql(table, inline, from);
         self.pool
-            .exec(&sql, format!("table {}: creating it", table.name))
+            .exec_all(&sql, format!("table {}: creating it", table.name))
             .await
     }
 

@@ -1,7 +1,8 @@
 //! Types: PostgreSQL catalog types to neutral types, and neutral types (or
 //! native ones, from PostgreSQL) to column definitions.
 
-use crate::engine::{quote_ident, quote_literal};
+use crate::engine::quote_ident;
+use crate::engine::sqltext::{default_sql, literal};
 use crate::model::{portable_default, Column, EngineKind, NeutralType};
 
 /// The neutral type of a catalog type (`typname`, `typtype`, `atttypmod`);
@@ -145,7 +146,7 @@ pub(super) fn labels_check(c: &Column) -> Option<String> {
     let labels = |values: &[String]| {
         values
             .iter()
-            .map(|v| quote_literal(v))
+            .map(|v| literal(EngineKind::Postgres, v))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -200,8 +201,11 @@ pub(super) fn column_def(c: &Column, from: EngineKind) -> String {
         _ => match (same, &c.default) {
             (true, Some(d)) => s.push_str(&format!(" DEFAULT {d}")),
             (false, Some(d)) => {
-                if let Some(d) = portable_default(d, &c.ty, EngineKind::Postgres) {
-                    s.push_str(&format!(" DEFAULT {d}"));
+                if let Some(d) = portable_default(d, &c.ty, from) {
+                    s.push_str(&format!(
+                        " DEFAULT {}",
+                        default_sql(EngineKind::Postgres, &d)
+                    ));
                 }
             }
             _ => {}

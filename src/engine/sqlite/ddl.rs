@@ -3,9 +3,27 @@
 
 use super::err;
 use super::types::{labels_check, map_type};
+use crate::engine::sqltext::{create_problem, default_sql};
 use crate::engine::{quote_ident, Constraint, EngineError};
 use crate::model::{portable_default, EngineKind, NeutralType, Schema, Table};
 use rusqlite::{Connection, OptionalExtension};
+
+/// Run `sql`, which must be exactly one statement: SQLite prepares the
+/// first statement of a text, and anything after it is refused, not run.
+pub(super) fn exec_one(conn: &Connection, sql: &str, context: &str) -> Result<(), EngineError> {
+    let mut stmt = conn.prepare(sql).map_err(|e| err(context, e))?;
+    // The text SQLite took for the statement (up to its tail).
+    let first = stmt.expanded_sql().unwrap_or_default();
+    let rest = sql.get(first.len()..).unwrap_or(sql);
+    if !sql.starts_with(&first) || !rest.trim().is_empty() {
+        return Err(EngineError::Unsafe(format!(
+            "{context}: the statement is followed by more SQL ({:?}); haul runs one statement per object",
+            rest.trim().chars().take(60).collect::<String>()
+        )));
+    }
+    stmt.raw_execute().map_err(|e| err(context, e))?;
+    Ok(())
+}
 
 /// Column names quoted and joined with commas.
 fn column_list(v: &[String]) -> String {
@@ -44,9 +62,9 @@ pub(super) fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind)
             if let Some(d) = c
                 .default
                 .as_deref()
-                .and_then(|d| portable_default(d, &c.ty, EngineKind::Sqlite))
+                .and_then(|d| portable_default(d, &c.ty, from))
             {
-                s.push_str(&format!(" DEFAULT {d}"));
+                s.push_str(&format!(" DEFAULT {}", default_sql(EngineKind::Sqlite, &d)));
             }
             s.push_str(&labels_check(c));
             s
@@ -158,6 +176,9 @@ pub(super) fn create_extras(conn: &Connection, schema: &Schema) -> Result<(), En
             continue;
         }
         let ctx = || format!("creating {} {}", x.kind, x.name);
+        if let Some(p) = create_problem(&x.kind, &x.ddl) {
+            return Err(EngineError::Unsafe(format!("{} {}: {p}", x.kind, x.name)));
+        }
         let existing: Option<String> = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
@@ -178,7 +199,7 @@ pub(super) fn create_extras(conn: &Connection, schema: &Schema) -> Result<(), En
                     ),
                 })
             }
-            None => conn.execute_batch(&x.ddl).map_err(|e| err(ctx(), e))?,
+            None => exec_one(conn, &x.ddl, &ctx())?,
         }
     }
     Ok(())

@@ -147,9 +147,11 @@ impl Ddl for SqliteTarget {
         let sql = ddl::create_sql(table, inline, from);
         self.remember_declared(table, from);
         blocking(|| {
-            lock(&self.conn)
-                .execute_batch(&sql)
-                .map_err(|e| err(format!("table {}: creating it", table.name), e))
+            ddl::exec_one(
+                &lock(&self.conn),
+                &sql,
+                &format!("table {}: creating it", table.name),
+            )
         })
     }
 
@@ -161,12 +163,11 @@ impl Ddl for SqliteTarget {
     ) -> Result<(), EngineError> {
         let sql = ddl::add_constraint_sql(table, c, from)?;
         blocking(|| {
-            lock(&self.conn).execute_batch(&sql).map_err(|e| {
-                err(
-                    format!("table {}: adding {} {}", table.name, c.kind(), c.name()),
-                    e,
-                )
-            })
+            ddl::exec_one(
+                &lock(&self.conn),
+                &sql,
+                &format!("table {}: adding {} {}", table.name, c.kind(), c.name()),
+            )
         })
     }
 
