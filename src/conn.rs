@@ -2,6 +2,7 @@
 //! never shows the password.
 
 use crate::model::EngineKind;
+use crate::tls::TlsOptions;
 use percent_encoding::percent_decode_str;
 use std::fmt;
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub struct ConnSpec {
     pub database: String,
     /// SQLite only: the database file.
     pub path: PathBuf,
+    /// From the URL's query parameters (PostgreSQL: and `PGSSL*`).
+    pub tls: TlsOptions,
 }
 
 impl fmt::Debug for ConnSpec {
@@ -77,6 +80,9 @@ impl ConnSpec {
                 ))
             }
         };
+        let query = rest.split('#').next().unwrap_or("");
+        let query = query.split_once('?').map_or("", |(_, q)| q);
+        let tls = TlsOptions::from_query(engine, query).map_err(|r| err(&r))?;
         if engine == EngineKind::Sqlite {
             let path = rest.split(['?', '#']).next().unwrap_or("");
             let path = percent_decode_str(path).decode_utf8_lossy().into_owned();
@@ -98,6 +104,7 @@ impl ConnSpec {
                 password: None,
                 database,
                 path,
+                tls,
             });
         }
         let rest = rest.split(['?', '#']).next().unwrap_or("");
@@ -163,6 +170,7 @@ impl ConnSpec {
             password,
             database,
             path: PathBuf::new(),
+            tls,
         })
     }
 }
