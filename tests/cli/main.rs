@@ -16,3 +16,4 @@ mod postgres;
 mod resume;
 mod secrets;
 mod sqlite;
+mod tls;
