@@ -23,4 +23,5 @@ pub mod model;
 pub mod progress;
 pub mod restore;
 pub mod stream;
+pub mod tls;
 pub mod transform;

@@ -6,6 +6,7 @@ mod password;
 pub use password::PasswordFileError;
 
 use crate::model::EngineKind;
+use crate::tls::TlsOptions;
 use percent_encoding::percent_decode_str;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,8 @@ pub struct ConnSpec {
     pub database: String,
     /// SQLite only: the database file.
     pub path: PathBuf,
+    /// From the URL's query parameters (PostgreSQL: and `PGSSL*`).
+    pub tls: TlsOptions,
 }
 
 impl fmt::Debug for ConnSpec {
@@ -163,6 +166,9 @@ impl ConnSpec {
             }
         };
         if engine == EngineKind::Sqlite {
+            let query = rest.split('#').next().unwrap_or("");
+            let query = query.split_once('?').map_or("", |(_, q)| q);
+            let tls = TlsOptions::from_query(engine, query).map_err(|r| err(&r))?;
             let path = rest.split(['?', '#']).next().unwrap_or("");
             let path = percent_decode_str(path).decode_utf8_lossy().into_owned();
             if path.is_empty() {
@@ -183,6 +189,7 @@ impl ConnSpec {
                 password: None,
                 database,
                 path,
+                tls,
             });
         }
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -196,6 +203,9 @@ impl ConnSpec {
                     .into(),
             });
         }
+        let query = rest.split('#').next().unwrap_or("");
+        let query = query.split_once('?').map_or("", |(_, q)| q);
+        let tls = TlsOptions::from_query(engine, query).map_err(|r| err(&r))?;
         let rest = rest.split(['?', '#']).next().unwrap_or("");
         let (authority, db) = match rest.split_once('/') {
             Some((a, d)) => (a, d),
@@ -251,6 +261,7 @@ impl ConnSpec {
             password,
             database,
             path: PathBuf::new(),
+            tls,
         })
     }
 }

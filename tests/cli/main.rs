@@ -17,3 +17,4 @@ mod postgres;
 mod resume;
 mod secrets;
 mod sqlite;
+mod tls;

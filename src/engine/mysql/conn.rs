@@ -6,8 +6,9 @@ use crate::engine::pool::{self, Connector};
 use crate::engine::sqltext::expr_problem;
 use crate::engine::EngineError;
 use crate::model::EngineKind;
+use crate::tls::{TlsFiles, TlsMode};
 use mysql_async::prelude::*;
-use mysql_async::{Conn, OptsBuilder, Row, Value};
+use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, Row, SslOpts, Value};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -47,6 +48,10 @@ pub(super) fn server_code(e: &mysql_async::Error) -> Option<u16> {
 pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
     let target = spec.to_string();
     let user = spec.login();
+    let files = spec.tls.read_files().map_err(|e| EngineError::Connect {
+        target: target.clone(),
+        reason: e.to_string(),
+    })?;
     let opts = OptsBuilder::default()
         .ip_or_hostname(spec.host.clone())
         .tcp_port(spec.port)
@@ -58,14 +63,29 @@ pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, Eng
         .max_allowed_packet(Some(1 << 30))
         .tcp_nodelay(true)
         .stmt_cache_size(0);
-    let conn = match tokio::time::timeout(Duration::from_secs(15), Conn::new(opts)).await {
-        Err(_) => {
+    let mut opened = match ssl_opts(spec.tls.mode, files) {
+        Some(ssl) => attempt(opts.clone().ssl_opts(ssl)).await,
+        None => attempt(opts.clone()).await,
+    };
+    let no_tls = |r: &Option<Result<Conn, mysql_async::Error>>| {
+        matches!(
+            r,
+            Some(Err(mysql_async::Error::Driver(
+                DriverError::NoClientSslFlagFromServer
+            )))
+        )
+    };
+    if spec.tls.mode == TlsMode::Prefer && no_tls(&opened) {
+        opened = attempt(opts).await;
+    }
+    let conn = match opened {
+        None => {
             return Err(EngineError::Connect {
                 target,
                 reason: "timed out after 15 s".into(),
             })
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             return Err(match &e {
                 mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => {
                     EngineError::Auth {
@@ -84,7 +104,7 @@ pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, Eng
                 },
             })
         }
-        Ok(Ok(c)) => c,
+        Some(Ok(c)) => c,
     };
     let mut conn = conn;
     let lock_wait = format!("SET SESSION lock_wait_timeout = {}", lock_wait_seconds());
@@ -101,6 +121,35 @@ pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, Eng
             .map_err(|e| server_err(format!("setting up a session on {target}"), e))?;
     }
     Ok(conn)
+}
+
+/// One connection attempt; `None` if it timed out.
+async fn attempt(opts: OptsBuilder) -> Option<Result<Conn, mysql_async::Error>> {
+    tokio::time::timeout(Duration::from_secs(15), Conn::new(opts))
+        .await
+        .ok()
+}
+
+/// The driver's TLS options for `mode`, `None` for plain TCP. REQUIRED and
+/// PREFERRED encrypt without checking the certificate, as the mysql client
+/// does; VERIFY_CA checks the chain, VERIFY_IDENTITY the host name too.
+fn ssl_opts(mode: TlsMode, files: TlsFiles) -> Option<SslOpts> {
+    let mut o = SslOpts::default();
+    match mode {
+        TlsMode::Disable => return None,
+        TlsMode::Prefer | TlsMode::Require => o = o.with_danger_accept_invalid_certs(true),
+        TlsMode::VerifyCa => o = o.with_danger_skip_domain_validation(true),
+        TlsMode::VerifyFull => {}
+    }
+    if let Some(ca) = files.root_cert {
+        o = o
+            .with_root_certs(vec![ca.into()])
+            .with_disable_built_in_roots(true);
+    }
+    if let (Some(cert), Some(key)) = (files.cert, files.key) {
+        o = o.with_client_identity(Some(ClientIdentity::new(cert.into(), key.into())));
+    }
+    Some(o)
 }
 
 /// How long a session waits for a table lock held by someone else before it

@@ -4,10 +4,14 @@
 use crate::conn::ConnSpec;
 use crate::engine::pool::{self, Connector};
 use crate::engine::EngineError;
+use crate::tls::TlsMode;
 use std::time::Duration;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::FromSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Config, NoTls, Row, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Settings every haul session runs with, so that text forms are canonical.
 const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; \
@@ -80,7 +84,20 @@ pub(super) async fn connect(spec: &ConnSpec) -> Result<Client, EngineError> {
         cfg.password(p);
     }
     let target = spec.to_string();
-    let (client, conn) = cfg.connect(NoTls).await.map_err(|e| match e.code() {
+    let tls = spec.tls.client_config().map_err(|e| EngineError::Connect {
+        target: target.clone(),
+        reason: e.to_string(),
+    })?;
+    cfg.ssl_mode(match spec.tls.mode {
+        TlsMode::Disable => SslMode::Disable,
+        TlsMode::Prefer => SslMode::Prefer,
+        TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
+    });
+    let opened = match tls {
+        Some(config) => open(&cfg, MakeRustlsConnect::new(config)).await,
+        None => open(&cfg, NoTls).await,
+    };
+    let client = opened.map_err(|e| match e.code() {
         Some(c)
             if *c == SqlState::INVALID_PASSWORD
                 || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
@@ -100,13 +117,25 @@ pub(super) async fn connect(spec: &ConnSpec) -> Result<Client, EngineError> {
             reason: describe(&e),
         },
     })?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
     client
         .batch_execute(SESSION)
         .await
         .map_err(|e| server_err(format!("setting up a session on {target}"), e))?;
+    Ok(client)
+}
+
+/// Connect with `tls`, and drive the connection in its own task.
+async fn open<T>(cfg: &Config, tls: T) -> Result<Client, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, conn) = cfg.connect(tls).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
     Ok(client)
 }
 
