@@ -78,6 +78,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 | EngineError::Auth { .. }
                 | EngineError::NoDatabase { .. } => Exit::Connection,
                 EngineError::NoTable { .. } => Exit::Usage,
+                EngineError::Busy { .. } => Exit::Refused,
                 _ => Exit::Failure,
             };
         }

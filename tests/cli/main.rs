@@ -10,6 +10,7 @@ mod crossengine;
 mod errors;
 mod fidelity;
 mod gogs;
+mod lock;
 mod merge;
 mod mysql;
 mod postgres;
