@@ -491,12 +491,17 @@ impl JournalStore for MyTarget {
     }
 
     async fn cancel(&self, session: &Lingering) -> Result<(), EngineError> {
-        self.pool
-            .exec(
-                &format!("KILL QUERY {}", session.id),
+        let mut c = self.pool.get().await?;
+        let r = c.query_drop(format!("KILL QUERY {}", session.id)).await;
+        self.pool.put(c).await;
+        match r {
+            // 1094: the connection ended meanwhile.
+            Err(e) if super::conn::server_code(&e) != Some(1094) => Err(server_err(
                 format!("cancelling server connection {}", session.id),
-            )
-            .await
+                e,
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
