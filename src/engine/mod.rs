@@ -64,6 +64,9 @@ pub enum EngineError {
     /// The archive holds SQL text haul will not run (exit 4).
     #[error("{0}")]
     Unsafe(String),
+    /// Another haul restore holds the target's lock; `holder` says which.
+    #[error("another haul restore is running into {target} ({holder})")]
+    Busy { target: String, holder: String },
 }
 
 /// Errors of one chunk's load, naming its table and chunk.
@@ -118,8 +121,46 @@ pub trait Source: Send + Sync {
         part: &Part,
         sink: &mut ChunkSink,
     ) -> Result<(), EngineError>;
+    /// What identifies the database read: the server and the database on
+    /// it, however it was reached (see [`Catalog::identity`]).
+    async fn identity(&self) -> Result<String, EngineError>;
     /// End the snapshot.
     async fn close(&self) -> Result<(), EngineError>;
+}
+
+/// A server session of an earlier haul run still running a statement in
+/// the target (its client was killed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lingering {
+    /// The server's id of the session (PostgreSQL pid, MySQL connection id).
+    pub id: u64,
+    /// The start of the statement it runs.
+    pub statement: String,
+}
+
+/// This process's run id: its pid and start time, which marks its sessions
+/// in a target (`haul restore RUN`).
+pub fn run_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let now = crate::archive::manifest::now_rfc3339();
+        let secs = now.split('.').next().unwrap_or(&now).trim_end_matches('Z');
+        format!("{}@{secs}Z", std::process::id())
+    })
+}
+
+/// A run id (`PID@TIME`) said for a user.
+pub(crate) fn describe_run(run: &str) -> String {
+    match run.split_once('@') {
+        Some((pid, at)) => format!("haul pid {pid}, since {at}"),
+        None => format!("haul run {run}"),
+    }
+}
+
+/// The marker a haul run's target sessions carry (PostgreSQL
+/// `application_name`, a comment leading MySQL DDL).
+pub fn session_marker() -> String {
+    format!("haul restore {}", run_id())
 }
 
 // The role traits of a restore target are in `target.rs`.

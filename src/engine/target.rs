@@ -4,8 +4,8 @@
 //! [`Target`] is all of them; restore code names operations, never SQL.
 
 use super::{
-    duplicates_sql, groups, merge, parse_count, ChunkMark, Constraint, EngineError, Rows,
-    CHUNKS_TABLE, JOURNAL_TABLE,
+    duplicates_sql, groups, merge, parse_count, ChunkMark, Constraint, EngineError, Lingering,
+    Rows, CHUNKS_TABLE, JOURNAL_TABLE,
 };
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use async_trait::async_trait;
@@ -46,6 +46,12 @@ pub trait Sql: Send + Sync {
 #[async_trait]
 pub trait Catalog: Dialect + Sql {
     async fn server_version(&self) -> Result<String, EngineError>;
+
+    /// What identifies this database however it was reached: the server's
+    /// own identity and the database on it (a SQLite file's device and
+    /// inode). Equal to a [`crate::engine::Source::identity`] when both
+    /// are the same database.
+    async fn identity(&self) -> Result<String, EngineError>;
 
     /// Introspect the target's existing tables.
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError>;
@@ -237,6 +243,25 @@ pub trait JournalStore: Dialect + Sql {
 
     /// Remove the restore journal.
     async fn journal_clear(&self) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    /// Take the target's restore lock, held until this target is dropped
+    /// (or its process dies); [`EngineError::Busy`] when another run holds it.
+    async fn lock(&self) -> Result<(), EngineError>;
+
+    /// Who holds the restore lock, if anyone (read only: `haul plan`).
+    async fn lock_holder(&self) -> Result<Option<String>, EngineError>;
+
+    /// Sessions of other haul runs still running statements in this
+    /// target: a killed run's DDL goes on on the server until it ends.
+    async fn lingering(&self) -> Result<Vec<Lingering>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    /// Cancel the statement a lingering session runs.
+    async fn cancel(&self, session: &Lingering) -> Result<(), EngineError> {
+        let _ = session;
         Ok(())
     }
 }

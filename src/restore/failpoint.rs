@@ -1,20 +1,33 @@
 //! Test hooks for `--resume`: with the `failpoints` feature (which the test
 //! suite turns on) and `HAUL_FAILPOINT=NAME`, the process kills itself with
-//! SIGKILL at point NAME (docs/restore.md lists them). Release builds
-//! without the feature compile them to nothing.
+//! SIGKILL at point NAME (docs/restore.md lists them);
+//! `HAUL_FAILPOINT=NAME:sleep=SECS` (or `NAME:sleep`, 10 s) makes it sleep
+//! there instead. Release builds without the feature compile them to
+//! nothing.
 
-/// Kill the process here when `HAUL_FAILPOINT` names this point.
+/// Kill the process (or sleep) here when `HAUL_FAILPOINT` names this point.
 #[cfg(feature = "failpoints")]
 pub fn failpoint(name: &str) {
-    if std::env::var("HAUL_FAILPOINT").is_ok_and(|v| v == name) {
-        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
+    let Ok(v) = std::env::var("HAUL_FAILPOINT") else {
+        return;
+    };
+    match v.rsplit_once(":sleep") {
+        Some((point, secs)) if point == name => {
+            let secs = secs.strip_prefix('=').and_then(|s| s.parse().ok());
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.unwrap_or(10.0)));
         }
+        Some(_) => {}
+        None if v == name => {
+            // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+        None => {}
     }
 }
 
-/// Kill the process here when `HAUL_FAILPOINT` names this point.
+/// Kill the process (or sleep) here when `HAUL_FAILPOINT` names this point.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn failpoint(_name: &str) {}

@@ -16,6 +16,7 @@ use crate::progress::{Mode, Progress};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Where the rows come from.
 pub enum Input {
@@ -92,14 +93,7 @@ pub fn run(req: Request) -> Result<Outcome> {
             }
             Some(Arc::new(r))
         }
-        Input::Live { source, .. } => {
-            if source.to_string() == spec.to_string() {
-                return Err(
-                    UsageError("the source and the target are the same database".into()).into(),
-                );
-            }
-            None
-        }
+        Input::Live { .. } => None,
     };
     let what = match input {
         Input::Archive(path) => path.display().to_string(),
@@ -118,6 +112,20 @@ pub fn run(req: Request) -> Result<Outcome> {
                 .await
                 .with_context(|| format!("cannot {verb} into {spec}"))?,
         );
+        // A copy refuses its own source, however the two were named.
+        let source = match input {
+            Input::Live { source, .. } => Some(open_live(source, jobs, spec, target.as_ref()).await?),
+            Input::Archive(_) => None,
+        };
+        // One restore at a time: the lock is held until `target` is dropped.
+        // A plan takes none, but says when a restore is running.
+        if dry_run {
+            if let Some(holder) = target.lock_holder().await? {
+                return Err(engine::EngineError::Busy { target: spec.to_string(), holder }.into());
+            }
+        } else {
+            take_lock(target.as_ref()).await?;
+        }
         let run = Run {
             jobs,
             policy: args.policy,
@@ -131,6 +139,12 @@ pub fn run(req: Request) -> Result<Outcome> {
         }
         if journal.is_none() && args.abandon {
             return Err(UsageError(format!("{spec} has no unfinished restore to abandon")).into());
+        }
+        if journal.is_some() && !dry_run && (args.resume || args.abandon) {
+            let progress = Progress::new(args.mode, verb, &[]);
+            let waited = wait_for_earlier_run(target.as_ref(), spec, &progress).await;
+            progress.finish();
+            waited?;
         }
         if let Some(j) = &journal {
             let phase = serde_json::to_string(&j.phase).unwrap_or_default();
@@ -188,8 +202,9 @@ pub fn run(req: Request) -> Result<Outcome> {
         };
         let feed = Arc::new(match (&input, &reader) {
             (_, Some(r)) => Feed::Archive(Arc::clone(r)),
-            (Input::Live { source, chunk_size }, None) => {
-                let mut feed = live_feed(source, jobs, *chunk_size, &filter).await?;
+            (Input::Live { chunk_size, .. }, None) => {
+                let source = source.clone().ok_or_else(|| anyhow::anyhow!("a source that was not opened"))?;
+                let mut feed = live_feed(source, *chunk_size, &filter).await?;
                 if let (true, Feed::Live { manifest, .. }) = (opts.no_code, &mut feed) {
                     let from = manifest.source.engine;
                     no_code_warnings = strip_code(&mut manifest.schema, from);
@@ -295,19 +310,124 @@ pub fn run(req: Request) -> Result<Outcome> {
     result
 }
 
-/// Open a live source's snapshot and describe it as a manifest without
-/// chunks: what `haul copy` plans and loads from.
-async fn live_feed(
+/// Open a copy's source snapshot; refuse (before anything is written) when
+/// it is the target itself, by the servers' identities, not the URLs.
+async fn open_live(
     spec: &ConnSpec,
     jobs: usize,
-    chunk_size: usize,
-    filter: &TableFilter,
-) -> Result<Feed> {
+    target_spec: &ConnSpec,
+    target: &dyn Target,
+) -> Result<Arc<dyn engine::Source>> {
     let source: Arc<dyn engine::Source> = Arc::from(
         engine::open_source(spec, jobs)
             .await
             .with_context(|| format!("cannot copy from {spec}"))?,
     );
+    let same = source.identity().await? == target.identity().await?;
+    if same {
+        let _ = source.close().await;
+        return Err(RefusedError(format!(
+            "cannot copy {spec} into {target_spec}: they are the same database; nothing was changed"
+        ))
+        .into());
+    }
+    Ok(source)
+}
+
+/// Take the target's restore lock. A killed run's lock goes when its server
+/// session sees the closed socket: a lock held still is tried again for a
+/// moment before the run is refused.
+async fn take_lock(target: &dyn Target) -> Result<(), engine::EngineError> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match target.lock().await {
+            Err(engine::EngineError::Busy { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// How long a resume waits for a killed run's statements before cancelling
+/// them (`HAUL_RESUME_WAIT_SECONDS`, default 60).
+fn resume_wait() -> Duration {
+    let secs = std::env::var("HAUL_RESUME_WAIT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60.0_f64)
+        .max(0.0);
+    Duration::from_secs_f64(secs)
+}
+
+/// Wait for the server sessions of an earlier, killed run that still run
+/// statements in the target (an index build goes on after its client
+/// died); cancel them after [`resume_wait`]. The journal is read again by
+/// the caller's phases only after they are gone.
+async fn wait_for_earlier_run(
+    target: &dyn Target,
+    spec: &ConnSpec,
+    progress: &Progress,
+) -> Result<()> {
+    let found = target.lingering().await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let wait = resume_wait();
+    let list = |s: &[engine::Lingering]| {
+        s.iter()
+            .map(|l| {
+                format!(
+                    "{} ({})",
+                    l.id,
+                    l.statement.split_whitespace().collect::<Vec<_>>().join(" ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    progress.note(&format!(
+        "waiting up to {:.0} s for {} server session(s) of the interrupted run to finish: {}",
+        wait.as_secs_f64(),
+        found.len(),
+        list(&found)
+    ));
+    let poll = Duration::from_millis(250);
+    let deadline = Instant::now() + wait;
+    let mut left = found;
+    while !left.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(poll).await;
+        left = target.lingering().await?;
+    }
+    if left.is_empty() {
+        return Ok(());
+    }
+    progress.note(&format!("cancelling the statements of {}", list(&left)));
+    for l in &left {
+        target.cancel(l).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !left.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(poll).await;
+        left = target.lingering().await?;
+    }
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(RefusedError(format!(
+        "server sessions of the interrupted run still run in {spec} after being cancelled: {}; end them, then --resume again",
+        list(&left)
+    ))
+    .into())
+}
+
+/// Describe a live source's snapshot as a manifest without chunks: what
+/// `haul copy` plans and loads from.
+async fn live_feed(
+    source: Arc<dyn engine::Source>,
+    chunk_size: usize,
+    filter: &TableFilter,
+) -> Result<Feed> {
     let schema = source.schema(filter).await?;
     let app_markers = markers::read_live(source.as_ref(), &schema).await?;
     let now = crate::archive::manifest::now_rfc3339();

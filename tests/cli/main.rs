@@ -11,6 +11,7 @@ mod errors;
 mod fidelity;
 mod gogs;
 mod hostile;
+mod lock;
 mod merge;
 mod mysql;
 mod postgres;

@@ -331,3 +331,30 @@ impl pool::Pool<MyConnector> {
         r
     }
 }
+
+/// The server's `server_uuid` (MySQL), else its host name, port and data
+/// directory (MariaDB has no uuid), and the schema.
+pub(super) async fn identity(conn: &mut Conn) -> Result<String, EngineError> {
+    let ctx = "reading the server's identity";
+    let uuid = query_rows(conn, "SHOW GLOBAL VARIABLES LIKE 'server_uuid'", ctx).await?;
+    let server = match uuid.first().and_then(|r| cell(r, 1)) {
+        Some(u) => u,
+        None => {
+            let rows = query_rows(
+                conn,
+                "SELECT CONCAT_WS(':', @@hostname, @@port, @@datadir)",
+                ctx,
+            )
+            .await?;
+            rows.first().and_then(|r| cell(r, 0)).unwrap_or_default()
+        }
+    };
+    let rows = query_rows(
+        conn,
+        "SELECT IF(@@lower_case_table_names > 0, LOWER(DATABASE()), DATABASE())",
+        ctx,
+    )
+    .await?;
+    let schema = rows.first().and_then(|r| cell(r, 0)).unwrap_or_default();
+    Ok(format!("mysql:{server}/{schema}"))
+}

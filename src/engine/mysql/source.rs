@@ -319,6 +319,10 @@ impl Source for MySource {
         result
     }
 
+    async fn identity(&self) -> Result<String, EngineError> {
+        super::conn::identity(&mut *self.coordinator.lock().await).await
+    }
+
     async fn close(&self) -> Result<(), EngineError> {
         let mut workers = self.workers.lock().await;
         for mut w in workers.drain(..) {

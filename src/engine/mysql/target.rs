@@ -1,7 +1,9 @@
 //! Restoring: [`MyTarget`], tables created and filled through a small pool
 //! of sessions, constraints and views added after the data.
 
-use super::conn::{cell, connect, first_number, is_mariadb, query_rows, server_err, version, Pool};
+use super::conn::{
+    cell, connect, first_number, identity, is_mariadb, query_rows, server_err, version, Pool,
+};
 use super::ddl::{
     constraint_sql, create_table_sql, drop_constraint_sql, keyed_columns, orphans_sql,
 };
@@ -13,7 +15,7 @@ use super::types::map_type;
 use crate::conn::ConnSpec;
 use crate::engine::{
     sqltext::literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError,
-    JournalStore, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
+    JournalStore, Lingering, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
 };
 use crate::model::*;
 use crate::stream::Rows;
@@ -29,6 +31,14 @@ pub struct MyTarget {
     inline_indexes: std::sync::Mutex<HashSet<(String, String)>>,
     /// Bytes per LOAD DATA packet.
     pub(super) piece: usize,
+    /// The connection holding the restore lock (`GET_LOCK`), once taken.
+    lock: tokio::sync::Mutex<Option<mysql_async::Conn>>,
+}
+
+/// `sql` led by this run's marker, which the server's process list shows
+/// while it runs: a resume finds a killed run's statements by it.
+fn marked(sql: &str) -> String {
+    format!("/* {} */ {sql}", crate::engine::session_marker())
 }
 
 /// Restore sessions. In this SQL mode zero dates and a `0` in an
@@ -52,6 +62,31 @@ impl MyTarget {
             mariadb,
             inline_indexes: std::sync::Mutex::new(HashSet::new()),
             piece: (packet / 2).clamp(512, PIECE),
+            lock: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The restore lock's name: the schema's, within the server's 64
+    /// characters.
+    async fn lock_name(&self) -> Result<String, EngineError> {
+        let ctx = "naming the restore lock";
+        let rows = self
+            .pool
+            .rows(
+                "SELECT IF(@@lower_case_table_names > 0, LOWER(DATABASE()), DATABASE())",
+                ctx,
+            )
+            .await?;
+        let schema = rows
+            .first()
+            .and_then(|r| cell(r, 0))
+            .unwrap_or_else(|| self.pool.spec().database.clone());
+        let name = format!("haul restore {schema}");
+        Ok(if name.chars().count() <= 64 {
+            name
+        } else {
+            let hash = blake3::hash(schema.as_bytes()).to_hex();
+            format!("haul restore {}", &hash.as_str()[..48])
         })
     }
 }
@@ -78,7 +113,7 @@ impl Sql for MyTarget {
             c.query_drop("START TRANSACTION").await?;
             let mut n = Vec::new();
             for s in statements {
-                c.query_drop(s.as_str()).await?;
+                c.query_drop(marked(s)).await?;
                 n.push(c.affected_rows());
             }
             c.query_drop("COMMIT").await?;
@@ -117,6 +152,13 @@ impl Catalog for MyTarget {
     async fn server_version(&self) -> Result<String, EngineError> {
         let mut c = self.pool.get().await?;
         let r = version(&mut c).await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn identity(&self) -> Result<String, EngineError> {
+        let mut c = self.pool.get().await?;
+        let r = identity(&mut c).await;
         self.pool.put(c).await;
         r
     }
@@ -163,7 +205,7 @@ impl Ddl for MyTarget {
     async fn drop_table(&self, table: &str) -> Result<(), EngineError> {
         self.pool
             .exec(
-                &format!("DROP TABLE IF EXISTS {}", qi(table)),
+                &marked(&format!("DROP TABLE IF EXISTS {}", qi(table))),
                 format!("table {table}: dropping it"),
             )
             .await
@@ -182,14 +224,14 @@ impl Ddl for MyTarget {
             }
         }
         self.pool
-            .exec(&sql, format!("table {}: creating it", table.name))
+            .exec(&marked(&sql), format!("table {}: creating it", table.name))
             .await
     }
 
     async fn drop_constraint(&self, table: &Table, c: &Constraint) -> Result<(), EngineError> {
         self.pool
             .exec(
-                &drop_constraint_sql(table, c),
+                &marked(&drop_constraint_sql(table, c)),
                 format!("table {}: dropping {} {}", table.name, c.kind(), c.name()),
             )
             .await
@@ -207,7 +249,7 @@ impl Ddl for MyTarget {
         }
         let context = format!("table {}: adding {} {}", table.name, c.kind(), c.name());
         self.pool
-            .exec(&constraint_sql(table, c, from), context.clone())
+            .exec(&marked(&constraint_sql(table, c, from)), context.clone())
             .await?;
         if let Constraint::ForeignKey(f) = c {
             // Added without checking the rows: check them now.
@@ -253,7 +295,10 @@ impl Ddl for MyTarget {
         if let Some(n) = next.filter(|n| *n > 1) {
             self.pool
                 .exec(
-                    &format!("ALTER TABLE {} AUTO_INCREMENT = {n}", qi(&table.name)),
+                    &marked(&format!(
+                        "ALTER TABLE {} AUTO_INCREMENT = {n}",
+                        qi(&table.name)
+                    )),
                     ctx,
                 )
                 .await?;
@@ -272,7 +317,7 @@ impl Ddl for MyTarget {
         let _ = self
             .pool
             .rows(
-                &format!("ANALYZE TABLE {}", names.join(", ")),
+                &marked(&format!("ANALYZE TABLE {}", names.join(", "))),
                 "analyzing the restored tables",
             )
             .await?;
@@ -362,6 +407,105 @@ impl JournalStore for MyTarget {
             )
             .await
     }
+
+    async fn lock(&self) -> Result<(), EngineError> {
+        let mut held = self.lock.lock().await;
+        if held.is_some() {
+            return Ok(());
+        }
+        let name = self.lock_name().await?;
+        // A connection of its own, idle as long as the restore runs.
+        let mut c = connect(self.pool.spec(), &["SET SESSION wait_timeout = 31536000"]).await?;
+        let ctx = "taking the restore lock";
+        let rows = query_rows(
+            &mut c,
+            &format!("SELECT GET_LOCK({}, 0)", literal(EngineKind::Mysql, &name)),
+            ctx,
+        )
+        .await?;
+        if rows.first().and_then(|r| cell(r, 0)).as_deref() == Some("1") {
+            *held = Some(c);
+            return Ok(());
+        }
+        let _ = c.disconnect().await;
+        let holder = self.lock_holder().await?;
+        Err(EngineError::Busy {
+            target: self.pool.spec().to_string(),
+            holder: holder.unwrap_or_else(|| "it just ended".into()),
+        })
+    }
+
+    async fn lock_holder(&self) -> Result<Option<String>, EngineError> {
+        let name = literal(EngineKind::Mysql, &self.lock_name().await?);
+        let rows = self
+            .pool
+            .rows(
+                &format!(
+                    "SELECT l.id, p.HOST, DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL p.TIME SECOND, '%Y-%m-%dT%H:%i:%sZ')
+                       FROM (SELECT IS_USED_LOCK({name}) AS id) l
+                       LEFT JOIN information_schema.PROCESSLIST p ON p.ID = l.id
+                      WHERE l.id IS NOT NULL"
+                ),
+                "looking for a running restore",
+            )
+            .await?;
+        Ok(rows.first().map(|r| {
+            let mut s = format!("server connection {}", cell_or(r, 0, "?"));
+            if let Some(host) = cell(r, 1) {
+                s.push_str(&format!(" from {host}"));
+            }
+            if let Some(since) = cell(r, 2) {
+                s.push_str(&format!(", idle since {since}"));
+            }
+            s
+        }))
+    }
+
+    async fn lingering(&self) -> Result<Vec<Lingering>, EngineError> {
+        let mine = literal(
+            EngineKind::Mysql,
+            &format!("/* {} */%", crate::engine::session_marker()),
+        );
+        let ctx = "looking for sessions of an earlier run";
+        let rows = self
+            .pool
+            .rows(
+                &format!(
+                    "SELECT ID, LEFT(INFO, 120) FROM information_schema.PROCESSLIST
+                      WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'
+                        AND INFO LIKE '/* haul restore %' AND INFO NOT LIKE {mine}"
+                ),
+                ctx,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Lingering {
+                    id: first_number(std::slice::from_ref(r), 0, "a connection id", ctx)?,
+                    statement: cell(r, 1).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn cancel(&self, session: &Lingering) -> Result<(), EngineError> {
+        let mut c = self.pool.get().await?;
+        let r = c.query_drop(format!("KILL QUERY {}", session.id)).await;
+        self.pool.put(c).await;
+        match r {
+            // 1094: the connection ended meanwhile.
+            Err(e) if super::conn::server_code(&e) != Some(1094) => Err(server_err(
+                format!("cancelling server connection {}", session.id),
+                e,
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Cell `i` as text, `or` for NULL.
+fn cell_or(row: &mysql_async::Row, i: usize, or: &str) -> String {
+    cell(row, i).unwrap_or_else(|| or.to_string())
 }
 
 impl Merge for MyTarget {}

@@ -150,9 +150,13 @@ impl Connector for PgConnector {
 
     async fn open(&self) -> Result<Client, EngineError> {
         let c = connect(&self.spec).await?;
-        c.batch_execute(RESTORE_SESSION)
-            .await
-            .map_err(|e| server_err("setting up a restore session", e))?;
+        // The marker lets a resume find this run's sessions after a kill.
+        let marker = crate::engine::quote_literal(&crate::engine::session_marker());
+        c.batch_execute(&format!(
+            "{RESTORE_SESSION}; SET application_name = {marker}"
+        ))
+        .await
+        .map_err(|e| server_err("setting up a restore session", e))?;
         Ok(c)
     }
 
@@ -207,5 +211,29 @@ impl pool::Pool<PgConnector> {
             // Dropped with its transaction.
             Err(e) => Err(server_err(context, e)),
         }
+    }
+}
+
+/// The server's `system_identifier` and the database's oid; where
+/// `pg_control_system()` is not granted, the server's address and port.
+/// Raises no error (it runs inside a dump's snapshot too).
+pub(super) async fn identity(c: &Client) -> Result<String, EngineError> {
+    const SQL: &str = "SELECT CASE WHEN has_function_privilege('pg_control_system()', 'execute') \
+        THEN (SELECT system_identifier::text FROM pg_control_system()) \
+        ELSE coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port') END \
+        || '/' || oid::text FROM pg_database WHERE datname = current_database()";
+    let ctx = "reading the server's identity";
+    let row = c
+        .query_one(SQL, &[])
+        .await
+        .map_err(|e| server_err(ctx, e))?;
+    let id: String = col(&row, 0, ctx)?;
+    Ok(format!("postgres:{id}"))
+}
+
+impl PgConnector {
+    /// A marked restore session outside the pool.
+    pub(super) async fn open_session(&self) -> Result<Client, EngineError> {
+        self.open().await
     }
 }

@@ -1,7 +1,7 @@
 //! The dump side: [`PgSource`], a snapshot shared by workers that read
 //! tables, whole or in page ranges, through `COPY ... TO STDOUT`.
 
-use super::conn::{col, connect, server_err};
+use super::conn::{col, connect, identity, server_err};
 use super::copy_text::{CopyTextParser, ParseError};
 use super::introspect::{extras, introspect, refuse_unsupported};
 use super::{column_list, qtable};
@@ -207,6 +207,10 @@ impl Source for PgSource {
         .await;
         self.workers.lock().await.push(client);
         result
+    }
+
+    async fn identity(&self) -> Result<String, EngineError> {
+        identity(&self.coordinator).await
     }
 
     async fn close(&self) -> Result<(), EngineError> {

@@ -1,7 +1,7 @@
 //! The restore side: [`PgTarget`], sessions from a small pool running the
 //! DDL of `ddl.rs` and the loads of `load.rs`.
 
-use super::conn::{col, open_pool, server_err, Pool};
+use super::conn::{col, identity, open_pool, server_err, Pool};
 use super::ddl::{
     constraint_sql, create_table_sql, drop_constraint_sql, long_names, prepare_sql,
     reset_sequence_sql,
@@ -13,7 +13,7 @@ use super::types::{labels_check, map_type};
 use crate::conn::ConnSpec;
 use crate::engine::{
     quote_ident, quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect,
-    EngineError, JournalStore, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
+    EngineError, JournalStore, Lingering, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
 };
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use crate::stream::Rows;
@@ -23,14 +23,37 @@ use tokio_postgres::error::SqlState;
 /// A PostgreSQL restore target with a small pool of sessions.
 pub struct PgTarget {
     pool: Pool,
+    /// The session holding the restore lock, once taken.
+    lock: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
+    target: String,
 }
+
+/// The first key of the restore lock (`pg_try_advisory_lock(int, int)`):
+/// "haul" in ASCII. The second is the database's oid; advisory locks are
+/// per database anyway.
+const LOCK_CLASS: i32 = 0x6861_756c;
 
 impl PgTarget {
     /// Connect to `spec`; sessions beyond the first are opened as needed.
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
         Ok(PgTarget {
             pool: open_pool(spec).await?,
+            lock: tokio::sync::Mutex::new(None),
+            target: spec.to_string(),
         })
+    }
+
+    /// The second key of the restore lock: the database's oid, in an int.
+    async fn lock_key(&self, c: &tokio_postgres::Client) -> Result<i32, EngineError> {
+        let ctx = "reading the database's oid";
+        let row = c
+            .query_one(
+                "SELECT (oid::bigint & 2147483647)::int FROM pg_database WHERE datname = current_database()",
+                &[],
+            )
+            .await
+            .map_err(|e| server_err(ctx, e))?;
+        col(&row, 0, ctx)
     }
 }
 
@@ -106,6 +129,13 @@ impl Catalog for PgTarget {
         self.pool.put(c).await;
         let ctx = "reading the server version";
         col(&r.map_err(|e| server_err(ctx, e))?, 0, ctx)
+    }
+
+    async fn identity(&self) -> Result<String, EngineError> {
+        let c = self.pool.get().await?;
+        let r = identity(&c).await;
+        self.pool.put(c).await;
+        r
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
@@ -326,6 +356,106 @@ impl JournalStore for PgTarget {
                 "removing the restore journal",
             )
             .await
+    }
+
+    async fn lock(&self) -> Result<(), EngineError> {
+        let mut held = self.lock.lock().await;
+        if held.is_some() {
+            return Ok(());
+        }
+        // A session of its own, which lives as long as this target.
+        let c = self.pool.connector().open_session().await?;
+        let key = self.lock_key(&c).await?;
+        let ctx = "taking the restore lock";
+        let row = c
+            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_CLASS, &key])
+            .await
+            .map_err(|e| server_err(ctx, e))?;
+        if col::<bool>(&row, 0, ctx)? {
+            *held = Some(c);
+            return Ok(());
+        }
+        let holder = self.lock_holder().await?;
+        Err(EngineError::Busy {
+            target: self.target.clone(),
+            holder: holder.unwrap_or_else(|| "it just ended".into()),
+        })
+    }
+
+    async fn lock_holder(&self) -> Result<Option<String>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = async {
+            let key = self.lock_key(&c).await?;
+            let ctx = "looking for a running restore";
+            let rows = c
+                .query(
+                    "SELECT l.pid, a.application_name,
+                            to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                       FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+                      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                        AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid",
+                    &[&i64::from(LOCK_CLASS), &i64::from(key)],
+                )
+                .await
+                .map_err(|e| server_err(ctx, e))?;
+            let Some(row) = rows.first() else {
+                return Ok(None);
+            };
+            let pid: i32 = col(row, 0, ctx)?;
+            let app: Option<String> = col(row, 1, ctx)?;
+            let since: Option<String> = col(row, 2, ctx)?;
+            Ok(Some(describe_holder(app.as_deref(), since.as_deref(), pid)))
+        }
+        .await;
+        self.pool.put(c).await;
+        r
+    }
+
+    async fn lingering(&self) -> Result<Vec<Lingering>, EngineError> {
+        let c = self.pool.get().await?;
+        let r = c
+            .query(
+                "SELECT pid::bigint, left(coalesce(query, ''), 120) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    AND application_name LIKE 'haul restore %' AND application_name <> $1
+                    AND state IS DISTINCT FROM 'idle'",
+                &[&crate::engine::session_marker()],
+            )
+            .await;
+        self.pool.put(c).await;
+        let ctx = "looking for sessions of an earlier run";
+        r.map_err(|e| server_err(ctx, e))?
+            .iter()
+            .map(|row| {
+                let id: i64 = col(row, 0, ctx)?;
+                Ok(Lingering {
+                    id: id.unsigned_abs(),
+                    statement: col(row, 1, ctx)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn cancel(&self, session: &Lingering) -> Result<(), EngineError> {
+        let pid = i32::try_from(session.id).unwrap_or(0);
+        let c = self.pool.get().await?;
+        let r = c.query("SELECT pg_cancel_backend($1)", &[&pid]).await;
+        self.pool.put(c).await;
+        r.map(|_| ())
+            .map_err(|e| server_err(format!("cancelling server session {pid}"), e))
+    }
+}
+
+/// Who holds a lock, from its session's `application_name` (`haul restore
+/// PID@TIME`), start and server pid.
+fn describe_holder(app: Option<&str>, since: Option<&str>, server_id: i32) -> String {
+    match app.and_then(|a| a.strip_prefix("haul restore ")) {
+        Some(run) => crate::engine::describe_run(run),
+        None => match since {
+            Some(s) => format!("server session {server_id}, since {s}"),
+            None => format!("server session {server_id}"),
+        },
     }
 }
 

@@ -14,6 +14,7 @@ mod ddl;
 mod introspect;
 mod journal;
 mod load;
+mod runlock;
 mod source;
 mod target;
 mod types;

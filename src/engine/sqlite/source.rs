@@ -19,6 +19,7 @@ pub struct SqliteSource {
     info: SourceInfo,
     conn: Mutex<Connection>,
     target: String,
+    path: std::path::PathBuf,
 }
 
 impl SqliteSource {
@@ -59,6 +60,7 @@ impl SqliteSource {
             },
             conn: Mutex::new(conn),
             target,
+            path: spec.path.clone(),
         })
     }
 }
@@ -142,6 +144,10 @@ impl Source for SqliteSource {
             }
             Ok(())
         })
+    }
+
+    async fn identity(&self) -> Result<String, EngineError> {
+        super::runlock::identity(&self.path, &self.target)
     }
 
     async fn close(&self) -> Result<(), EngineError> {

@@ -2,7 +2,7 @@
 //! which hands the larger jobs to `ddl`, `load` and `journal`.
 
 use super::types::{labels_check, map_type};
-use super::{blocking, ddl, err, introspect, journal, lock};
+use super::{blocking, ddl, err, introspect, journal, lock, runlock};
 use crate::conn::ConnSpec;
 use crate::engine::{
     quote_ident, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError, JournalStore,
@@ -27,6 +27,9 @@ pub struct SqliteTarget {
     pub(super) declared: Mutex<HashMap<String, HashMap<String, String>>>,
     /// The target as given (`sqlite://path`), for errors.
     pub(super) target: String,
+    path: std::path::PathBuf,
+    /// The restore lock, once taken.
+    run_lock: Mutex<Option<runlock::RunLock>>,
 }
 
 impl SqliteTarget {
@@ -56,6 +59,8 @@ impl SqliteTarget {
             conn: Mutex::new(conn),
             declared: Mutex::new(HashMap::new()),
             target,
+            path: spec.path.clone(),
+            run_lock: Mutex::new(None),
         })
     }
 }
@@ -97,6 +102,10 @@ impl Catalog for SqliteTarget {
                 .query_row("SELECT sqlite_version()", [], |r| r.get(0))
                 .map_err(|e| err("reading the version", e))
         })
+    }
+
+    async fn identity(&self) -> Result<String, EngineError> {
+        runlock::identity(&self.path, &self.target)
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
@@ -237,6 +246,18 @@ impl JournalStore for SqliteTarget {
 
     async fn journal_clear(&self) -> Result<(), EngineError> {
         blocking(|| journal::clear(&lock(&self.conn)))
+    }
+
+    async fn lock(&self) -> Result<(), EngineError> {
+        let mut held = lock(&self.run_lock);
+        if held.is_none() {
+            *held = Some(runlock::take(&self.path, &self.target)?);
+        }
+        Ok(())
+    }
+
+    async fn lock_holder(&self) -> Result<Option<String>, EngineError> {
+        runlock::holder(&self.path)
     }
 }
 
