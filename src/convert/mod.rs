@@ -350,6 +350,9 @@ impl Rows for Converted<'_> {
             .then(|| self.inner.raw_csv())
             .flatten()
     }
+    fn csv_len(&self) -> usize {
+        self.inner.csv_len()
+    }
 }
 
 /// MySQL's latin1 is Windows-1252, with the five bytes that code page

@@ -176,6 +176,23 @@ pub fn is_internal(table: &str) -> bool {
     table == JOURNAL_TABLE || table == CHUNKS_TABLE
 }
 
+/// Pairs of distinct `names` equal under `fold`, each pair once, in the
+/// order of `names`.
+pub fn case_twins<'a>(names: &[&'a str], fold: impl Fn(&str) -> String) -> Vec<(&'a str, &'a str)> {
+    let mut first: std::collections::HashMap<String, &'a str> = Default::default();
+    let mut twins = Vec::new();
+    for &n in names {
+        match first.get(&fold(n)) {
+            Some(&m) if m != n => twins.push((m, n)),
+            Some(_) => {}
+            None => {
+                first.insert(fold(n), n);
+            }
+        }
+    }
+    twins
+}
+
 /// A loaded chunk: plan table `table`, its chunk `chunk`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChunkMark {

@@ -70,6 +70,13 @@ pub trait Catalog: Dialect + Sql {
         Vec::new()
     }
 
+    /// Why the tables `names` (every table a restore leaves in the target)
+    /// cannot live side by side here (names the engine takes for one another).
+    fn refuse_tables(&self, names: &[&str]) -> Vec<String> {
+        let _ = names;
+        Vec::new()
+    }
+
     /// The type this engine creates for a column of an archive from
     /// another engine (what `haul plan` shows).
     fn column_type(&self, table: &Table, column: &Column) -> Option<String> {

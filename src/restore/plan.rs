@@ -315,6 +315,11 @@ pub async fn make(
             })
         })
         .collect();
+    let mut names: Vec<&str> = existing.tables.iter().map(|t| t.name.as_str()).collect();
+    names.extend(tables.iter().map(|p| p.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    problems.extend(target.refuse_tables(&names));
     match problems.len() {
         0 => {}
         1 => return Err(RefusedError(format!("{}; nothing was changed", problems[0])).into()),

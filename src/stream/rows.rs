@@ -19,6 +19,10 @@ pub trait Rows: Send {
     fn raw_csv(&self) -> Option<&[u8]> {
         None
     }
+    /// Bytes of CSV the whole chunk holds (0 when unknown).
+    fn csv_len(&self) -> usize {
+        0
+    }
 }
 
 /// [`Rows`] straight from a decoded chunk.
@@ -54,5 +58,8 @@ impl Rows for ChunkRows<'_> {
     }
     fn raw_csv(&self) -> Option<&[u8]> {
         (self.dec.row_number() == 0).then_some(self.csv)
+    }
+    fn csv_len(&self) -> usize {
+        self.csv.len()
     }
 }

@@ -308,6 +308,9 @@ impl Rows for MappedRows<'_> {
         let csv = self.inner.raw_csv()?;
         (identity && self.cols.len() == self.inner.width()).then_some(csv)
     }
+    fn csv_len(&self) -> usize {
+        self.inner.csv_len()
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,58 @@ async fn send_pieces(
     true
 }
 
+/// Input bytes escaped per step of a value larger than this, handing the
+/// output to the stream as it fills so a huge value is never held whole
+/// (even, so hex digit pairs are never split).
+const STEP: usize = 1 << 20;
+
+/// How streaming a large value ended.
+enum Streamed {
+    Done,
+    /// The stream is gone (the server stopped reading).
+    Closed,
+    BadHex,
+}
+
+/// Escape `v` into `buf` in steps (`hex`: `v` is the hex of a binary
+/// value, decoded step by step through `raw`), sending `buf` whenever it
+/// holds a piece.
+async fn stream_value(
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    buf: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+    v: &[u8],
+    hex: bool,
+    piece: usize,
+) -> Streamed {
+    for part in v.chunks(STEP) {
+        if hex {
+            raw.clear();
+            if !unhex_into(part, raw) {
+                return Streamed::BadHex;
+            }
+            push_escaped(buf, raw);
+        } else {
+            push_escaped(buf, part);
+        }
+        if buf.len() >= piece && !flush(tx, buf, piece).await {
+            return Streamed::Closed;
+        }
+    }
+    Streamed::Done
+}
+
+/// Send what `buf` holds and start a new buffer; false once the stream is
+/// gone.
+async fn flush(
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    buf: &mut Vec<u8>,
+    piece: usize,
+) -> bool {
+    let full = std::mem::replace(buf, Vec::with_capacity(PIECE + PIECE / 4));
+    send_pieces(tx, Bytes::from(full), piece).await
+}
+
 /// Append `v` escaped for `LOAD DATA ... ESCAPED BY '\\'`.
 #[inline]
 fn push_escaped(out: &mut Vec<u8>, mut v: &[u8]) {
@@ -131,6 +183,16 @@ impl MyTarget {
         }
 
         let mut conn = self.pool.get().await?;
+        // MariaDB (10.6+) buffers a transaction's first insert into an empty
+        // table and builds it at the end when unique and foreign key checks
+        // are off; with a value near the size of the buffer pool that build
+        // spins for minutes, ignoring KILL. Chunks that big load row by row.
+        let bulk = !self.mariadb || rows.csv_len() <= self.bulk_limit;
+        if !bulk {
+            conn.query_drop("SET unique_checks = 1")
+                .await
+                .map_err(|e| load_err(describe(&e)))?;
+        }
         conn.query_drop("START TRANSACTION")
             .await
             .map_err(|e| load_err(describe(&e)))?;
@@ -153,16 +215,28 @@ impl MyTarget {
                             buf.push(b'\t');
                         }
                         let bin = matches!(kinds[i], Kind::Binary | Kind::Spatial);
-                        match rows.field(i).map_err(codec_err)? {
+                        let field = rows.field(i).map_err(codec_err)?;
+                        let invalid_hex = |row: u64| {
+                            load_err(format!(
+                                "row {row}, column {}: invalid hex in a binary value",
+                                columns[i]
+                            ))
+                        };
+                        match field {
                             Field::Null => buf.extend_from_slice(b"\\N"),
+                            Field::Value(v) | Field::Tagged(tag::BLOB, v)
+                                if bin && v.len() > STEP =>
+                            {
+                                match stream_value(&tx, &mut buf, &mut raw, v, true, piece).await {
+                                    Streamed::Done => {}
+                                    Streamed::Closed => return Ok(()),
+                                    Streamed::BadHex => return Err(invalid_hex(rows.row_number())),
+                                }
+                            }
                             Field::Value(v) | Field::Tagged(tag::BLOB, v) if bin => {
                                 raw.clear();
                                 if !unhex_into(v, &mut raw) {
-                                    return Err(load_err(format!(
-                                        "row {}, column {}: invalid hex in a binary value",
-                                        rows.row_number(),
-                                        columns[i]
-                                    )));
+                                    return Err(invalid_hex(rows.row_number()));
                                 }
                                 push_escaped(&mut buf, &raw);
                             }
@@ -193,16 +267,18 @@ impl MyTarget {
                                     columns[i]
                                 )))
                             }
+                            Field::Value(v) | Field::Tagged(_, v) if v.len() > STEP => {
+                                match stream_value(&tx, &mut buf, &mut raw, v, false, piece).await {
+                                    Streamed::Done | Streamed::BadHex => {}
+                                    Streamed::Closed => return Ok(()),
+                                }
+                            }
                             Field::Value(v) | Field::Tagged(_, v) => push_escaped(&mut buf, v),
                         }
                     }
                     buf.push(b'\n');
-                    if buf.len() >= piece {
-                        let full =
-                            std::mem::replace(&mut buf, Vec::with_capacity(PIECE + PIECE / 4));
-                        if !send_pieces(&tx, Bytes::from(full), piece).await {
-                            return Ok(());
-                        }
+                    if buf.len() >= piece && !flush(&tx, &mut buf, piece).await {
+                        return Ok(());
                     }
                 }
                 if !buf.is_empty() {
@@ -271,11 +347,15 @@ impl MyTarget {
                 conn.query_drop("COMMIT")
                     .await
                     .map_err(|e| load_err(format!("committing: {}", describe(&e))))?;
-                self.pool.put(conn).await;
+                if bulk || conn.query_drop("SET unique_checks = 0").await.is_ok() {
+                    self.pool.put(conn).await;
+                }
                 Ok(n)
             }
             Err(e) => {
-                if conn.query_drop("ROLLBACK").await.is_ok() {
+                if conn.query_drop("ROLLBACK").await.is_ok()
+                    && (bulk || conn.query_drop("SET unique_checks = 0").await.is_ok())
+                {
                     self.pool.put(conn).await;
                 }
                 Err(e)

@@ -35,6 +35,7 @@ mod ddl;
 mod extras;
 mod introspect;
 mod load;
+mod names;
 mod source;
 mod target;
 mod types;

@@ -31,6 +31,11 @@ pub struct MyTarget {
     inline_indexes: std::sync::Mutex<HashSet<(String, String)>>,
     /// Bytes per LOAD DATA packet.
     pub(super) piece: usize,
+    /// Largest chunk loaded with `unique_checks = 0` (see `load`).
+    pub(super) bulk_limit: usize,
+    /// Whether table names are compared ignoring case
+    /// (`lower_case_table_names` != 0).
+    pub(super) folds_table_case: bool,
     /// The connection holding the restore lock (`GET_LOCK`), once taken.
     lock: tokio::sync::Mutex<Option<mysql_async::Conn>>,
 }
@@ -54,14 +59,23 @@ impl MyTarget {
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
         let mut first = connect(spec, TARGET_SETUP).await?;
         let (mariadb, _) = is_mariadb(&mut first).await?;
-        let context = "reading max_allowed_packet";
-        let rows = query_rows(&mut first, "SELECT @@max_allowed_packet", context).await?;
+        let context = "reading the server's limits";
+        let rows = query_rows(
+            &mut first,
+            "SELECT @@max_allowed_packet, @@innodb_buffer_pool_size, @@lower_case_table_names",
+            context,
+        )
+        .await?;
         let packet: usize = first_number(&rows, 0, "max_allowed_packet", context)?;
+        let pool: usize = first_number(&rows, 1, "innodb_buffer_pool_size", context)?;
+        let lower: u8 = first_number(&rows, 2, "lower_case_table_names", context)?;
         Ok(MyTarget {
             pool: Pool::new(spec, TARGET_SETUP, first),
             mariadb,
             inline_indexes: std::sync::Mutex::new(HashSet::new()),
             piece: (packet / 2).clamp(512, PIECE),
+            bulk_limit: (pool / 8).max(16 << 20),
+            folds_table_case: lower != 0,
             lock: tokio::sync::Mutex::new(None),
         })
     }
@@ -149,6 +163,14 @@ impl Sql for MyTarget {
 
 #[async_trait]
 impl Catalog for MyTarget {
+    fn refuse_names(&self, table: &Table) -> Vec<String> {
+        super::names::refuse_names(table)
+    }
+
+    fn refuse_tables(&self, names: &[&str]) -> Vec<String> {
+        super::names::table_twins(names, self.folds_table_case)
+    }
+
     async fn server_version(&self) -> Result<String, EngineError> {
         let mut c = self.pool.get().await?;
         let r = version(&mut c).await;

@@ -5,8 +5,8 @@ use super::types::{labels_check, map_type};
 use super::{blocking, ddl, err, introspect, journal, lock, runlock};
 use crate::conn::ConnSpec;
 use crate::engine::{
-    quote_ident, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError, JournalStore,
-    Merge, Sql,
+    case_twins, quote_ident, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError,
+    JournalStore, Merge, Sql,
 };
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use crate::stream::Rows;
@@ -16,8 +16,10 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Pragmas set on the target's connection.
-const PRAGMAS: [&str; 2] = ["PRAGMA foreign_keys = OFF", "PRAGMA synchronous = OFF"];
+/// Pragmas set on the target's connection. `synchronous` is a setting of
+/// the connection, not of the file: FULL makes every committed chunk and its
+/// journal mark survive a crash of the machine, not only of haul.
+const PRAGMAS: [&str; 2] = ["PRAGMA foreign_keys = OFF", "PRAGMA synchronous = FULL"];
 
 /// A SQLite database file being restored into (created if missing).
 pub struct SqliteTarget {
@@ -33,7 +35,7 @@ pub struct SqliteTarget {
 }
 
 impl SqliteTarget {
-    /// Open (or create) the file, without foreign key checks or syncs.
+    /// Open (or create) the file, without foreign key checks.
     pub fn open(spec: &ConnSpec) -> Result<Self, EngineError> {
         let target = spec.to_string();
         let conn = Connection::open(&spec.path).map_err(|e| EngineError::Connect {
@@ -130,6 +132,32 @@ impl Catalog for SqliteTarget {
 
     fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
         Some(format!("{}{}", map_type(&column.ty), labels_check(column)))
+    }
+
+    fn refuse_names(&self, table: &Table) -> Vec<String> {
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        case_twins(&columns, |n| n.to_ascii_lowercase())
+            .into_iter()
+            .map(|(a, b)| {
+                format!(
+                    "table {}: columns {a:?} and {b:?} differ only by case, and SQLite names \
+                     ignore case. Rename one in the source, or restore into another engine",
+                    table.name
+                )
+            })
+            .collect()
+    }
+
+    fn refuse_tables(&self, names: &[&str]) -> Vec<String> {
+        case_twins(names, |n| n.to_ascii_lowercase())
+            .into_iter()
+            .map(|(a, b)| {
+                format!(
+                    "tables {a:?} and {b:?} differ only by case, and SQLite names ignore case. \
+                     Restore one of them (--tables / --exclude-tables), or rename it in the source"
+                )
+            })
+            .collect()
     }
 }
 
