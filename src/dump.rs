@@ -44,7 +44,9 @@ pub async fn dump(
     let started_at = now_rfc3339();
     let source: Arc<dyn Source> = Arc::from(engine::open_source(spec, jobs).await?);
     let schema = source.schema(filter).await?;
-    let warnings = source.warnings();
+    let mut warnings = source.warnings();
+    let reserved = source.reserved_tables().await?;
+    warnings.extend(engine::reserved_verdict(&reserved, &spec.to_string())?);
     let expected: Vec<(String, Option<u64>)> = schema
         .tables
         .iter()

@@ -80,7 +80,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 | EngineError::NoDatabase { .. } => Exit::Connection,
                 EngineError::NoTable { .. } => Exit::Usage,
                 EngineError::Unsafe(_) => Exit::BadArchive,
-                EngineError::Busy { .. } => Exit::Refused,
+                EngineError::Busy { .. } | EngineError::Reserved { .. } => Exit::Refused,
                 _ => Exit::Failure,
             };
         }

@@ -64,6 +64,9 @@ pub enum EngineError {
     /// The archive holds SQL text haul will not run (exit 4).
     #[error("{0}")]
     Unsafe(String),
+    /// A user table bears the name of haul's restore journal (exit 5).
+    #[error("{target}: table {table} has the name haul gives its restore journal, so haul cannot carry it; rename it (nothing was written)")]
+    Reserved { target: String, table: String },
     /// Another haul restore holds the target's lock; `holder` says which.
     #[error("another haul restore is running into {target} ({holder})")]
     Busy { target: String, holder: String },
@@ -124,6 +127,10 @@ pub trait Source: Send + Sync {
     /// What identifies the database read: the server and the database on
     /// it, however it was reached (see [`Catalog::identity`]).
     async fn identity(&self) -> Result<String, EngineError>;
+    /// Tables of the database read that bear the names of haul's own
+    /// restore journal ([`JOURNAL_TABLE`], [`CHUNKS_TABLE`]), with their
+    /// columns in order; introspection never lists them.
+    async fn reserved_tables(&self) -> Result<Vec<(String, Vec<String>)>, EngineError>;
     /// End the snapshot.
     async fn close(&self) -> Result<(), EngineError>;
 }
@@ -170,6 +177,40 @@ pub const JOURNAL_TABLE: &str = "haul_journal";
 
 /// Name of the table that records the chunks a restore has loaded.
 pub const CHUNKS_TABLE: &str = "haul_journal_chunks";
+
+/// The columns of haul's own journal tables, in order.
+const JOURNAL_COLUMNS: &[&str] = &["id", "written_at", "body"];
+const CHUNKS_COLUMNS: &[&str] = &["tbl", "chunk"];
+
+/// What to do with tables named like haul's journal in a source: an
+/// unfinished restore's own journal is left out with a warning (returned);
+/// a user's table of that name cannot be carried (its name is haul's in
+/// every target), so the dump is refused, naming it.
+pub fn reserved_verdict(
+    found: &[(String, Vec<String>)],
+    target: &str,
+) -> Result<Vec<String>, EngineError> {
+    let mut warnings = Vec::new();
+    for (name, columns) in found {
+        let shape = if name == JOURNAL_TABLE {
+            JOURNAL_COLUMNS
+        } else {
+            CHUNKS_COLUMNS
+        };
+        if columns.iter().map(String::as_str).eq(shape.iter().copied()) {
+            warnings.push(format!(
+                "table {name} is an unfinished haul restore's journal in {target}: not dumped \
+                 (finish that restore with --resume or undo it with --abandon)"
+            ));
+        } else {
+            return Err(EngineError::Reserved {
+                target: target.to_string(),
+                table: name.clone(),
+            });
+        }
+    }
+    Ok(warnings)
+}
 
 /// Whether a table is haul's own bookkeeping, never dumped or planned.
 pub fn is_internal(table: &str) -> bool {

@@ -267,6 +267,12 @@ pub fn run(req: Request) -> Result<Outcome> {
         plan.app_versions = relations.iter().map(|r| r.describe()).collect();
         plan.warnings.append(&mut no_code_warnings);
         plan.live = reader.is_none();
+        if plan.live {
+            // What the live snapshot warned of (a table outside it, one
+            // connection instead of several, a journal left out) is said
+            // like the plan's own warnings.
+            plan.warnings.extend(manifest.warnings.iter().cloned());
+        }
         if let Some(reader) = &reader {
             // A damaged chunk found mid-load would leave partial tables
             // behind: check every checksum before anything is written.
@@ -429,6 +435,12 @@ async fn live_feed(
     filter: &TableFilter,
 ) -> Result<Feed> {
     let schema = source.schema(filter).await?;
+    let reserved = source.reserved_tables().await?;
+    let mut warnings = source.warnings();
+    warnings.extend(engine::reserved_verdict(
+        &reserved,
+        &format!("database {}", source.info().database),
+    )?);
     let app_markers = markers::read_live(source.as_ref(), &schema).await?;
     let now = crate::archive::manifest::now_rfc3339();
     let tables = schema
@@ -453,7 +465,7 @@ async fn live_feed(
         finished_at: now,
         snapshot: source.snapshot_method(),
         app_markers,
-        warnings: source.warnings(),
+        warnings,
         schema_blake3: String::new(),
         schema,
         tables,

@@ -2,7 +2,7 @@
 //! read tables, whole or in primary-key ranges, as text.
 
 use super::conn::{
-    connect, describe, first_number, is_mariadb, lock_err, number, query_rows, server_code,
+    cell, connect, describe, first_number, is_mariadb, lock_err, number, query_rows, server_code,
     server_err,
 };
 use super::introspect::introspect;
@@ -321,6 +321,34 @@ impl Source for MySource {
 
     async fn identity(&self) -> Result<String, EngineError> {
         super::conn::identity(&mut *self.coordinator.lock().await).await
+    }
+
+    async fn reserved_tables(&self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        let ctx = "looking for tables named like haul's restore journal";
+        let mut conn = self.coordinator.lock().await;
+        let rows = query_rows(
+            &mut conn,
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS
+              WHERE TABLE_SCHEMA = DATABASE()
+                AND TABLE_NAME IN ('haul_journal', 'haul_journal_chunks')
+              ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            ctx,
+        )
+        .await?;
+        let mut found: Vec<(String, Vec<String>)> = Vec::new();
+        for r in &rows {
+            let (Some(table), Some(column)) = (cell(r, 0), cell(r, 1)) else {
+                return Err(EngineError::Server {
+                    context: ctx.into(),
+                    message: "the column catalog returned a row without a name".into(),
+                });
+            };
+            match found.last_mut() {
+                Some((t, cols)) if *t == table => cols.push(column),
+                _ => found.push((table, vec![column])),
+            }
+        }
+        Ok(found)
     }
 
     async fn close(&self) -> Result<(), EngineError> {

@@ -7,7 +7,7 @@ use super::introspect::{extras, introspect, refuse_unsupported};
 use super::{column_list, qtable};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
-use crate::engine::{quote_literal, EngineError, Part, Source};
+use crate::engine::{quote_literal, EngineError, Part, Source, CHUNKS_TABLE, JOURNAL_TABLE};
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
@@ -211,6 +211,32 @@ impl Source for PgSource {
 
     async fn identity(&self) -> Result<String, EngineError> {
         identity(&self.coordinator).await
+    }
+
+    async fn reserved_tables(&self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        let ctx = "looking for tables named like haul's restore journal";
+        let rows = self
+            .coordinator
+            .query(
+                "SELECT c.relname::text, a.attname::text
+                   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                  WHERE c.relnamespace = current_schema()::regnamespace
+                    AND c.relkind IN ('r', 'p') AND c.relname IN ($1, $2)
+                    AND a.attnum > 0 AND NOT a.attisdropped
+                  ORDER BY c.relname, a.attnum",
+                &[&JOURNAL_TABLE, &CHUNKS_TABLE],
+            )
+            .await
+            .map_err(|e| server_err(ctx, e))?;
+        let mut found: Vec<(String, Vec<String>)> = Vec::new();
+        for r in rows {
+            let (table, column): (String, String) = (col(&r, 0, ctx)?, col(&r, 1, ctx)?);
+            match found.last_mut() {
+                Some((t, cols)) if *t == table => cols.push(column),
+                _ => found.push((table, vec![column])),
+            }
+        }
+        Ok(found)
     }
 
     async fn close(&self) -> Result<(), EngineError> {

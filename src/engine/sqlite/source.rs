@@ -6,7 +6,7 @@ use super::{blocking, err, introspect, lock};
 use crate::archive::codec::tag;
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
-use crate::engine::{quote_ident, EngineError, Part, Source};
+use crate::engine::{quote_ident, EngineError, Part, Source, CHUNKS_TABLE, JOURNAL_TABLE};
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
@@ -148,6 +148,28 @@ impl Source for SqliteSource {
 
     async fn identity(&self) -> Result<String, EngineError> {
         super::runlock::identity(&self.path, &self.target)
+    }
+
+    async fn reserved_tables(&self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        blocking(|| {
+            let conn = lock(&self.conn);
+            let ctx = "looking for tables named like haul's restore journal";
+            let mut found = Vec::new();
+            for name in [JOURNAL_TABLE, CHUNKS_TABLE] {
+                let mut st = conn
+                    .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+                    .map_err(|e| err(ctx, e))?;
+                let cols = st
+                    .query_map([name], |r| r.get::<_, String>(0))
+                    .map_err(|e| err(ctx, e))?
+                    .collect::<Result<Vec<String>, _>>()
+                    .map_err(|e| err(ctx, e))?;
+                if !cols.is_empty() {
+                    found.push((name.to_string(), cols));
+                }
+            }
+            Ok(found)
+        })
     }
 
     async fn close(&self) -> Result<(), EngineError> {

@@ -681,3 +681,59 @@ fn sqlite_target_that_is_not_a_database_is_exit_3_and_untouched() {
 }
 
 mod manifests;
+
+// ------------------------------------------------------------------ haul's own names
+
+/// A user table named like haul's restore journal is refused at dump (exit
+/// 5, named), on every engine; an unfinished restore's own journal is left
+/// out with a warning (exit 8), never silently.
+#[test]
+fn tables_named_like_the_journal_are_never_dropped_silently() {
+    let dir = tempdir();
+    let out = dir.path().join("a.haul");
+    let o = out.to_str().unwrap();
+
+    let lite = SqliteDb::new("journal_names");
+    lite.conn()
+        .execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);
+             CREATE TABLE haul_journal_chunks (note TEXT); INSERT INTO haul_journal_chunks VALUES ('mine');",
+        )
+        .unwrap();
+    let r = haul(&["dump", &lite.url(), "-o", o]).expect(5);
+    assert!(r.stderr.contains("haul_journal_chunks"), "{}", r.stderr);
+    assert!(!out.exists(), "a refused dump wrote {o}");
+
+    // The shape of haul's own journal: left out, and said.
+    lite.conn()
+        .execute_batch(
+            "DROP TABLE haul_journal_chunks;
+             CREATE TABLE haul_journal (id INTEGER PRIMARY KEY, written_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, body TEXT NOT NULL);
+             CREATE TABLE haul_journal_chunks (tbl INTEGER NOT NULL, chunk INTEGER NOT NULL, PRIMARY KEY (tbl, chunk));",
+        )
+        .unwrap();
+    let r = haul(&["dump", &lite.url(), "-o", o]).expect(8);
+    assert!(
+        r.stderr.contains("unfinished haul restore's journal"),
+        "{}",
+        r.stderr
+    );
+    // Only `t` is in it, and the manifest says what was left out.
+    let i = haul(&["inspect", o]).ok();
+    assert!(i.stdout.contains("tables    1,"), "{}", i.stdout);
+    assert!(
+        i.stdout.contains("warning   table haul_journal "),
+        "{}",
+        i.stdout
+    );
+
+    let pg = PgDb::new("haul_journal_names");
+    pg.sql("CREATE TABLE haul_journal (id int, what text); INSERT INTO haul_journal VALUES (1, 'mine')");
+    let r = haul(&["dump", &pg.url(), "-o", o]).expect(5);
+    assert!(r.stderr.contains("table haul_journal "), "{}", r.stderr);
+
+    let my = MyDb::new("haul_journal_names");
+    my.sql("CREATE TABLE haul_journal_chunks (n int); INSERT INTO haul_journal_chunks VALUES (1)");
+    let r = haul(&["dump", &my.url(), "-o", o]).expect(5);
+    assert!(r.stderr.contains("haul_journal_chunks"), "{}", r.stderr);
+}
