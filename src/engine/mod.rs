@@ -182,6 +182,18 @@ pub const CHUNKS_TABLE: &str = "haul_journal_chunks";
 const JOURNAL_COLUMNS: &[&str] = &["id", "written_at", "body"];
 const CHUNKS_COLUMNS: &[&str] = &["tbl", "chunk"];
 
+/// (table, column) pairs in catalog order, grouped by table.
+pub fn columns_by_table(pairs: Vec<(String, String)>) -> Vec<(String, Vec<String>)> {
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
+    for (table, column) in pairs {
+        match found.last_mut() {
+            Some((t, cols)) if *t == table => cols.push(column),
+            _ => found.push((table, vec![column])),
+        }
+    }
+    found
+}
+
 /// What to do with tables named like haul's journal in a source: an
 /// unfinished restore's own journal is left out with a warning (returned);
 /// a user's table of that name cannot be carried (its name is haul's in

@@ -173,12 +173,7 @@ fn pg_second_restore_is_refused_while_one_runs() {
         psql(&name, "SELECT to_regclass('haul_journal') IS NOT NULL").trim() == "t"
     });
     assert_eq!(target.sql("SELECT count(*) FROM a").trim(), "500");
-    assert_eq!(
-        target
-            .sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'haul%'")
-            .trim(),
-        "0"
-    );
+    assert_eq!(haul_tables_left(&target), "0");
 }
 
 #[test]
@@ -267,12 +262,7 @@ fn pg_resume_waits_for_the_killed_runs_foreign_key_build() {
         "1"
     );
     assert_eq!(target.sql("SELECT count(*) FROM child").trim(), "1000");
-    assert_eq!(
-        target
-            .sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'haul%'")
-            .trim(),
-        "0"
-    );
+    assert_eq!(haul_tables_left(&target), "0");
 }
 
 #[test]
@@ -367,4 +357,12 @@ fn mysql_resume_waits_for_the_killed_runs_statement() {
     assert!(start.elapsed() >= Duration::from_secs(2), "did not wait");
     lingering.wait_with_output().unwrap();
     assert_eq!(target.sql("SELECT COUNT(*) FROM a").trim(), "100");
+}
+
+/// How many `haul%` tables (journal, staging) a PostgreSQL target still has.
+fn haul_tables_left(target: &PgDb) -> String {
+    target
+        .sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'haul%'")
+        .trim()
+        .to_string()
 }

@@ -11,7 +11,7 @@ use super::types::{kind_of, Kind};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
 use crate::engine::sqltext::literal;
-use crate::engine::{EngineError, Part, Source};
+use crate::engine::{columns_by_table, EngineError, Part, Source};
 use crate::model::*;
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
@@ -335,20 +335,17 @@ impl Source for MySource {
             ctx,
         )
         .await?;
-        let mut found: Vec<(String, Vec<String>)> = Vec::new();
-        for r in &rows {
-            let (Some(table), Some(column)) = (cell(r, 0), cell(r, 1)) else {
-                return Err(EngineError::Server {
+        let pairs = rows
+            .iter()
+            .map(|r| match (cell(r, 0), cell(r, 1)) {
+                (Some(table), Some(column)) => Ok((table, column)),
+                _ => Err(EngineError::Server {
                     context: ctx.into(),
                     message: "the column catalog returned a row without a name".into(),
-                });
-            };
-            match found.last_mut() {
-                Some((t, cols)) if *t == table => cols.push(column),
-                _ => found.push((table, vec![column])),
-            }
-        }
-        Ok(found)
+                }),
+            })
+            .collect::<Result<Vec<(String, String)>, EngineError>>()?;
+        Ok(columns_by_table(pairs))
     }
 
     async fn close(&self) -> Result<(), EngineError> {

@@ -7,7 +7,9 @@ use super::introspect::{extras, introspect, refuse_unsupported};
 use super::{column_list, qtable};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
-use crate::engine::{quote_literal, EngineError, Part, Source, CHUNKS_TABLE, JOURNAL_TABLE};
+use crate::engine::{
+    columns_by_table, quote_literal, EngineError, Part, Source, CHUNKS_TABLE, JOURNAL_TABLE,
+};
 use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
@@ -228,15 +230,11 @@ impl Source for PgSource {
             )
             .await
             .map_err(|e| server_err(ctx, e))?;
-        let mut found: Vec<(String, Vec<String>)> = Vec::new();
-        for r in rows {
-            let (table, column): (String, String) = (col(&r, 0, ctx)?, col(&r, 1, ctx)?);
-            match found.last_mut() {
-                Some((t, cols)) if *t == table => cols.push(column),
-                _ => found.push((table, vec![column])),
-            }
-        }
-        Ok(found)
+        let pairs = rows
+            .iter()
+            .map(|r| Ok((col(r, 0, ctx)?, col(r, 1, ctx)?)))
+            .collect::<Result<Vec<(String, String)>, EngineError>>()?;
+        Ok(columns_by_table(pairs))
     }
 
     async fn close(&self) -> Result<(), EngineError> {
