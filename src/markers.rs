@@ -11,6 +11,10 @@ use std::cmp::Ordering;
 enum Pick {
     /// The largest value of a column (numbers compare as numbers).
     Max(&'static str),
+    /// Every row's `app.name` (Django's `django_migrations`): versions are
+    /// compared as sets, since migrations of different apps apply in any
+    /// order and at any time.
+    Applied,
     /// The `value` column's JSON `timestamp` in the row whose `key` column is
     /// `alterationState` (Logto's `systems` table).
     LogtoAlteration,
@@ -21,7 +25,7 @@ const KNOWN: &[(&str, &str, Pick)] = &[
     ("gogs", "version", Pick::Max("version")),
     ("laravel", "migrations", Pick::Max("migration")),
     ("logto", "systems", Pick::LogtoAlteration),
-    ("django", "django_migrations", Pick::Max("applied")),
+    ("django", "django_migrations", Pick::Applied),
     ("rails", "schema_migrations", Pick::Max("version")),
     ("flyway", "flyway_schema_history", Pick::Max("version")),
     ("prisma", "_prisma_migrations", Pick::Max("migration_name")),
@@ -49,6 +53,7 @@ pub fn extract(table: &str, columns: &[String], chunks: &[Vec<u8>]) -> Option<Ap
     let (app, _, pick) = KNOWN.iter().find(|k| k.1 == table)?;
     let col = |name: &str| columns.iter().position(|c| c == name);
     let mut best: Option<String> = None;
+    let mut applied: Vec<String> = Vec::new();
     let mut consider = |v: String| {
         if best
             .as_ref()
@@ -72,6 +77,13 @@ pub fn extract(table: &str, columns: &[String], chunks: &[Vec<u8>]) -> Option<Ap
                         consider(v);
                     }
                 }
+                Pick::Applied => {
+                    if let (Some(a), Some(n)) =
+                        (col("app").and_then(text), col("name").and_then(text))
+                    {
+                        applied.push(format!("{a}.{n}"));
+                    }
+                }
                 Pick::LogtoAlteration => {
                     let (Some(k), Some(v)) = (col("key"), col("value")) else {
                         continue;
@@ -89,10 +101,16 @@ pub fn extract(table: &str, columns: &[String], chunks: &[Vec<u8>]) -> Option<Ap
             }
         }
     }
+    if matches!(pick, Pick::Applied) {
+        applied.sort();
+        applied.dedup();
+        best = Some(format!("{} migrations", applied.len()));
+    }
     Some(AppMarker {
         app: app.to_string(),
         table: table.to_string(),
         version: best?,
+        applied,
     })
 }
 
@@ -110,6 +128,14 @@ pub enum Relation {
         target: String,
     },
     Equal(AppMarker),
+    /// Each side has migrations the other lacks.
+    Diverged {
+        archive: AppMarker,
+        /// Applied in the archive only (a few, for the message).
+        archive_only: Vec<String>,
+        /// Applied in the target only.
+        target_only: Vec<String>,
+    },
     /// The target has no marker of that app (an empty database, say).
     Unknown(AppMarker),
 }
@@ -120,6 +146,7 @@ pub fn relate(archive: &[AppMarker], target: &[AppMarker]) -> Vec<Relation> {
         .iter()
         .map(|a| match target.iter().find(|t| t.app == a.app) {
             None => Relation::Unknown(a.clone()),
+            Some(t) if !a.applied.is_empty() || !t.applied.is_empty() => relate_sets(a, t),
             Some(t) => match compare(&a.version, &t.version) {
                 Ordering::Less => Relation::Older {
                     archive: a.clone(),
@@ -135,7 +162,51 @@ pub fn relate(archive: &[AppMarker], target: &[AppMarker]) -> Vec<Relation> {
         .collect()
 }
 
+/// Relate two sets of applied migrations: a subset is older, a superset
+/// newer, and neither diverged.
+fn relate_sets(a: &AppMarker, t: &AppMarker) -> Relation {
+    let only = |x: &[String], y: &[String]| -> Vec<String> {
+        x.iter()
+            .filter(|m| y.binary_search(m).is_err())
+            .cloned()
+            .collect()
+    };
+    let archive_only = only(&a.applied, &t.applied);
+    let target_only = only(&t.applied, &a.applied);
+    match (archive_only.is_empty(), target_only.is_empty()) {
+        (true, true) => Relation::Equal(a.clone()),
+        (true, false) => Relation::Older {
+            archive: a.clone(),
+            target: t.version.clone(),
+        },
+        (false, true) => Relation::Newer {
+            archive: a.clone(),
+            target: t.version.clone(),
+        },
+        (false, false) => Relation::Diverged {
+            archive: a.clone(),
+            archive_only,
+            target_only,
+        },
+    }
+}
+
+/// The first few of `names`, and how many more.
+fn some(names: &[String]) -> String {
+    let mut s = names.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 3 {
+        s.push_str(&format!(" and {} more", names.len() - 3));
+    }
+    s
+}
+
 impl Relation {
+    /// Whether restoring would take the target's app schema somewhere its
+    /// app does not expect (a downgrade, or a diverged history).
+    pub fn refused(&self) -> bool {
+        matches!(self, Relation::Newer { .. } | Relation::Diverged { .. })
+    }
+
     /// One line for the user.
     pub fn describe(&self) -> String {
         match self {
@@ -153,6 +224,16 @@ impl Relation {
             Relation::Newer { archive, target } => format!(
                 "{} schema {} in the archive is newer than the target's {target}: a downgrade",
                 archive.app, archive.version
+            ),
+            Relation::Diverged {
+                archive,
+                archive_only,
+                target_only,
+            } => format!(
+                "{} schema in the archive and the target have diverged: the archive has {} that the target lacks, the target {}",
+                archive.app,
+                some(archive_only),
+                some(target_only)
             ),
             Relation::Equal(a) => format!(
                 "{} schema {} in the archive and the target",
@@ -249,6 +330,7 @@ mod tests {
             app: "gogs".into(),
             table: "version".into(),
             version: v.into(),
+            applied: vec![],
         };
         let r = relate(&[a("19")], &[a("22")]);
         assert!(r[0]
@@ -259,5 +341,50 @@ mod tests {
             Relation::Newer { .. }
         ));
         assert!(matches!(relate(&[a("22")], &[])[0], Relation::Unknown(_)));
+    }
+
+    #[test]
+    fn django_compares_sets_of_migrations() {
+        let cols: Vec<String> = ["id", "app", "name", "applied"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // The same migrations applied a second apart, in another order.
+        let one = chunk(&[
+            &["1", "auth", "0001_initial", "2024-01-01 10:00:00"],
+            &["2", "blog", "0001_initial", "2024-01-01 10:00:01"],
+        ]);
+        let two = chunk(&[
+            &["1", "blog", "0001_initial", "2024-06-01 10:00:00"],
+            &["2", "auth", "0001_initial", "2024-06-01 10:00:02"],
+        ]);
+        let three = chunk(&[
+            &["1", "auth", "0001_initial", "2024-06-01 10:00:00"],
+            &["2", "blog", "0001_initial", "2024-06-01 10:00:00"],
+            &["3", "blog", "0002_tags", "2024-06-01 10:00:00"],
+        ]);
+        let other = chunk(&[
+            &["1", "auth", "0001_initial", "2024-06-01 10:00:00"],
+            &["2", "shop", "0001_initial", "2024-06-01 10:00:00"],
+        ]);
+        let m = |c: &Vec<u8>| extract("django_migrations", &cols, std::slice::from_ref(c)).unwrap();
+        assert_eq!(m(&one).version, "2 migrations");
+        assert!(matches!(
+            relate(&[m(&one)], &[m(&two)])[0],
+            Relation::Equal(_)
+        ));
+        assert!(matches!(
+            relate(&[m(&one)], &[m(&three)])[0],
+            Relation::Older { .. }
+        ));
+        let newer = &relate(&[m(&three)], &[m(&one)])[0];
+        assert!(newer.refused(), "{newer:?}");
+        let d = &relate(&[m(&three)], &[m(&other)])[0];
+        assert!(d.refused());
+        assert_eq!(
+            d.describe(),
+            "django schema in the archive and the target have diverged: the archive has \
+             blog.0001_initial, blog.0002_tags that the target lacks, the target shop.0001_initial"
+        );
     }
 }

@@ -46,6 +46,10 @@ pub struct AppMarker {
     pub app: String,
     pub table: String,
     pub version: String,
+    /// For apps whose migrations are a set, not a sequence (Django): every
+    /// applied migration, sorted; `version` then says how many.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<String>,
 }
 
 /// One table's data in the archive.

@@ -249,10 +249,7 @@ pub fn run(req: Request) -> Result<Outcome> {
             &manifest.app_markers,
             &target_markers(spec, &existing).await?,
         );
-        if let Some(r) = relations
-            .iter()
-            .find(|r| matches!(r, markers::Relation::Newer { .. }))
-        {
+        if let Some(r) = relations.iter().find(|r| r.refused()) {
             if !args.allow_downgrade {
                 return Err(RefusedError(format!(
                     "{}; nothing was changed. --allow-downgrade restores it anyway",

@@ -128,7 +128,7 @@ pub(super) async fn introspect(
         let extra = cell_s(r, 6);
         let ty = neutral_type(
             &data_type,
-            &column_type.to_ascii_lowercase(),
+            &column_type,
             number(r, 10, "CHARACTER_MAXIMUM_LENGTH", &context)?,
             number(r, 11, "NUMERIC_PRECISION", &context)?,
             number(r, 12, "NUMERIC_SCALE", &context)?,

@@ -42,7 +42,8 @@ pub(super) fn enum_values(column_type: &str) -> Vec<String> {
     out
 }
 
-/// The neutral type of an information_schema column description.
+/// The neutral type of an information_schema column description;
+/// `column_type` as the server gives it (enum and set labels keep their case).
 pub(super) fn neutral_type(
     data_type: &str,
     column_type: &str,
@@ -51,10 +52,11 @@ pub(super) fn neutral_type(
     scale: Option<u32>,
     mariadb: bool,
 ) -> NeutralType {
-    let unsigned = column_type.contains("unsigned");
+    let lower = column_type.to_ascii_lowercase();
+    let unsigned = lower.contains("unsigned");
     let fixed = matches!(data_type, "char" | "binary");
     match data_type {
-        "tinyint" if column_type.starts_with("tinyint(1)") && !unsigned => NeutralType::Bool,
+        "tinyint" if lower.starts_with("tinyint(1)") && !unsigned => NeutralType::Bool,
         "tinyint" => NeutralType::Int { bytes: 1, unsigned },
         "smallint" => NeutralType::Int { bytes: 2, unsigned },
         "mediumint" => NeutralType::Int { bytes: 3, unsigned },

@@ -9,7 +9,7 @@ use super::ddl::{
 use super::introspect::introspect;
 use super::load::load_chunk;
 use super::qtable;
-use super::types::{labels_check, map_type};
+use super::types::foreign_type;
 use crate::conn::ConnSpec;
 use crate::engine::{
     quote_ident, quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect,
@@ -163,11 +163,7 @@ impl Catalog for PgTarget {
     }
 
     fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
-        Some(format!(
-            "{}{}",
-            map_type(&column.ty),
-            labels_check(column).unwrap_or_default()
-        ))
+        Some(foreign_type(column))
     }
 
     fn refuse_names(&self, table: &Table) -> Vec<String> {

@@ -86,6 +86,23 @@ pub(super) fn neutral_type(
     }
 }
 
+/// The PostgreSQL type (and label CHECK) of a column from another engine.
+/// An unsigned 64-bit auto-increment column (Laravel's `id`) becomes
+/// `bigint`: an identity must be an integer type, and ids never reach 2^63.
+pub(super) fn foreign_type(c: &Column) -> String {
+    let ty = match (&c.ty, &c.auto_increment) {
+        (
+            NeutralType::Int {
+                bytes: 8,
+                unsigned: true,
+            },
+            Some(_),
+        ) => "bigint".to_string(),
+        (t, _) => map_type(t),
+    };
+    format!("{ty}{}", labels_check(c).unwrap_or_default())
+}
+
 /// The PostgreSQL type for a neutral type from another engine.
 pub(super) fn map_type(t: &NeutralType) -> String {
     match t {
@@ -129,7 +146,9 @@ pub(super) fn map_type(t: &NeutralType) -> String {
         .into(),
         NeutralType::Interval => "interval".into(),
         NeutralType::Uuid => "uuid".into(),
-        NeutralType::Json { binary } => if *binary { "jsonb" } else { "json" }.into(),
+        // Plain `json` only keeps key order and duplicate keys, which no app
+        // relies on; `jsonb` is what ORMs expect and what queries index.
+        NeutralType::Json { .. } => "jsonb".into(),
         NeutralType::Array { element } => format!("{}[]", map_type(element)),
         NeutralType::Bits { length: Some(n) } => format!("bit varying({n})"),
         NeutralType::Bits { .. } => "bit varying".into(),
@@ -170,7 +189,7 @@ pub(super) fn column_def(c: &Column, from: EngineKind) -> String {
     let ty = if same {
         c.native_type.clone()
     } else {
-        format!("{}{}", map_type(&c.ty), labels_check(c).unwrap_or_default())
+        foreign_type(c)
     };
     let mut s = format!("{} {ty}", quote_ident(&c.name));
     if let (true, Some(coll)) = (same, &c.collation) {

@@ -59,7 +59,7 @@ fn mysql_hard_values_into_postgres_and_sqlite() {
         ),
         "id bigint, index smallint, small integer, medium integer, flag boolean, price numeric(20,6), \
          f real, b bit varying(10), e text, dtm timestamp without time zone, ts timestamp with time zone, \
-         j json, bl bytea\n"
+         j jsonb, bl bytea\n"
     );
     // Enum and set labels are checked; AUTO_INCREMENT became an identity
     // that continues past the loaded ids.
@@ -410,7 +410,7 @@ fn hard_values_into_sqlite_and_back() {
     }
     assert_eq!(
         end.sql("SELECT arr, tarr FROM \"user\" WHERE id = 1"),
-        "[1,2,null]|[\"a b\",\"c,d\",null,\"NULL\",\"q\\\"uote\"]\n"
+        "[1, 2, null]|[\"a b\", \"c,d\", null, \"NULL\", \"q\\\"uote\"]\n"
     );
 }
 

@@ -365,5 +365,6 @@ fn chinook_around_the_three_engines() {
 
 // ------------------------------------------------------ hard values
 
+mod apps;
 mod copy;
 mod hard_values;

@@ -1,0 +1,161 @@
+//! What real apps' schemas need from a cross-engine move: MySQL enum labels
+//! in any case, Laravel's `BIGINT UNSIGNED AUTO_INCREMENT` ids, JSON that
+//! ORMs query (`jsonb`), and Django's set of applied migrations.
+
+use super::*;
+
+/// A film-rental-like MySQL table: mixed-case enum and set labels, an
+/// unsigned 64-bit auto-increment id, a JSON column.
+const FILM: &str = "
+CREATE TABLE film (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  title VARCHAR(64) NOT NULL,
+  rating ENUM('G','PG','PG-13','R','NC-17') DEFAULT 'G',
+  special_features SET('Trailers','Commentaries','Deleted Scenes','Behind the Scenes'),
+  meta JSON
+);
+INSERT INTO film (title, rating, special_features, meta) VALUES
+  ('ACADEMY DINOSAUR', 'PG', 'Deleted Scenes,Behind the Scenes', '{\"b\": 1, \"a\": [true]}'),
+  ('ACE GOLDFINGER', 'PG-13', 'Trailers', NULL),
+  ('ADAPTATION HOLES', 'NC-17', '', '{}');
+";
+
+#[test]
+fn mysql_film_into_postgres_and_sqlite_keeps_labels_and_ids() {
+    let dir = tempdir();
+    let src = MyDb::new("haul_xe_film");
+    src.script(FILM.as_bytes());
+    let a = dir.path().join("film.haul");
+    dump(&src.url(), &a);
+
+    let pg = PgDb::new("haul_xe_film_pg");
+    let plan = haul(&["plan", a.to_str().unwrap(), &pg.url()]).ok().stdout;
+    for line in [
+        "id bigint(20) unsigned -> bigint",
+        "rating enum('G','PG','PG-13','R','NC-17') -> text CHECK (\"rating\" IN ('G', 'PG', 'PG-13', 'R', 'NC-17'))",
+        "meta longtext -> jsonb",
+    ] {
+        assert!(plan.contains(line), "{line:?} not in:\n{plan}");
+    }
+    restore(&a, &pg.url(), &[]).ok();
+    assert_eq!(
+        pg.sql("SELECT id, title, rating, special_features, meta FROM film ORDER BY id"),
+        "1|ACADEMY DINOSAUR|PG|Deleted Scenes,Behind the Scenes|{\"a\": [true], \"b\": 1}\n\
+         2|ACE GOLDFINGER|PG-13|Trailers|\n\
+         3|ADAPTATION HOLES|NC-17||{}\n"
+    );
+    assert_eq!(
+        pg.sql(
+            "SELECT format_type(atttypid, atttypmod), attidentity FROM pg_attribute
+              WHERE attrelid = 'film'::regclass AND attname IN ('id', 'meta') ORDER BY attnum"
+        ),
+        "bigint|d\njsonb|\n"
+    );
+    // The app goes on: a new film gets the next id, and its labels check
+    // as MySQL's did.
+    assert_eq!(
+        pg.sql(
+            "INSERT INTO film (title, rating) VALUES ('AFFAIR PREJUDICE', 'PG-13') RETURNING id"
+        ),
+        "4\n"
+    );
+    assert!(psql_fails(
+        &pg.name,
+        "INSERT INTO film (title, rating) VALUES ('X', 'pg-13')"
+    ));
+
+    let lite = SqliteDb::new("film");
+    restore(&a, &lite.url(), &[]).ok();
+    assert_eq!(
+        lite_row(
+            &lite,
+            "SELECT id, rating, special_features FROM film ORDER BY id"
+        ),
+        "1|PG|Deleted Scenes,Behind the Scenes\n2|PG-13|Trailers\n3|NC-17|"
+    );
+    let c = lite.conn();
+    c.execute("INSERT INTO film (title, rating) VALUES ('Y', 'PG-13')", [])
+        .expect("a PG-13 film inserts");
+    assert_eq!(c.last_insert_rowid(), 4);
+    assert!(c
+        .execute("INSERT INTO film (title, rating) VALUES ('Z', 'pg-13')", [])
+        .is_err());
+}
+
+const DJANGO: &str = "CREATE TABLE django_migrations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  app VARCHAR(255) NOT NULL,
+  name VARCHAR(255) NOT NULL,
+  applied DATETIME NOT NULL);";
+
+fn django(name: &str, rows: &[(&str, &str, &str)]) -> SqliteDb {
+    let db = SqliteDb::new(name);
+    let c = db.conn();
+    c.execute_batch(DJANGO).expect("create django_migrations");
+    for (app, m, at) in rows {
+        c.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES (?1, ?2, ?3)",
+            [app, m, at],
+        )
+        .expect("insert a migration");
+    }
+    db
+}
+
+#[test]
+fn django_migrations_compare_as_sets() {
+    let dir = tempdir();
+    let src = django(
+        "dj_src",
+        &[
+            ("auth", "0001_initial", "2024-01-01 10:00:00"),
+            ("blog", "0001_initial", "2024-01-01 10:00:01"),
+        ],
+    );
+    let a = dir.path().join("dj.haul");
+    dump(&src.url(), &a);
+    let plan = |target: &SqliteDb| haul(&["plan", a.to_str().unwrap(), &target.url()]);
+
+    // The same migrations applied later and in another order: not a
+    // downgrade.
+    let same = django(
+        "dj_same",
+        &[
+            ("blog", "0001_initial", "2024-06-01 10:00:00"),
+            ("auth", "0001_initial", "2024-06-01 10:00:02"),
+        ],
+    );
+    let out = plan(&same).ok().stdout;
+    assert!(
+        out.contains("django schema 2 migrations in the archive and the target"),
+        "{out}"
+    );
+    // A target with more migrations: an upgrade restore.
+    let newer = django(
+        "dj_newer",
+        &[
+            ("auth", "0001_initial", "2023-01-01 10:00:00"),
+            ("blog", "0001_initial", "2023-01-01 10:00:00"),
+            ("blog", "0002_tags", "2023-01-01 10:00:00"),
+        ],
+    );
+    let out = plan(&newer).ok().stdout;
+    assert!(out.contains("an upgrade restore"), "{out}");
+    // Diverged histories are refused, saying which migrations differ.
+    let other = django(
+        "dj_other",
+        &[
+            ("auth", "0001_initial", "2030-01-01 10:00:00"),
+            ("shop", "0001_initial", "2030-01-01 10:00:00"),
+        ],
+    );
+    let r = plan(&other).expect(5);
+    assert!(
+        r.stderr.contains(
+            "django schema in the archive and the target have diverged: the archive has \
+             blog.0001_initial that the target lacks, the target shop.0001_initial"
+        ),
+        "{}",
+        r.stderr
+    );
+}
