@@ -202,7 +202,15 @@ pub async fn make(
             plan.target_table = Some(tt.clone());
             map_columns(&mut plan, &entry.columns, tt, &rules, opts, &mut problems);
             if target.kind() != EngineKind::Sqlite {
-                check_types(table, tt, target.kind(), opts, &mut warnings, &mut problems);
+                check_types(
+                    table,
+                    tt,
+                    target.kind(),
+                    opts,
+                    &mut plan.mapping,
+                    &mut warnings,
+                    &mut problems,
+                );
             }
             if target.has_rows(&entry.name).await? {
                 plan.action = Action::Merge;
@@ -474,13 +482,16 @@ fn loss(from: &NeutralType, to: &NeutralType, engine: EngineKind) -> Option<Loss
 }
 
 /// Check every mapped column's type change for loss: a loss the server
-/// would refuse is a warning (the load stops on such a value, naming it); a
-/// silent one stops the plan unless `--allow-lossy`.
+/// would refuse is a note under the table in the plan (no row is changed:
+/// the load stops on such a value, naming it, and nothing says the archive
+/// holds one, so it is no warning); a silent one stops the plan unless
+/// `--allow-lossy`.
 fn check_types(
     archive: &Table,
     tt: &Table,
     engine: EngineKind,
     opts: &Options,
+    notes: &mut Vec<String>,
     warnings: &mut Vec<String>,
     problems: &mut Vec<String>,
 ) {
@@ -495,7 +506,10 @@ fn check_types(
             )
         };
         match loss(&ac.ty, &tc.ty, engine) {
-            Some(Loss::Fails(m)) => warnings.push(what(&m)),
+            Some(Loss::Fails(m)) => notes.push(format!(
+                "column {} ({} in the archive, {} in the target): {m}",
+                tc.name, ac.native_type, tc.native_type
+            )),
             Some(Loss::Silent(m)) if opts.allow_lossy => warnings.push(what(&m)),
             Some(Loss::Silent(m)) => {
                 problems.push(what(&format!("{m}; --allow-lossy restores it anyway")))

@@ -159,3 +159,31 @@ fn django_migrations_compare_as_sets() {
         r.stderr
     );
 }
+
+/// SQLite's one 64-bit INTEGER into an app's PostgreSQL `integer` columns:
+/// the plan notes what a too-large value would do, and a clean restore
+/// says no warning and exits 0.
+#[test]
+fn sqlite_integers_into_app_made_postgres_columns_warn_of_nothing() {
+    let dir = tempdir();
+    let src = SqliteDb::new("ints");
+    src.conn()
+        .execute_batch(
+            "CREATE TABLE item (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL, name TEXT);
+             INSERT INTO item VALUES (1, 5, 'a'), (2, 2147483647, 'b');",
+        )
+        .expect("fixture");
+    let a = dir.path().join("ints.haul");
+    dump(&src.url(), &a);
+    let pg = PgDb::new("haul_xe_ints");
+    pg.sql("CREATE TABLE item (id serial PRIMARY KEY, qty integer NOT NULL, name varchar(10))");
+    let plan = haul(&["plan", a.to_str().unwrap(), &pg.url()]).ok().stdout;
+    assert!(
+        plan.contains("column qty (INTEGER in the archive, integer in the target): values outside -2147483648..2147483647 stop the load"),
+        "{plan}"
+    );
+    assert!(!plan.contains("warning"), "{plan}");
+    let r = restore(&a, &pg.url(), &[]).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert_eq!(pg.sql("SELECT id, qty, name FROM item ORDER BY id"), "1|5|a\n2|2147483647|b\n");
+}
