@@ -218,6 +218,12 @@ pub struct LoadArgs {
     /// the archive's (refused by default).
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Load the archive's rows into an app's schema-version table (Django's
+    /// django_migrations, Laravel's migrations, ...) that already has rows
+    /// in the target. By default the target's are kept: they describe the
+    /// schema the target has.
+    #[arg(long)]
+    pub load_markers: bool,
     /// Finish a restore that stopped: killed at any phase, or stopped by
     /// duplicate keys (exit 7). The plan comes from the journal in the
     /// target; only the chunks not yet loaded are loaded.

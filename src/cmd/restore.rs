@@ -204,6 +204,7 @@ fn options(args: &LoadArgs) -> Result<Options> {
         filter: filter(&args.tables),
         clean: args.clean,
         allow_lossy: args.allow_lossy,
+        load_markers: args.load_markers,
         no_code: args.no_code,
         drop_columns: args
             .drop_columns

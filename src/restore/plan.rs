@@ -104,6 +104,8 @@ pub struct Options {
     pub drop_columns: Vec<String>,
     /// Restore even where a type change changes values silently.
     pub allow_lossy: bool,
+    /// Load an app's schema-version rows into a marker table that has rows.
+    pub load_markers: bool,
     /// What zero dates become in PostgreSQL.
     pub zero_dates: ZeroDates,
     /// Leave out everything in the archive that is code (`--no-code`).
@@ -196,6 +198,21 @@ pub async fn make(
                 plan.action = Action::Keep;
                 plan.mapping
                     .push("the target's rows are kept; the archive's are not loaded".into());
+                tables.push(plan);
+                continue;
+            }
+            if crate::markers::is_marker_table(&entry.name)
+                && !opts.load_markers
+                && target.has_rows(&entry.name).await?
+            {
+                // The app's own migration bookkeeping describes the schema
+                // the target has; the archive's rows would make the app
+                // re-run or skip migrations.
+                plan.action = Action::Keep;
+                plan.mapping.push(
+                    "an app's schema-version table: the target's rows are kept, the archive's are not loaded (--load-markers loads them)"
+                        .into(),
+                );
                 tables.push(plan);
                 continue;
             }

@@ -185,5 +185,50 @@ fn sqlite_integers_into_app_made_postgres_columns_warn_of_nothing() {
     assert!(!plan.contains("warning"), "{plan}");
     let r = restore(&a, &pg.url(), &[]).ok();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
-    assert_eq!(pg.sql("SELECT id, qty, name FROM item ORDER BY id"), "1|5|a\n2|2147483647|b\n");
+    assert_eq!(
+        pg.sql("SELECT id, qty, name FROM item ORDER BY id"),
+        "1|5|a\n2|2147483647|b\n"
+    );
+}
+
+/// Into a schema the app made itself, its migration bookkeeping stays as
+/// the target has it, even with --on-duplicate keep-archived: the archive's
+/// rows would make the app re-run migrations.
+#[test]
+fn an_apps_schema_version_rows_stay_as_the_target_has_them() {
+    let dir = tempdir();
+    let src = django(
+        "dj_keep",
+        &[
+            ("auth", "0001_initial", "2024-01-01 10:00:00"),
+            ("blog", "0001_initial", "2024-01-01 10:00:01"),
+        ],
+    );
+    src.conn()
+        .execute_batch("CREATE TABLE post (id INTEGER PRIMARY KEY, title TEXT); INSERT INTO post VALUES (1, 'hello');")
+        .expect("fixture");
+    let a = dir.path().join("dj.haul");
+    dump(&src.url(), &a);
+    let pg = PgDb::new("haul_xe_djkeep");
+    pg.sql(
+        "CREATE TABLE django_migrations (id serial PRIMARY KEY, app varchar(255) NOT NULL,
+           name varchar(255) NOT NULL, applied timestamp with time zone NOT NULL);
+         INSERT INTO django_migrations (app, name, applied) VALUES
+           ('auth', '0001_initial', '2025-01-01 00:00:00+00'),
+           ('blog', '0001_initial', '2025-01-01 00:00:00+00'),
+           ('blog', '0002_tags', '2025-01-01 00:00:00+00');
+         CREATE TABLE post (id serial PRIMARY KEY, title text);",
+    );
+    let before = pg.sql("SELECT * FROM django_migrations ORDER BY id");
+    let plan = haul(&["plan", a.to_str().unwrap(), &pg.url()]).ok().stdout;
+    assert!(
+        plan.contains("keep the target's table django_migrations"),
+        "{plan}"
+    );
+    restore(&a, &pg.url(), &["--on-duplicate", "keep-archived"]).ok();
+    assert_eq!(
+        pg.sql("SELECT * FROM django_migrations ORDER BY id"),
+        before
+    );
+    assert_eq!(pg.sql("SELECT id, title FROM post"), "1|hello\n");
 }
