@@ -52,6 +52,9 @@ enum Step {
     NoNan,
     /// MySQL's BIT has no empty value: refused.
     NonEmptyBits,
+    /// A UUID into a 32-character text column (Django's form of a UUID on
+    /// MySQL and SQLite): the 32 hex digits, without dashes.
+    UuidHex,
     /// A blob of an untyped SQLite column (a plain value there) into a
     /// column that is not binary: refused.
     NoBlob,
@@ -98,6 +101,9 @@ impl ColumnConv {
         }
         if from == EngineKind::Sqlite && *src_ty == NeutralType::Any && !dst.is_binary() {
             steps.push(Step::NoBlob);
+        }
+        if uuid_as_hex(src_ty, dst) {
+            steps.push(Step::UuidHex);
         }
         match dst {
             NeutralType::Bool if to != EngineKind::Postgres => steps.push(Step::BoolDigits),
@@ -276,6 +282,9 @@ impl<'a> Converted<'a> {
                     String::from_utf8_lossy(&cur[..cur.len().min(32)])
                 ))
                 }
+                Step::UuidHex => (cur.len() == 36
+                    && [8, 13, 18, 23].iter().all(|&i| cur[i] == b'-'))
+                .then(|| cur.iter().copied().filter(|&b| b != b'-').collect()),
                 Step::NoNan => {
                     if cur.eq_ignore_ascii_case(b"nan") {
                         return Err("NaN cannot be stored in SQLite (it would become NULL)".into());
@@ -353,6 +362,21 @@ impl Rows for Converted<'_> {
     fn csv_len(&self) -> usize {
         self.inner.csv_len()
     }
+}
+
+/// Whether a value of type `src` into a column of type `dst` is written as
+/// 32 hex digits: a UUID into a text column of exactly 32 characters.
+pub fn uuid_as_hex(src: &NeutralType, dst: &NeutralType) -> bool {
+    matches!(
+        (src, dst),
+        (
+            NeutralType::Uuid,
+            NeutralType::Text {
+                max_chars: Some(32),
+                ..
+            }
+        )
+    )
 }
 
 /// MySQL's latin1 is Windows-1252, with the five bytes that code page

@@ -218,6 +218,16 @@ pub async fn make(
             }
             plan.target_table = Some(tt.clone());
             map_columns(&mut plan, &entry.columns, tt, &rules, opts, &mut problems);
+            for tc in tt.data_columns() {
+                if let Some(ac) = table.column(&tc.name).filter(|ac| {
+                    crate::convert::uuid_as_hex(&ac.ty, &tc.ty) && from != target.kind()
+                }) {
+                    plan.mapping.push(format!(
+                        "column {} ({} in the archive, {} in the target): UUIDs written as 32 hex digits without dashes",
+                        tc.name, ac.native_type, tc.native_type
+                    ));
+                }
+            }
             if target.kind() != EngineKind::Sqlite {
                 check_types(
                     table,

@@ -232,3 +232,51 @@ fn an_apps_schema_version_rows_stay_as_the_target_has_them() {
     );
     assert_eq!(pg.sql("SELECT id, title FROM post"), "1|hello\n");
 }
+
+/// PostgreSQL UUIDs into the `char(32)` columns Django makes on MySQL and
+/// SQLite: 32 hex digits, so the app's lookups by UUID find the rows.
+#[test]
+fn postgres_uuids_into_django_char32_columns() {
+    let dir = tempdir();
+    let pg = PgDb::new("haul_xe_uuid");
+    pg.sql(
+        "CREATE TABLE token (id uuid PRIMARY KEY, label text);
+         INSERT INTO token VALUES ('0b7b3c2e-5f4a-4d8e-9c1a-2f3e4d5c6b7a', 'a'), ('ffffffff-0000-4000-8000-000000000001', 'b');",
+    );
+    let a = dir.path().join("uuid.haul");
+    dump(&pg.url(), &a);
+
+    let lite = SqliteDb::new("uuid");
+    lite.conn()
+        .execute_batch("CREATE TABLE token (id char(32) NOT NULL PRIMARY KEY, label text)")
+        .expect("app schema");
+    let plan = haul(&["plan", a.to_str().unwrap(), &lite.url()]).ok().stdout;
+    assert!(
+        plan.contains("column id (uuid in the archive, char(32) in the target): UUIDs written as 32 hex digits without dashes"),
+        "{plan}"
+    );
+    restore(&a, &lite.url(), &[]).ok();
+    assert_eq!(
+        lite_row(&lite, "SELECT label FROM token WHERE id = '0b7b3c2e5f4a4d8e9c1a2f3e4d5c6b7a'"),
+        "a"
+    );
+
+    let my = MyDb::new("haul_xe_uuid_my");
+    my.sql("CREATE TABLE token (id char(32) NOT NULL PRIMARY KEY, label longtext)");
+    restore(&a, &my.url(), &[]).ok();
+    assert_eq!(
+        my_row(&my, "SELECT label FROM token WHERE id = 'ffffffff000040008000000000000001'"),
+        "b"
+    );
+
+    // And back: 32 hex digits are a PostgreSQL uuid.
+    let b = dir.path().join("back.haul");
+    dump(&lite.url(), &b);
+    let end = PgDb::new("haul_xe_uuid_end");
+    end.sql("CREATE TABLE token (id uuid PRIMARY KEY, label text)");
+    restore(&b, &end.url(), &[]).ok();
+    assert_eq!(
+        end.sql("SELECT id, label FROM token ORDER BY label"),
+        "0b7b3c2e-5f4a-4d8e-9c1a-2f3e4d5c6b7a|a\nffffffff-0000-4000-8000-000000000001|b\n"
+    );
+}
