@@ -364,6 +364,17 @@ impl Rows for Converted<'_> {
     }
 }
 
+/// A MySQL `NOT NULL` date column whose default is a zero date is created
+/// nullable on PostgreSQL, as pgloader does: its zero dates load as NULL.
+pub fn zero_date_not_null(c: &Column, from: EngineKind) -> bool {
+    from == EngineKind::Mysql
+        && !c.nullable
+        && matches!(c.ty, NeutralType::Date | NeutralType::Timestamp { .. })
+        && c.default
+            .as_deref()
+            .is_some_and(|d| d.trim_matches('\'').starts_with("0000-00-00"))
+}
+
 /// Whether a value of type `src` into a column of type `dst` is written as
 /// 32 hex digits: a UUID into a text column of exactly 32 characters.
 pub fn uuid_as_hex(src: &NeutralType, dst: &NeutralType) -> bool {

@@ -325,14 +325,25 @@ pub enum PortableDefault {
 }
 
 /// A column default (in the syntax of `from`) as a plain value (a number,
-/// a string, a boolean) or the current time; `None` for expressions only the
-/// source engine understands (they are left out, and the column gets no
-/// default).
+/// a string, a boolean) or the current time; `None` for what another engine
+/// cannot take ([`default_verdict`] says why): expressions only the source
+/// engine understands and values that are not valid for the column's type.
 pub fn portable_default(
     default: &str,
     ty: &NeutralType,
     from: EngineKind,
 ) -> Option<PortableDefault> {
+    default_verdict(default, ty, from).ok().flatten()
+}
+
+/// [`portable_default`], with why a default is left out: `Ok(None)` for a
+/// NULL default (nothing to carry), `Err(reason)` for one another engine
+/// cannot take.
+pub fn default_verdict(
+    default: &str,
+    ty: &NeutralType,
+    from: EngineKind,
+) -> Result<Option<PortableDefault>, &'static str> {
     let d = default.trim();
     // PostgreSQL casts: 'x'::character varying, (0)::numeric.
     let d = match d.find("::") {
@@ -345,35 +356,93 @@ pub fn portable_default(
         .unwrap_or(d);
     let lower = d.to_ascii_lowercase();
     if lower == "null" {
-        return None;
+        return Ok(None);
     }
     if matches!(
         lower.as_str(),
         "current_timestamp" | "current_timestamp()" | "now()" | "localtimestamp"
     ) {
         return match ty {
-            NeutralType::Timestamp { .. } => Some(PortableDefault::Now),
-            _ => None,
+            NeutralType::Timestamp { .. } => Ok(Some(PortableDefault::Now)),
+            _ => Err("the current time, on a column that is not a timestamp"),
         };
     }
     if matches!(ty, NeutralType::Bool) {
         return match lower.trim_matches('\'') {
-            "1" | "true" | "t" | "b'1'" => Some(PortableDefault::Bool(true)),
-            "0" | "false" | "f" | "b'0'" => Some(PortableDefault::Bool(false)),
-            _ => None,
+            "1" | "true" | "t" | "b'1'" => Ok(Some(PortableDefault::Bool(true))),
+            "0" | "false" | "f" | "b'0'" => Ok(Some(PortableDefault::Bool(false))),
+            _ => Err("not a boolean value"),
         };
     }
-    let number = !d.is_empty()
-        && d.trim_start_matches('-')
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.')
-        && d.trim_start_matches('-')
-            .chars()
-            .any(|c| c.is_ascii_digit());
-    if number {
-        return Some(PortableDefault::Number(d.to_string()));
+    let value = if is_number(d) {
+        PortableDefault::Number(d.to_string())
+    } else {
+        match unquote(from, d) {
+            Some(t) => PortableDefault::Text(t),
+            None => return Err("an expression only the source engine understands"),
+        }
+    };
+    checked(value, ty).map(Some)
+}
+
+/// Whether `d` is a plain decimal number.
+fn is_number(d: &str) -> bool {
+    let digits = d.strip_prefix('-').unwrap_or(d);
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().any(|c| c.is_ascii_digit())
+        && digits.matches('.').count() <= 1
+}
+
+/// A plain default value as a value of `ty` every engine reads the same way,
+/// or why it is not one (MySQL's `'0000-00-00'`, SQLite's `DATETIME DEFAULT
+/// 0`, `INTEGER DEFAULT '"0"'`).
+fn checked(value: PortableDefault, ty: &NeutralType) -> Result<PortableDefault, &'static str> {
+    use NeutralType as T;
+    let text = match &value {
+        PortableDefault::Number(n) | PortableDefault::Text(n) => n.clone(),
+        _ => return Ok(value),
+    };
+    match ty {
+        T::Int { .. } | T::Decimal { .. } | T::Float { .. } => {
+            let t = text.trim();
+            if is_number(t) {
+                Ok(PortableDefault::Number(t.to_string()))
+            } else {
+                Err("not a number, on a numeric column")
+            }
+        }
+        T::Date | T::Timestamp { .. } => {
+            let b = text.as_bytes();
+            let date = b.len() >= 10
+                && b[..10].iter().enumerate().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        *c == b'-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            let zero = text.starts_with("0000-00-00") || text.get(5..10) == Some("00-00");
+            match (&value, date && !zero) {
+                (PortableDefault::Text(_), true) => Ok(value),
+                _ if zero => Err("a zero date, which PostgreSQL and strict MySQL refuse"),
+                _ => Err("not a date, on a date or time column"),
+            }
+        }
+        T::Uuid => {
+            let hex: String = text.chars().filter(|c| *c != '-').collect();
+            if hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(value)
+            } else {
+                Err("not a UUID, on a UUID column")
+            }
+        }
+        T::Json { .. } => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(_) => Ok(PortableDefault::Text(text)),
+            Err(_) => Err("not JSON, on a JSON column"),
+        },
+        _ => Ok(value),
     }
-    unquote(from, d).map(PortableDefault::Text)
 }
 
 /// The value of one string literal as `engine` writes it (`'a''b'`; MySQL
@@ -481,5 +550,36 @@ mod tests {
             Some(Now)
         );
         assert_eq!(portable_default("uuid()", &text, pg), None);
+        // Values the column's type does not take are left out, saying why.
+        let date = NeutralType::Date;
+        let ts = NeutralType::Timestamp { tz: false };
+        let lite = EngineKind::Sqlite;
+        assert_eq!(
+            default_verdict("'0000-00-00'", &date, my),
+            Err("a zero date, which PostgreSQL and strict MySQL refuse")
+        );
+        assert_eq!(
+            default_verdict("0", &ts, lite),
+            Err("not a date, on a date or time column")
+        );
+        assert_eq!(
+            default_verdict("'2024-01-31 10:00:00'", &ts, my),
+            Ok(Some(Text("2024-01-31 10:00:00".into())))
+        );
+        assert_eq!(
+            default_verdict("'\"0\"'", &int, lite),
+            Err("not a number, on a numeric column")
+        );
+        assert_eq!(
+            default_verdict("'5'", &int, my),
+            Ok(Some(Number("5".into())))
+        );
+        assert_eq!(default_verdict("NULL", &int, my), Ok(None));
+        assert_eq!(
+            default_verdict("'{}'", &NeutralType::Json { binary: false }, my),
+            Ok(Some(Text("{}".into())))
+        );
+        assert!(default_verdict("'x'", &NeutralType::Uuid, pg).is_err());
+        assert!(default_verdict("1.2.3", &int, pg).is_err());
     }
 }

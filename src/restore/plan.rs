@@ -304,6 +304,25 @@ pub async fn make(
                         .push(format!("{} {} -> {ty}", c.name, c.native_type));
                 }
             }
+            for c in table
+                .data_columns()
+                .filter(|c| c.auto_increment.is_none() && c.generated.is_none())
+            {
+                let Some(d) = &c.default else { continue };
+                if let Err(why) = crate::model::default_verdict(d, &c.ty, from) {
+                    let nullable = if target.kind() == EngineKind::Postgres
+                        && crate::convert::zero_date_not_null(c, from)
+                    {
+                        " and it is created without NOT NULL: its zero dates load as NULL"
+                    } else {
+                        ""
+                    };
+                    warnings.push(format!(
+                        "table {}, column {}: default {d} left out ({why}); the column has no default{nullable}",
+                        table.name, c.name
+                    ));
+                }
+            }
             for c in table.columns.iter().filter(|c| c.generated.is_some()) {
                 warnings.push(format!(
                     "table {}: generated column {} is created as a plain column, NULL in every row \

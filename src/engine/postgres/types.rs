@@ -230,7 +230,7 @@ pub(super) fn column_def(c: &Column, from: EngineKind) -> String {
             _ => {}
         },
     }
-    if !c.nullable {
+    if !c.nullable && !crate::convert::zero_date_not_null(c, from) {
         s.push_str(" NOT NULL");
     }
     s

@@ -250,14 +250,19 @@ fn postgres_uuids_into_django_char32_columns() {
     lite.conn()
         .execute_batch("CREATE TABLE token (id char(32) NOT NULL PRIMARY KEY, label text)")
         .expect("app schema");
-    let plan = haul(&["plan", a.to_str().unwrap(), &lite.url()]).ok().stdout;
+    let plan = haul(&["plan", a.to_str().unwrap(), &lite.url()])
+        .ok()
+        .stdout;
     assert!(
         plan.contains("column id (uuid in the archive, char(32) in the target): UUIDs written as 32 hex digits without dashes"),
         "{plan}"
     );
     restore(&a, &lite.url(), &[]).ok();
     assert_eq!(
-        lite_row(&lite, "SELECT label FROM token WHERE id = '0b7b3c2e5f4a4d8e9c1a2f3e4d5c6b7a'"),
+        lite_row(
+            &lite,
+            "SELECT label FROM token WHERE id = '0b7b3c2e5f4a4d8e9c1a2f3e4d5c6b7a'"
+        ),
         "a"
     );
 
@@ -265,7 +270,10 @@ fn postgres_uuids_into_django_char32_columns() {
     my.sql("CREATE TABLE token (id char(32) NOT NULL PRIMARY KEY, label longtext)");
     restore(&a, &my.url(), &[]).ok();
     assert_eq!(
-        my_row(&my, "SELECT label FROM token WHERE id = 'ffffffff000040008000000000000001'"),
+        my_row(
+            &my,
+            "SELECT label FROM token WHERE id = 'ffffffff000040008000000000000001'"
+        ),
         "b"
     );
 
@@ -279,4 +287,53 @@ fn postgres_uuids_into_django_char32_columns() {
         end.sql("SELECT id, label FROM token ORDER BY label"),
         "0b7b3c2e-5f4a-4d8e-9c1a-2f3e4d5c6b7a|a\nffffffff-0000-4000-8000-000000000001|b\n"
     );
+}
+
+/// Defaults another engine refuses are left out, each named, by `plan`
+/// before any write and by `restore` (exit 8); the tables are created.
+#[test]
+fn defaults_the_target_refuses_are_named_and_left_out() {
+    let dir = tempdir();
+    let my = MyDb::new("haul_xe_defaults");
+    my.script(
+        b"SET SESSION sql_mode = '';
+          CREATE TABLE legacy (id INT PRIMARY KEY, born DATE NOT NULL DEFAULT '0000-00-00',
+                               n INT DEFAULT 7, at DATETIME DEFAULT '2020-02-02 02:02:02');
+          INSERT INTO legacy (id) VALUES (1);",
+    );
+    let a = dir.path().join("my.haul");
+    dump(&my.url(), &a);
+    let pg = PgDb::new("haul_xe_defaults_pg");
+    let warn = "table legacy, column born: default '0000-00-00' left out (a zero date, which PostgreSQL and strict MySQL refuse); the column has no default and it is created without NOT NULL: its zero dates load as NULL";
+    let plan = haul(&["plan", a.to_str().unwrap(), &pg.url()]).ok().stdout;
+    assert!(plan.contains(warn), "{plan}");
+    let r = restore(&a, &pg.url(), &[]).expect(8);
+    assert!(r.stderr.contains(warn), "{}", r.stderr);
+    assert_eq!(
+        pg.sql("INSERT INTO legacy (id, born) VALUES (2, '2024-01-01') RETURNING n, at"),
+        "7|2020-02-02 02:02:02\n"
+    );
+
+    let lite = SqliteDb::new("defaults");
+    lite.conn()
+        .execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, created DATETIME DEFAULT 0, n INTEGER DEFAULT '\"0\"', m INTEGER DEFAULT '3');
+             INSERT INTO t (id, created, n) VALUES (1, '2024-01-01 00:00:00', 5);",
+        )
+        .expect("fixture");
+    let b = dir.path().join("lite.haul");
+    dump(&lite.url(), &b);
+    for target in [
+        PgDb::new("haul_xe_defaults_lite").url(),
+        MyDb::new("haul_xe_defaults_lite_my").url(),
+    ] {
+        let r = restore(&b, &target, &[]).expect(8);
+        for w in [
+            "table t, column created: default 0 left out (not a date, on a date or time column)",
+            "table t, column n: default '\"0\"' left out (not a number, on a numeric column)",
+        ] {
+            assert!(r.stderr.contains(w), "{target}: {w:?} not in {}", r.stderr);
+        }
+        assert!(!r.stderr.contains("column m:"), "{}", r.stderr);
+    }
 }
