@@ -266,6 +266,11 @@ pub struct ForeignKey {
     pub on_delete: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_update: Option<String>,
+    /// `DEFERRABLE`: `Some(true)` checked at commit (`INITIALLY DEFERRED`),
+    /// `Some(false)` at each statement unless deferred; `None` not
+    /// deferrable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferrable: Option<bool>,
     /// Native definition (`FOREIGN KEY (a) REFERENCES t(b) ...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<String>,

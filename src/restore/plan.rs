@@ -323,6 +323,14 @@ pub async fn make(
                     ));
                 }
             }
+            for fk in &table.foreign_keys {
+                if fk.deferrable == Some(true) && target.kind() == EngineKind::Mysql {
+                    warnings.push(format!(
+                        "table {}: foreign key {} is DEFERRABLE INITIALLY DEFERRED in the source; MySQL checks it at each statement",
+                        table.name, fk.name
+                    ));
+                }
+            }
             for c in table.columns.iter().filter(|c| c.generated.is_some()) {
                 warnings.push(format!(
                     "table {}: generated column {} is created as a plain column, NULL in every row \

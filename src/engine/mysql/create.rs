@@ -217,6 +217,7 @@ pub(super) fn classify(def: &str) -> DefKind {
                     ref_columns,
                     on_delete: action("ON DELETE"),
                     on_update: action("ON UPDATE"),
+                    deferrable: None,
                     native: Some(def.to_string()),
                 });
             }

@@ -260,6 +260,8 @@ pub(super) async fn introspect(
                 ref_columns: col(&r, 6, &constraint_ctx)?,
                 on_delete: action(&col::<String>(&r, 7, &constraint_ctx)?),
                 on_update: action(&col::<String>(&r, 8, &constraint_ctx)?),
+                deferrable: (def.contains(" DEFERRABLE") && !def.contains("NOT DEFERRABLE"))
+                    .then(|| def.contains("INITIALLY DEFERRED")),
                 native: Some(def),
             }),
             _ => t.checks.push(Check { name, native: def }),

@@ -81,12 +81,28 @@ pub(super) fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind)
                 quote_ident(&k.name),
                 column_list(&k.columns)
             )),
-            Constraint::ForeignKey(f) => defs.push(format!(
-                "FOREIGN KEY ({}) REFERENCES {} ({})",
-                column_list(&f.columns),
-                quote_ident(&f.ref_table),
-                column_list(&f.ref_columns)
-            )),
+            Constraint::ForeignKey(f) => {
+                // Actions were checked against the grammar's words when the
+                // archive was read (engine/sqltext.rs).
+                let mut s = format!(
+                    "FOREIGN KEY ({}) REFERENCES {} ({})",
+                    column_list(&f.columns),
+                    quote_ident(&f.ref_table),
+                    column_list(&f.ref_columns)
+                );
+                if let Some(a) = &f.on_delete {
+                    s.push_str(&format!(" ON DELETE {a}"));
+                }
+                if let Some(a) = &f.on_update {
+                    s.push_str(&format!(" ON UPDATE {a}"));
+                }
+                match f.deferrable {
+                    Some(true) => s.push_str(" DEFERRABLE INITIALLY DEFERRED"),
+                    Some(false) => s.push_str(" DEFERRABLE INITIALLY IMMEDIATE"),
+                    None => {}
+                }
+                defs.push(s)
+            }
             Constraint::Check(_) | Constraint::Index(_) => {}
         }
     }

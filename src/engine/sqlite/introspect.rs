@@ -227,6 +227,7 @@ fn table(
                 ref_columns: to.into_iter().collect(),
                 on_delete: action(on_delete),
                 on_update: action(on_update),
+                deferrable: None,
                 native: None,
             }),
         }

@@ -337,3 +337,46 @@ fn defaults_the_target_refuses_are_named_and_left_out() {
         assert!(!r.stderr.contains("column m:"), "{}", r.stderr);
     }
 }
+
+/// Foreign key actions and DEFERRABLE reach SQLite; MySQL, which cannot
+/// defer, is warned of by name.
+#[test]
+fn foreign_key_actions_and_deferrable_reach_sqlite() {
+    let dir = tempdir();
+    let pg = PgDb::new("haul_xe_fks");
+    pg.sql(
+        "CREATE TABLE author (id int PRIMARY KEY);
+         CREATE TABLE book (id int PRIMARY KEY,
+           author_id int REFERENCES author ON DELETE CASCADE ON UPDATE SET NULL DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO author VALUES (1), (2); INSERT INTO book VALUES (10, 1), (20, 2);",
+    );
+    let a = dir.path().join("fks.haul");
+    dump(&pg.url(), &a);
+    let lite = SqliteDb::new("fks");
+    restore(&a, &lite.url(), &[]).ok();
+    assert_eq!(
+        lite_row(
+            &lite,
+            "SELECT \"table\", on_update, on_delete FROM pragma_foreign_key_list('book')"
+        ),
+        "author|SET NULL|CASCADE"
+    );
+    let sql = lite_row(&lite, "SELECT sql FROM sqlite_master WHERE name = 'book'");
+    assert!(sql.contains("DEFERRABLE INITIALLY DEFERRED"), "{sql}");
+    let c = lite.conn();
+    c.execute_batch("PRAGMA foreign_keys = ON; DELETE FROM author WHERE id = 1;")
+        .expect("delete a parent");
+    assert_eq!(lite_row(&lite, "SELECT id FROM book"), "20");
+
+    let my = MyDb::new("haul_xe_fks_my");
+    let r = restore(&a, &my.url(), &[]).expect(8);
+    assert!(
+        r.stderr.contains("table book: foreign key book_author_id_fkey is DEFERRABLE INITIALLY DEFERRED in the source; MySQL checks it at each statement"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        my_row(&my, "SELECT DELETE_RULE, UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()"),
+        "CASCADE\tSET NULL"
+    );
+}
