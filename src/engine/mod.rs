@@ -327,13 +327,17 @@ pub async fn open_target(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Target>
 pub fn duplicates_sql(
     table: &str,
     columns: &[String],
+    predicate: Option<&str>,
     as_text: impl Fn(&str) -> String,
     limit: usize,
 ) -> String {
+    let mut conditions: Vec<String> = columns.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+    // A partial index's condition: only the rows it covers can collide.
+    conditions.extend(predicate.map(|p| format!("({p})")));
     format!(
         "SELECT {}, COUNT(*) FROM {table} WHERE {} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT {limit}",
         columns.iter().map(|c| as_text(c)).collect::<Vec<_>>().join(", "),
-        columns.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        conditions.join(" AND "),
         columns.join(", "),
     )
 }

@@ -309,6 +309,13 @@ pub fn schema_problems(schema: &Schema, from: EngineKind, to: EngineKind) -> Vec
             }
         }
         for i in &t.indexes {
+            if let Some(w) = &i.predicate {
+                expr(
+                    &mut v,
+                    format!("table {tn}, index {}: condition", i.name),
+                    w,
+                );
+            }
             match (&i.native, from) {
                 // MySQL keeps an index as a clause of its table.
                 (Some(n), EngineKind::Mysql) => {
@@ -409,6 +416,13 @@ pub fn strip_code(schema: &mut Schema, from: EngineKind) -> Vec<String> {
             i.native = None;
         }
         t.indexes.retain(|i| {
+            if let Some(w) = &i.predicate {
+                warnings.push(format!(
+                    "table {tn}: partial index {} left out (--no-code: its condition WHERE {w} is code, and without it the index would cover every row)",
+                    i.name
+                ));
+                return false;
+            }
             let keep = known(&i.columns);
             if !keep {
                 warnings.push(format!(

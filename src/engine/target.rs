@@ -84,17 +84,27 @@ pub trait Catalog: Dialect + Sql {
         None
     }
 
-    /// Groups of rows sharing a value of `columns` (NULLs excluded), in the
-    /// target's collation: each group's values as text and its row count.
+    /// Groups of rows sharing a value of `columns` (NULLs excluded; only
+    /// rows meeting `predicate`, a partial index's condition in this
+    /// engine's SQL, checked by `engine::sqltext` when read from an archive),
+    /// in the target's collation: each group's values as text and its row
+    /// count.
     async fn duplicates(
         &self,
         table: &str,
         columns: &[String],
+        predicate: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
         let cols: Vec<String> = columns.iter().map(|c| self.quote(c)).collect();
         // GROUP BY compares in the columns' collations, as the unique key does.
-        let sql = duplicates_sql(&self.quote(table), &cols, |c| self.text_sql(c), limit);
+        let sql = duplicates_sql(
+            &self.quote(table),
+            &cols,
+            predicate,
+            |c| self.text_sql(c),
+            limit,
+        );
         let rows = self
             .query_text(&sql, &format!("table {table}: probing for duplicates"))
             .await?;

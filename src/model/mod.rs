@@ -253,6 +253,27 @@ pub struct Index {
     /// Native `CREATE INDEX` statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<String>,
+    /// A partial index's condition, in the source engine's SQL: the index
+    /// covers only the rows it holds for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+}
+
+impl Index {
+    /// Whether the index is on an expression (a column named `(...)`).
+    pub fn on_expression(&self) -> bool {
+        self.columns.iter().any(|c| c.starts_with('('))
+    }
+
+    /// Why another engine cannot build it from columns alone: partial, or
+    /// on an expression; `None` if it can.
+    pub fn portability_problem(&self) -> Option<String> {
+        match (&self.predicate, self.on_expression()) {
+            (Some(p), _) => Some(format!("partial (WHERE {p})")),
+            (None, true) => Some("on an expression".into()),
+            (None, false) => None,
+        }
+    }
 }
 
 /// A foreign key.

@@ -348,6 +348,17 @@ pub async fn make(
             }
         }
         for c in Constraint::all_of(table) {
+            if let (Constraint::Index(i), true) = (&c, from != target.kind()) {
+                if let Some(why) = i.portability_problem() {
+                    warnings.push(format!(
+                        "table {}: index {} is {why}, in {from}'s SQL: left out on {}",
+                        table.name,
+                        i.name,
+                        target.kind()
+                    ));
+                    continue;
+                }
+            }
             if let Constraint::ForeignKey(fk) = &c {
                 if !chosen.contains(&fk.ref_table.as_str())
                     && existing.table(&fk.ref_table).is_none()

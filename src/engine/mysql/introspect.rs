@@ -240,6 +240,7 @@ async fn read_definition(conn: &mut Conn, t: &mut Table) -> Result<(), EngineErr
                 columns,
                 unique: false,
                 native: Some(format!("ALTER TABLE {} ADD {d}", qi(&t.name))),
+                predicate: None,
             }),
             DefKind::Foreign(fk) => t.foreign_keys.push(fk),
             // Check constraints stay in the replayed DDL.

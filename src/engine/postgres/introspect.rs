@@ -275,7 +275,8 @@ pub(super) async fn introspect(
                     ARRAY(SELECT coalesce(a.attname::text, '(expression)')
                             FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
                             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
-                           ORDER BY k.o)
+                           ORDER BY k.o),
+                    pg_get_expr(i.indpred, i.indrelid)
                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
               WHERE i.indrelid = ANY($1)
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c
@@ -295,6 +296,7 @@ pub(super) async fn introspect(
             native: Some(col(&r, 2, &index_ctx)?),
             unique: col(&r, 3, &index_ctx)?,
             columns: col(&r, 4, &index_ctx)?,
+            predicate: col(&r, 5, &index_ctx)?,
         });
     }
 

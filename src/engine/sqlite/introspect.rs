@@ -156,12 +156,12 @@ fn table(
     let mut stmt = conn
         .prepare(&format!("PRAGMA index_list({q})"))
         .map_err(|e| err(&ctx, e))?;
-    let list: Vec<(String, bool, String)> = stmt
-        .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)))
+    let list: Vec<(String, bool, String, bool)> = stmt
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .map_err(|e| err(&ctx, e))?
         .collect::<Result<_, _>>()
         .map_err(|e| err(&ctx, e))?;
-    for (iname, unique, origin) in list.into_iter().rev() {
+    for (iname, unique, origin, partial) in list.into_iter().rev() {
         let mut stmt = conn
             .prepare(&format!("PRAGMA index_info({})", quote_ident(&iname)))
             .map_err(|e| err(&ctx, e))?;
@@ -184,11 +184,26 @@ fn table(
                     .iter()
                     .find(|o| o.0 == "index" && o.1 == iname)
                     .and_then(|o| o.3.clone());
+                let predicate = if partial {
+                    let p = native.as_deref().and_then(index_predicate);
+                    if p.is_none() {
+                        return Err(EngineError::Server {
+                            context: ctx.clone(),
+                            message: format!(
+                                "partial index {iname}: its WHERE clause could not be read from its SQL"
+                            ),
+                        });
+                    }
+                    p
+                } else {
+                    None
+                };
                 indexes.push(Index {
                     name: iname,
                     columns: icols,
                     unique,
                     native,
+                    predicate,
                 })
             }
             _ => {}
@@ -272,4 +287,32 @@ fn table(
         options: vec![],
         estimated_rows,
     })
+}
+
+/// The condition of a partial index, from its `CREATE INDEX` text: what
+/// follows `WHERE` after the column list's closing parenthesis.
+fn index_predicate(sql: &str) -> Option<String> {
+    let open = sql.find('(')?;
+    let (mut depth, mut quote) = (0usize, None::<char>);
+    for (i, c) in sql[open..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`' | '[') => quote = Some(if c == '[' { ']' } else { c }),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    let rest = sql[open + i + 1..].trim_start();
+                    let head = rest.get(..5)?;
+                    return head
+                        .eq_ignore_ascii_case("where")
+                        .then(|| rest[5..].trim().to_string())
+                        .filter(|p| !p.is_empty());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }

@@ -60,8 +60,15 @@ pub fn keys(tt: &Table, loaded: &[String]) -> Vec<MergeKey> {
     for u in &tt.uniques {
         push(format!("unique {}", u.name), &u.columns);
     }
-    for i in tt.indexes.iter().filter(|i| i.unique) {
-        if !i.columns.iter().any(|c| c.starts_with('(')) {
+    // A partial unique index guards only the rows its condition holds for:
+    // matching on its columns alone would find false conflicts. A real
+    // one stops the final insert, naming the index.
+    for i in tt
+        .indexes
+        .iter()
+        .filter(|i| i.unique && i.predicate.is_none())
+    {
+        if !i.on_expression() {
             push(format!("unique index {}", i.name), &i.columns);
         }
     }
@@ -134,7 +141,7 @@ pub async fn conflicts(
                 }
             }
         }
-        for (vals, n) in target.duplicates(staging, &k.columns, LIMIT).await? {
+        for (vals, n) in target.duplicates(staging, &k.columns, None, LIMIT).await? {
             report.push(describe_group(&tp.name, k, &vals, 0, n));
         }
     }

@@ -7,12 +7,13 @@ use super::super::DuplicatesError;
 use crate::engine::{Constraint, Target};
 use anyhow::Result;
 
-/// The columns of a unique key or plain unique index.
-fn unique_columns(c: &Constraint) -> Option<&[String]> {
+/// The columns of a unique key or plain unique index, and a partial
+/// index's condition.
+fn unique_columns(c: &Constraint) -> Option<(&[String], Option<&str>)> {
     match c {
-        Constraint::Unique(k) => Some(&k.columns),
-        Constraint::Index(i) if i.unique && !i.columns.iter().any(|c| c.starts_with('(')) => {
-            Some(&i.columns)
+        Constraint::Unique(k) => Some((&k.columns, None)),
+        Constraint::Index(i) if i.unique && !i.on_expression() => {
+            Some((&i.columns, i.predicate.as_deref()))
         }
         _ => None,
     }
@@ -24,10 +25,10 @@ pub(super) async fn duplicate_lines(
     table: &str,
     c: &Constraint,
 ) -> Result<Vec<String>> {
-    let Some(cols) = unique_columns(c) else {
+    let Some((cols, predicate)) = unique_columns(c) else {
         return Ok(vec![]);
     };
-    let groups = target.duplicates(table, cols, 5).await?;
+    let groups = target.duplicates(table, cols, predicate, 5).await?;
     Ok(groups
         .into_iter()
         .map(|(vals, n)| {

@@ -380,3 +380,64 @@ fn foreign_key_actions_and_deferrable_reach_sqlite() {
         "CASCADE\tSET NULL"
     );
 }
+
+const PARTIAL: &str = "
+CREATE TABLE app (id int PRIMARY KEY, tenant int NOT NULL, is_default boolean NOT NULL, email text NOT NULL);
+CREATE UNIQUE INDEX app_one_default ON app (tenant) WHERE is_default;
+CREATE UNIQUE INDEX app_email_ci ON app (lower(email));
+";
+
+/// A partial unique index is probed with its condition (two rows of one
+/// tenant, one of them the default, are no duplicates); partial and
+/// expression indexes going to another engine are left out, each named.
+#[test]
+fn partial_and_expression_indexes() {
+    let dir = tempdir();
+    let pg = PgDb::new("haul_xe_partial");
+    pg.sql(PARTIAL);
+    pg.sql("INSERT INTO app VALUES (1, 1, true, 'A@x'), (2, 1, false, 'b@x'), (3, 2, true, 'c@x')");
+    let a = dir.path().join("partial.haul");
+    dump(&pg.url(), &a);
+
+    // Into the app's own empty schema: the indexes are relaxed, probed with
+    // their conditions and put back.
+    let same = PgDb::new("haul_xe_partial_same");
+    same.sql(PARTIAL);
+    restore(&a, &same.url(), &[]).ok();
+    assert_eq!(same.sql("SELECT count(*) FROM app"), "3\n");
+    assert!(psql_fails(
+        &same.name,
+        "INSERT INTO app VALUES (4, 1, true, 'd@x')"
+    ));
+    assert!(psql_fails(
+        &same.name,
+        "INSERT INTO app VALUES (4, 3, false, 'a@X')"
+    ));
+
+    // A real duplicate under the condition stops with exit 7 naming it.
+    let dup = PgDb::new("haul_xe_partial_dup");
+    dup.sql(PARTIAL);
+    pg.sql("DROP INDEX app_one_default; INSERT INTO app VALUES (4, 2, true, 'd@x')");
+    let b = dir.path().join("dup.haul");
+    dump(&pg.url(), &b);
+    let r = restore(&b, &dup.url(), &[]).expect(7);
+    assert!(
+        r.stderr
+            .contains("index app_one_default (tenant): 2 rows with tenant=\"2\""),
+        "{}",
+        r.stderr
+    );
+
+    for (target, engine) in [
+        (MyDb::new("haul_xe_partial_my").url(), "mysql"),
+        (SqliteDb::new("partial").url(), "sqlite"),
+    ] {
+        let r = restore(&a, &target, &[]).expect(8);
+        for w in [
+            "table app: index app_one_default is partial (WHERE is_default), in postgres's SQL: left out on ".to_string() + engine,
+            "table app: index app_email_ci is on an expression, in postgres's SQL: left out on ".to_string() + engine,
+        ] {
+            assert!(r.stderr.contains(&w), "{w:?} not in {}", r.stderr);
+        }
+    }
+}
