@@ -31,6 +31,8 @@ pub enum CodecError {
     },
     #[error("malformed CSV: {0}")]
     Csv(#[from] csv::Error),
+    #[error("row {row}: malformed CSV: {reason}")]
+    Malformed { row: u64, reason: String },
     /// A value the target engine cannot hold (cross-engine restores),
     /// with its table, chunk, row and column.
     #[error("{0}")]
@@ -225,10 +227,22 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-/// Reads the rows of one decompressed chunk.
+/// Where a field's bytes are: in the chunk itself, or (a quoted field with
+/// doubled quotes) unescaped into the decoder's scratch buffer.
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    Chunk(usize, usize),
+    Scratch(usize, usize),
+}
+
+/// Reads the rows of one decompressed chunk. Fields are borrowed from the
+/// chunk; only a quoted field holding `""` is copied (into one buffer
+/// reused for every row), so one value of any size is held once.
 pub struct ChunkDecoder<'a> {
-    r: csv::Reader<&'a [u8]>,
-    rec: csv::ByteRecord,
+    csv: &'a [u8],
+    pos: usize,
+    spans: Vec<Span>,
+    scratch: Vec<u8>,
     columns: usize,
     row: u64,
 }
@@ -236,12 +250,10 @@ pub struct ChunkDecoder<'a> {
 impl<'a> ChunkDecoder<'a> {
     pub fn new(csv: &'a [u8], columns: usize) -> Self {
         ChunkDecoder {
-            r: csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_reader(csv),
-            rec: csv::ByteRecord::new(),
+            csv,
+            pos: 0,
+            spans: Vec::with_capacity(columns),
+            scratch: Vec::new(),
             columns,
             row: 0,
         }
@@ -249,15 +261,72 @@ impl<'a> ChunkDecoder<'a> {
 
     /// Advance to the next row; false at the end of the chunk.
     pub fn next_row(&mut self) -> Result<bool, CodecError> {
-        if !self.r.read_byte_record(&mut self.rec)? {
+        let csv = self.csv;
+        if self.pos >= csv.len() {
             return Ok(false);
         }
         self.row += 1;
-        if self.rec.len() != self.columns {
+        self.spans.clear();
+        self.scratch.clear();
+        let malformed = |row: u64, what: &str| CodecError::Malformed {
+            row,
+            reason: what.to_string(),
+        };
+        loop {
+            let start = self.pos;
+            let end_of_field;
+            if csv.get(start) == Some(&b'"') {
+                // Quoted: up to the quote not followed by another.
+                let mut at = start + 1;
+                let mut copied: Option<usize> = None;
+                loop {
+                    let Some(q) = memchr::memchr(b'"', &csv[at..]).map(|q| at + q) else {
+                        return Err(malformed(self.row, "a quoted field is not closed"));
+                    };
+                    if csv.get(q + 1) == Some(&b'"') {
+                        copied.get_or_insert(self.scratch.len());
+                        self.scratch.extend_from_slice(&csv[at..=q]);
+                        at = q + 2;
+                        continue;
+                    }
+                    match copied {
+                        Some(from) => {
+                            self.scratch.extend_from_slice(&csv[at..q]);
+                            self.spans.push(Span::Scratch(from, self.scratch.len()));
+                        }
+                        None => self.spans.push(Span::Chunk(start + 1, q)),
+                    }
+                    end_of_field = q + 1;
+                    break;
+                }
+                if !matches!(csv.get(end_of_field), None | Some(b',') | Some(b'\n')) {
+                    return Err(malformed(
+                        self.row,
+                        "text after a quoted field's closing quote",
+                    ));
+                }
+            } else {
+                end_of_field = memchr::memchr2(b',', b'\n', &csv[start..])
+                    .map(|i| start + i)
+                    .unwrap_or(csv.len());
+                if memchr::memchr(b'"', &csv[start..end_of_field]).is_some() {
+                    return Err(malformed(self.row, "a quote inside an unquoted field"));
+                }
+                self.spans.push(Span::Chunk(start, end_of_field));
+            }
+            match csv.get(end_of_field) {
+                Some(b',') => self.pos = end_of_field + 1,
+                _ => {
+                    self.pos = end_of_field + 1;
+                    break;
+                }
+            }
+        }
+        if self.spans.len() != self.columns {
             return Err(CodecError::FieldCount {
                 row: self.row,
                 expected: self.columns,
-                found: self.rec.len(),
+                found: self.spans.len(),
             });
         }
         Ok(true)
@@ -271,13 +340,17 @@ impl<'a> ChunkDecoder<'a> {
     /// The raw (still escaped) field `i` of the current row.
     #[inline]
     pub fn raw(&self, i: usize) -> &[u8] {
-        &self.rec[i]
+        match self.spans.get(i) {
+            Some(Span::Chunk(a, b)) => &self.csv[*a..*b],
+            Some(Span::Scratch(a, b)) => &self.scratch[*a..*b],
+            None => &[],
+        }
     }
 
     /// Field `i` of the current row, decoded.
     #[inline]
     pub fn field(&self, i: usize) -> Result<Field<'_>, CodecError> {
-        decode_field(&self.rec[i]).map_err(|c| CodecError::BadEscape {
+        decode_field(self.raw(i)).map_err(|c| CodecError::BadEscape {
             row: self.row,
             column: i,
             escape: format!("\\{}", c as char),

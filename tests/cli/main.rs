@@ -12,6 +12,7 @@ mod fidelity;
 mod gogs;
 mod hostile;
 mod lock;
+mod memory;
 mod merge;
 mod mysql;
 mod postgres;

@@ -27,6 +27,9 @@ fn plain_csv(csv: &[u8]) -> bool {
     })
 }
 
+/// How much COPY data is sent at once.
+const FLUSH: usize = 1 << 20;
+
 /// Append `v` to a COPY text buffer, escaped.
 #[inline]
 fn push_copy_text(out: &mut Vec<u8>, mut v: &[u8]) {
@@ -106,14 +109,39 @@ pub(super) async fn load_chunk(
                 at = end;
             }
         }
-        let mut buf: Vec<u8> = Vec::with_capacity(if passthrough.is_some() { 0 } else { 1 << 20 });
+        let mut buf: Vec<u8> = Vec::with_capacity(if passthrough.is_some() { 0 } else { FLUSH });
         let width = rows.width();
         while passthrough.is_none() && rows.next_row().map_err(codec_err)? {
             for i in 0..width {
                 if i > 0 {
                     buf.push(b'\t');
                 }
-                match rows.field(i).map_err(codec_err)? {
+                let field = rows.field(i).map_err(codec_err)?;
+                // A value larger than a buffer goes in pieces, so memory
+                // stays a buffer whatever one value's size.
+                let (prefix, big, escape): (&[u8], &[u8], bool) = match field {
+                    Field::Value(v) if binary[i] => (b"\\\\x", v, false),
+                    Field::Tagged(tag::BLOB, hex) if binary[i] => (b"\\\\x", hex, false),
+                    Field::Value(v) | Field::Tagged(_, v) => (b"", v, true),
+                    Field::Null => (b"", b"", false),
+                };
+                if big.len() > FLUSH && !matches!(field, Field::Tagged(tag::BLOB, _) if !binary[i])
+                {
+                    buf.extend_from_slice(prefix);
+                    for piece in big.chunks(FLUSH) {
+                        if escape {
+                            push_copy_text(&mut buf, piece);
+                        } else {
+                            buf.extend_from_slice(piece);
+                        }
+                        let full = std::mem::replace(&mut buf, Vec::with_capacity(FLUSH));
+                        sink.send(Bytes::from(full))
+                            .await
+                            .map_err(|e| load_err(describe(&e)))?;
+                    }
+                    continue;
+                }
+                match field {
                     Field::Null => buf.extend_from_slice(b"\\N"),
                     Field::Value(v) if binary[i] => {
                         buf.extend_from_slice(b"\\\\x");
@@ -135,8 +163,8 @@ pub(super) async fn load_chunk(
                 }
             }
             buf.push(b'\n');
-            if buf.len() >= 1 << 20 {
-                let full = std::mem::replace(&mut buf, Vec::with_capacity(1 << 20));
+            if buf.len() >= FLUSH {
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(FLUSH));
                 sink.send(Bytes::from(full))
                     .await
                     .map_err(|e| load_err(describe(&e)))?;
