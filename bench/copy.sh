@@ -41,19 +41,7 @@ my -e "DROP DATABASE IF EXISTS $SRC; CREATE DATABASE $SRC"
 sysbench oltp_read_only --db-driver=mysql --mysql-host="$MYHOST" --mysql-port="$MYPORT" \
   --mysql-user="$MYUSER" --mysql-db="$SRC" --tables="$TABLES" --table-size="$ROWS" prepare >/dev/null
 
-declare -A SECS RSS
-# run NAME CMD...: time a shell command, keep seconds and peak RSS (KiB)
-run() {
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >"$WORK/out" 2>"$WORK/err" || {
-    echo "$name failed:"; tail -20 "$WORK/err" "$WORK/out"; exit 1; }
-  local s r
-  read -r s r <"$WORK/time"
-  SECS[$name]=$s
-  RSS[$name]=$r
-  printf "   %-34s %8.2f s  %8d KiB peak RSS\n" "$name" "${SECS[$name]}" "${RSS[$name]}"
-}
+source bench/lib.sh
 
 count() { pg -d "$DST" -At -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM sbtest1 $(for i in $(seq 2 "$TABLES"); do printf 'UNION ALL SELECT count(*) FROM sbtest%s ' "$i"; done)) x"; }
 
@@ -64,10 +52,11 @@ fresh_pg; run "pgloader --dynamic-space-size 4096" \
   "pgloader --dynamic-space-size 4096 --no-ssl-cert-verification mysql://$MYUSER@$MYHOST:$MYPORT/$SRC pgsql://$PGUSER@$PGHOST:$PGPORT/$DST"
 echo "   rows in PostgreSQL: $(pg -d "$DST" -At -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables") (pgloader loads into schema $SRC)"
 
-ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo "== ratio (haul / peer; lower is better)"
 echo "   copy: $(ratio "haul copy -j $JOBS" 'pgloader --dynamic-space-size 4096')x pgloader (target < 0.33)"
 echo "   peak RSS: haul copy $(( ${RSS[haul copy -j $JOBS]} / 1024 )) MiB (target < 150), pgloader $(( ${RSS[pgloader --dynamic-space-size 4096]} / 1024 )) MiB"
 
 my -e "DROP DATABASE IF EXISTS $SRC"
 pg -d postgres -c "DROP DATABASE IF EXISTS $DST"
+table "haul copy -j $JOBS" "pgloader --dynamic-space-size 4096"
+

@@ -36,19 +36,7 @@ sysbench oltp_read_only --db-driver=mysql --mysql-host="$MYHOST" --mysql-port="$
 SIZE=$(my -N -e "SELECT CONCAT(ROUND(SUM(DATA_LENGTH + INDEX_LENGTH) / 1048576), ' MiB') FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$SRC'")
 echo "   source size with indexes: $SIZE"
 
-declare -A SECS RSS
-# run NAME CMD...: time a shell command, keep seconds and peak RSS (KiB)
-run() {
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >/dev/null 2>"$WORK/err" || {
-    echo "$name failed:"; cat "$WORK/err"; exit 1; }
-  local s r
-  read -r s r <"$WORK/time"
-  SECS[$name]=$s
-  RSS[$name]=$r
-  printf "   %-28s %8.2f s  %8d KiB peak RSS\n" "$name" "${SECS[$name]}" "${RSS[$name]}"
-}
+source bench/lib.sh
 
 echo "== dump"
 run "haul dump"          "$HAUL dump $URL/$SRC -o $WORK/a.haul -j $JOBS -q"
@@ -67,7 +55,6 @@ echo "== check: haul's restore is identical to the source"
 fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "$URL/$DST" -j "$JOBS" -q
 "$HAUL" verify "$WORK/a.haul" --against "$URL/$DST" -q >/dev/null && echo "   verify --against: identical"
 
-ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo "== ratios (haul / peer; lower is better)"
 echo "   dump:    $(ratio 'haul dump' 'mysqldump | zstd')x mysqldump|zstd (target < 0.8),  $(ratio 'haul dump' "mydumper -t $JOBS")x mydumper -t $JOBS"
 echo "            $(ratio 'haul dump --level 1' 'mysqldump | zstd')x mysqldump|zstd with haul at zstd level 1 (default 3)"
@@ -75,3 +62,5 @@ echo "   restore: $(ratio 'haul restore' "myloader -t $JOBS")x myloader -t $JOBS
 echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
 
 my -e "DROP DATABASE IF EXISTS $SRC; DROP DATABASE IF EXISTS $DST"
+table "haul dump" "haul dump --level 1" "mysqldump | zstd" "mydumper -t $JOBS" "haul restore" "zstd -dc | mysql" "myloader -t $JOBS"
+

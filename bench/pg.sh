@@ -33,22 +33,7 @@ psql -X -q -d "$SRC" -c "VACUUM ANALYZE" >/dev/null
 SIZE=$(psql -X -At -d "$SRC" -c "SELECT pg_size_pretty(sum(pg_total_relation_size(oid))) FROM pg_class WHERE relname LIKE 'sbtest%' AND relkind = 'r'")
 echo "   source size with indexes: $SIZE"
 
-declare -A SECS RSS
-# run NAME CMD...: time a shell command; keep the best seconds and peak RSS
-# (KiB) over the rounds.
-run() {
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >/dev/null 2>"$WORK/err" || {
-    echo "$name failed:"; cat "$WORK/err"; exit 1; }
-  local s r
-  read -r s r <"$WORK/time"
-  if [ -z "${SECS[$name]:-}" ] || awk -v a="$s" -v b="${SECS[$name]}" 'BEGIN { exit !(a < b) }'; then
-    SECS[$name]=$s
-  fi
-  if [ -z "${RSS[$name]:-}" ] || [ "$r" -gt "${RSS[$name]}" ]; then RSS[$name]=$r; fi
-  printf "   %-28s %8.2f s  %8d KiB peak RSS\n" "$name" "$s" "$r"
-}
+source bench/lib.sh
 
 # Each tool runs twice, in alternating order, and keeps its best time: what
 # one run leaves behind (a checkpoint, cold caches) then falls on both.
@@ -81,11 +66,12 @@ echo "== check: haul's restore is identical to the source"
 fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "postgres://$PGUSER@$PGHOST/$DST" -j "$JOBS" -q
 "$HAUL" verify "$WORK/a.haul" --against "postgres://$PGUSER@$PGHOST/$DST" -q >/dev/null && echo "   verify --against: identical"
 
-ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo "== ratios of the best times (haul / peer; lower is better)"
 echo "   dump:    $(ratio 'haul dump' 'pg_dump | zstd')x pg_dump|zstd (target < 0.8),  $(ratio 'haul dump' 'pg_dump -Fc')x pg_dump -Fc"
 echo "   restore: $(ratio 'haul restore' "pg_restore -j$JOBS")x pg_restore -j$JOBS (target <= 1.0); haul analyzes every table, pg_restore does not"
 echo "            $(ratio 'haul restore --no-analyze' "pg_restore -j$JOBS")x pg_restore -j$JOBS with --no-analyze (the same work)"
 echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
+
+table "haul dump" "pg_dump | zstd" "pg_dump -Fc" "haul restore" "haul restore --no-analyze" "pg_restore -j$JOBS" "zstd -dc | psql"
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $SRC WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DST WITH (FORCE)"
