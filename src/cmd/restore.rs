@@ -205,6 +205,7 @@ fn options(args: &LoadArgs) -> Result<Options> {
         clean: args.clean,
         allow_lossy: args.allow_lossy,
         no_code: args.no_code,
+        keep_definers: args.keep_definers,
         drop_columns: args
             .drop_columns
             .iter()

@@ -88,6 +88,9 @@ pub struct Plan {
     /// `--no-code`: views, triggers, checks and expressions left out.
     #[serde(default)]
     pub no_code: bool,
+    /// `--keep-definers`: objects keep the definer they had in the source.
+    #[serde(default)]
+    pub keep_definers: bool,
 }
 
 /// What the user asked for.
@@ -108,6 +111,8 @@ pub struct Options {
     pub zero_dates: ZeroDates,
     /// Leave out everything in the archive that is code (`--no-code`).
     pub no_code: bool,
+    /// Create objects as their source's definer, not the restoring user.
+    pub keep_definers: bool,
 }
 
 /// Compare the archive with the target (whose tables are `existing`) and
@@ -276,6 +281,13 @@ pub async fn make(
                     table.name, c.name
                 ));
             }
+            for (_, p) in table.options.iter().filter(|(k, _)| k == "partitioning") {
+                warnings.push(format!(
+                    "table {}: its partitioning ({p}) is not carried into {}: it is created as one table",
+                    table.name,
+                    target.kind()
+                ));
+            }
         }
         for (b, _) in &rules {
             if b.table == entry.name {
@@ -304,6 +316,9 @@ pub async fn make(
             }
         }
         tables.push(plan);
+    }
+    if from != target.kind() {
+        warnings.extend(foreign_objects(manifest, &chosen, target.kind()));
     }
     let relaxed_fks: Vec<(Table, Constraint)> = referencing
         .into_iter()
@@ -342,8 +357,32 @@ pub async fn make(
         app_versions: vec![],
         zero_dates: opts.zero_dates,
         no_code: opts.no_code,
+        keep_definers: opts.keep_definers,
         live: false,
     })
+}
+
+/// The archive's views, triggers, routines and other objects, which are
+/// in its engine's SQL: none is carried into another engine, each is named
+/// (triggers of tables the restore leaves out aside).
+fn foreign_objects(manifest: &Manifest, chosen: &[&str], to: EngineKind) -> Vec<String> {
+    let from = manifest.source.engine;
+    manifest
+        .schema
+        .extras
+        .iter()
+        .filter(|x| {
+            x.table
+                .as_ref()
+                .is_none_or(|t| chosen.contains(&t.as_str()))
+        })
+        .map(|x| {
+            format!(
+                "{} {} not carried: haul does not translate {from}'s SQL into {to}",
+                x.kind, x.name
+            )
+        })
+        .collect()
 }
 
 /// Foreign keys of the target's other tables that reference `tt`, where the

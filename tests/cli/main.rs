@@ -13,6 +13,7 @@ mod gogs;
 mod hostile;
 mod lock;
 mod merge;
+mod myobjects;
 mod mysql;
 mod postgres;
 mod resume;

@@ -69,6 +69,7 @@ pub(super) fn neutral_type(
         "timestamptz" => NeutralType::Timestamp { tz: true },
         "interval" => NeutralType::Interval,
         "uuid" => NeutralType::Uuid,
+        "inet" => NeutralType::Inet,
         "json" => NeutralType::Json { binary: false },
         "jsonb" => NeutralType::Json { binary: true },
         "bit" | "varbit" => NeutralType::Bits {
@@ -129,6 +130,7 @@ pub(super) fn map_type(t: &NeutralType) -> String {
         .into(),
         NeutralType::Interval => "interval".into(),
         NeutralType::Uuid => "uuid".into(),
+        NeutralType::Inet => "inet".into(),
         NeutralType::Json { binary } => if *binary { "jsonb" } else { "json" }.into(),
         NeutralType::Array { element } => format!("{}[]", map_type(element)),
         NeutralType::Bits { length: Some(n) } => format!("bit varying({n})"),
