@@ -281,6 +281,14 @@ pub async fn make(
                     table.name, c.name
                 ));
             }
+            let commented =
+                table.comment.is_some() || table.columns.iter().any(|c| c.comment.is_some());
+            if commented && target.kind() == EngineKind::Sqlite {
+                warnings.push(format!(
+                    "table {}: its comments are not carried into sqlite, which has none",
+                    table.name
+                ));
+            }
             for (_, p) in table.options.iter().filter(|(k, _)| k == "partitioning") {
                 warnings.push(format!(
                     "table {}: its partitioning ({p}) is not carried into {}: it is created as one table",
@@ -298,6 +306,15 @@ pub async fn make(
             }
         }
         for c in Constraint::all_of(table) {
+            if let (Constraint::Check(k), true) = (&c, from != target.kind()) {
+                warnings.push(format!(
+                    "table {}: check {} is not carried into {}: its expression is in {from}'s SQL",
+                    table.name,
+                    k.name,
+                    target.kind()
+                ));
+                continue;
+            }
             if let Constraint::ForeignKey(fk) = &c {
                 if !chosen.contains(&fk.ref_table.as_str())
                     && existing.table(&fk.ref_table).is_none()

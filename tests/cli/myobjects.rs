@@ -211,7 +211,7 @@ fn mysql_definers_are_named_or_kept() {
 }
 
 #[test]
-fn mysql_objects_into_postgres_are_named() {
+fn mysql_objects_into_other_engines_are_named() {
     let src = objects_db();
     let dir = tempdir();
     let archive = dir.path().join("objects.haul");
@@ -227,12 +227,17 @@ fn mysql_objects_into_postgres_are_named() {
         let said = format!("{o} not carried: haul does not translate mysql's SQL into postgres");
         assert!(r.stderr.contains(&said), "{said:?} not in:\n{}", r.stderr);
     }
-    assert!(
-        r.stderr.contains(
-            "table log: its partitioning (RANGE (year(`at`))) is not carried into postgres"
-        ),
-        "{}",
-        r.stderr
+    for said in [
+        "table log: its partitioning (RANGE (year(`at`))) is not carried into postgres",
+        "table customer: check email_has_at is not carried into postgres",
+        "table customer: generated column label is created as a plain column",
+    ] {
+        assert!(r.stderr.contains(said), "{said:?} not in:\n{}", r.stderr);
+    }
+    // Comments are carried.
+    assert_eq!(
+        pg.sql("SELECT obj_description('customer'::regclass), col_description('customer'::regclass, 3)"),
+        "people who buy|display name\n"
     );
     assert_eq!(
         pg.sql("SELECT id, uid, v4, v6 FROM device ORDER BY id"),
@@ -255,6 +260,38 @@ fn mysql_objects_into_postgres_are_named() {
                   + (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal)"
         ),
         "0\n"
+    );
+
+    // SQLite: the same objects named, and comments (it has none).
+    let lite = SqliteDb::new("myobj");
+    let r = haul(&["restore", a, &lite.url()]).expect(8);
+    for o in OBJECTS {
+        let said = format!("{o} not carried: haul does not translate mysql's SQL into sqlite");
+        assert!(r.stderr.contains(&said), "{said:?} not in:\n{}", r.stderr);
+    }
+    assert!(
+        r.stderr
+            .contains("table customer: its comments are not carried into sqlite, which has none"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        sqlite_rows(
+            &lite.conn(),
+            "SELECT id, uid, v4, v6 FROM device ORDER BY id"
+        ),
+        [
+            "1|550e8400-e29b-41d4-a716-446655440000|192.168.0.1|2001:db8::1",
+            "2|d8f39489-edf5-11f1-87c5-02fc00000001|10.0.0.255|::ffff:1.2.3.4",
+            "3|NULL|NULL|NULL"
+        ]
+    );
+    assert_eq!(
+        sqlite_rows(
+            &lite.conn(),
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('view', 'trigger')"
+        ),
+        ["0"]
     );
 }
 

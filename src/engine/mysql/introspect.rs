@@ -257,8 +257,15 @@ async fn read_definition(conn: &mut Conn, t: &mut Table) -> Result<(), EngineErr
                 native: Some(format!("ALTER TABLE {} ADD {d}", qi(&t.name))),
             }),
             DefKind::Foreign(fk) => t.foreign_keys.push(fk),
-            // Check constraints stay in the replayed DDL.
-            DefKind::Check(_) => {}
+            // Check constraints stay in the replayed DDL; the model names
+            // them for what does not replay it (another engine, --no-code).
+            DefKind::Check(name) => {
+                let native = d.find("CHECK").map_or(d.as_str(), |at| &d[at..]);
+                t.checks.push(Check {
+                    name,
+                    native: native.to_string(),
+                });
+            }
         }
     }
     t.native_ddl = Some(ddl);
