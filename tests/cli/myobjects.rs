@@ -394,3 +394,76 @@ fn crafted_mysql_routines_run_no_second_statement() {
         r.stderr
     );
 }
+
+#[test]
+fn objects_keep_their_database_collation_and_settings_the_target_lacks_are_named() {
+    // Objects of a latin1 database restored into a utf8mb4 one: each is
+    // created under latin1's collation, and the target's own comes back.
+    let src = MyDb::new("haul_dbcoll");
+    mysql(
+        "",
+        &format!(
+            "ALTER DATABASE `{}` CHARACTER SET latin1 COLLATE latin1_swedish_ci",
+            src.name
+        ),
+    );
+    src.sql(
+        "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10));
+         CREATE FUNCTION f(x VARCHAR(10)) RETURNS VARCHAR(20) DETERMINISTIC RETURN CONCAT(x, '!');
+         CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.s = f(NEW.s);",
+    );
+    let dir = tempdir();
+    let archive = dir.path().join("coll.haul");
+    dump(&src.url(), &archive);
+    let target = MyDb::new("haul_dbcoll_restored");
+    mysql(
+        "",
+        &format!(
+            "ALTER DATABASE `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+            target.name
+        ),
+    );
+    haul(&[
+        "restore",
+        archive.to_str().expect("utf-8"),
+        &target.url(),
+        "-q",
+    ])
+    .ok();
+    let collations = |db: &MyDb| {
+        db.sql(&format!(
+            "SELECT DATABASE_COLLATION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '{0}'
+              UNION ALL
+             SELECT DATABASE_COLLATION FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '{0}'
+              UNION ALL
+             SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{0}'",
+            db.name
+        ))
+    };
+    assert_eq!(
+        collations(&target),
+        "latin1_swedish_ci\nlatin1_swedish_ci\nutf8mb4_general_ci\n"
+    );
+    target.sql("INSERT INTO t VALUES (1, 'a')");
+    assert_eq!(target.sql("SELECT s FROM t"), "a!\n");
+
+    // A collation this server does not have (MySQL 8's): the object is
+    // created under the session's, and that is said.
+    let crafted = dir.path().join("crafted.haul");
+    crate::hostile::rewrite_schema(&archive, &crafted, |s| {
+        s["extras"][0]["settings"] = serde_json::json!([
+            ["sql_mode", "STRICT_TRANS_TABLES"],
+            ["character_set_client", "utf8mb4"],
+            ["collation_connection", "utf8mb4_0900_ai_ci"]
+        ])
+    });
+    let other = MyDb::new("haul_dbcoll_other");
+    let r = haul(&["restore", crafted.to_str().expect("utf-8"), &other.url()]).expect(8);
+    assert!(
+        r.stderr.contains("function f: collation_connection stays")
+            && r.stderr.contains("not utf8mb4_0900_ai_ci"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(other.sql("SELECT f('b')"), "b!\n");
+}

@@ -7,7 +7,7 @@
 //! set on the session before it and put back after, as one statement on a
 //! session that refuses multi-statement text.
 
-use super::conn::{cell, cell_s, connect_single, query_rows, server_err};
+use super::conn::{cell, cell_s, connect_single, describe, query_rows, server_err};
 use super::extras::{trigger_table, with_definer, SETTINGS};
 use super::qi;
 use super::target::TARGET_SETUP;
@@ -212,7 +212,10 @@ impl Session {
     }
 
     /// Set the session to `want`, and to its defaults for what `want` does
-    /// not name; only what differs from now is set.
+    /// not name; only what differs from now is set. A value the server
+    /// refuses (a collation or mode another server version does not have,
+    /// no privilege to alter the database) leaves the setting as it is,
+    /// and a note says so: the object is created all the same.
     async fn settle(
         &mut self,
         want: &HashMap<&'static str, String>,
@@ -232,11 +235,19 @@ impl Session {
             } else {
                 format!("SET {name} = {value}")
             };
-            self.conn
-                .query_drop(&sql)
-                .await
-                .map_err(|e| server_err(format!("{what}: setting {name} to {v}"), e))?;
-            self.now.insert(name, v);
+            match self.conn.query_drop(&sql).await {
+                Ok(()) => {
+                    self.now.insert(name, v);
+                }
+                Err(e) if e.is_fatal() => {
+                    return Err(server_err(format!("{what}: setting {name} to {v}"), e))
+                }
+                Err(e) => self.notes.push(format!(
+                    "{what}: {name} stays {}, not {v}: {}",
+                    self.now.get(name).map_or("unknown", String::as_str),
+                    describe(&e)
+                )),
+            }
         }
         Ok(())
     }
