@@ -46,6 +46,13 @@ fn mysql_objects_round_trip() {
     let dir = tempdir();
     let archive = dir.path().join("objects.haul");
     dump(&src.url(), &archive);
+    let i = haul(&["inspect", archive.to_str().expect("utf-8")]).ok();
+    assert!(
+        i.stdout
+            .contains("objects   3 procedure, 3 function, 3 view, 4 trigger, 2 event"),
+        "{}",
+        i.stdout
+    );
     let target = MyDb::new("haul_myobj_restored");
     haul(&["restore", archive.to_str().expect("utf-8"), &target.url()]).ok();
     assert_same_objects(&my_objects(&target), &my_objects(&src), "restore");
