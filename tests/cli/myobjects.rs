@@ -212,6 +212,30 @@ fn mysql_definers_are_named_or_kept() {
         &my_objects(&src),
         "copy --keep-definers",
     );
+    // A restore killed before its objects is resumed with the same flag.
+    let resumed = MyDb::new("haul_definer_resumed");
+    let killed = haul_env(
+        &["restore", a, &resumed.url(), "--keep-definers", "-q"],
+        &[("HAUL_FAILPOINT", "reapplied")],
+    );
+    assert_ne!(killed.code, 0, "{}", killed.all());
+    let r = haul(&["restore", a, &resumed.url(), "--resume"]).expect(2);
+    assert!(
+        r.stderr
+            .contains("was started with --keep-definers; resume it the same way"),
+        "{}",
+        r.stderr
+    );
+    haul(&[
+        "restore",
+        a,
+        &resumed.url(),
+        "--resume",
+        "--keep-definers",
+        "-q",
+    ])
+    .ok();
+    assert_same_objects(&my_objects(&resumed), &my_objects(&src), "resumed");
     // The trigger runs as its definer, as it did.
     kept.sql("INSERT INTO t (id) VALUES (5)");
     assert_eq!(kept.sql("SELECT n FROM t WHERE id = 5"), "10\n");
