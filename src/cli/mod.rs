@@ -259,6 +259,12 @@ pub struct LoadArgs {
     /// out is a warning, exit 8). docs/security.md says why.
     #[arg(long)]
     pub no_code: bool,
+    /// MySQL views, routines, triggers and events keep the DEFINER they had
+    /// in the source (the restoring user needs the privilege to name
+    /// another). By default the restoring user becomes their definer, and
+    /// each one whose definer changes is a warning (exit 8).
+    #[arg(long)]
+    pub keep_definers: bool,
 }
 
 /// What zero dates become where they cannot be stored.

@@ -35,6 +35,9 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
                 "warnings": m.warnings,
                 "rows": m.total_rows(), "raw_bytes": m.raw_bytes(), "stored_bytes": m.stored_bytes(),
                 "tables": tables,
+                "objects": m.schema.extras.iter().map(|x| serde_json::json!({
+                    "kind": x.kind, "name": x.name, "table": x.table,
+                })).collect::<Vec<_>>(),
             }))?
         );
         return Ok(());
@@ -81,6 +84,18 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         human_bytes(m.stored_bytes()),
         m.raw_bytes() as f64 / m.stored_bytes().max(1) as f64
     );
+    // Views, routines, triggers, events: how many of each kind.
+    let mut kinds: Vec<(&str, usize)> = Vec::new();
+    for x in &m.schema.extras {
+        match kinds.iter_mut().find(|(k, _)| *k == x.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((&x.kind, 1)),
+        }
+    }
+    if !kinds.is_empty() {
+        let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {}", e(k))).collect();
+        println!("objects   {}", list.join(", "));
+    }
     println!();
     let names: Vec<String> = m.tables.iter().map(|t| e(&t.name)).collect();
     let w = names

@@ -206,6 +206,7 @@ fn options(args: &LoadArgs) -> Result<Options> {
         allow_lossy: args.allow_lossy,
         load_markers: args.load_markers,
         no_code: args.no_code,
+        keep_definers: args.keep_definers,
         drop_columns: args
             .drop_columns
             .iter()

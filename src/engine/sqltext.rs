@@ -170,7 +170,8 @@ pub fn pg_type_problem(ty: &str) -> Option<&'static str> {
 }
 
 /// Why `ddl` is not one `CREATE` of a `kind` object (`view`, `trigger`,
-/// `function`, `extension`, `index`, `table`, `materialized view`), or
+/// `function`, `procedure`, `event`, `extension`, `index`, `table`,
+/// `materialized view`), or
 /// `None`. Only the leading keywords are read: that the text is one
 /// statement is left to the engine's single-statement execution.
 pub fn create_problem(kind: &str, ddl: &str) -> Option<String> {
@@ -200,6 +201,7 @@ pub fn create_problem(kind: &str, ddl: &str) -> Option<String> {
         "view" | "materialized view" => &["VIEW"],
         "trigger" => &["TRIGGER"],
         "function" | "procedure" => &["FUNCTION", "PROCEDURE"],
+        "event" => &["EVENT"],
         "extension" => &["EXTENSION"],
         "index" => &["INDEX"],
         "table" => &["TABLE"],
@@ -226,6 +228,16 @@ pub fn create_problem(kind: &str, ddl: &str) -> Option<String> {
     }
     Some(format!("it is not a CREATE {}", wanted[0]))
 }
+
+/// The session settings a MySQL archive's objects may be created under, in
+/// the order a restore sets them.
+pub const MYSQL_SETTINGS: &[&str] = &[
+    "sql_mode",
+    "character_set_client",
+    "collation_connection",
+    "time_zone",
+    "collation_database",
+];
 
 /// Whether a foreign key action is one of SQL's.
 fn fk_action_ok(a: &str) -> bool {
@@ -335,6 +347,11 @@ pub fn schema_problems(schema: &Schema, from: EngineKind, to: EngineKind) -> Vec
         for x in &schema.extras {
             let what = format!("{} {}", x.kind, x.name);
             create(&mut v, what.clone(), &x.kind, &x.ddl);
+            for (name, _) in &x.settings {
+                if from != EngineKind::Mysql || !MYSQL_SETTINGS.contains(&name.as_str()) {
+                    v.push(format!("{what}: haul does not set {name:?} to create it"));
+                }
+            }
             // PostgreSQL's definitions keep bodies in quotes: any other `;`
             // starts a second statement. (MySQL and SQLite trigger bodies
             // hold statements; their servers parse one statement a call.)

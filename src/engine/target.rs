@@ -59,6 +59,13 @@ pub trait Catalog: Dialect + Sql {
     /// Whether a table holds any row.
     async fn has_rows(&self, table: &str) -> Result<bool, EngineError>;
 
+    /// The account objects created here run as when no definer is given,
+    /// in the form the engine's catalog names definers (MySQL
+    /// `user@host`); `None` where the engine has no definers.
+    async fn current_user(&self) -> Result<Option<String>, EngineError> {
+        Ok(None)
+    }
+
     /// Whether this constraint can be added after the data is loaded (else
     /// it is created with the table).
     fn can_add_later(&self, c: &Constraint) -> bool;
@@ -151,6 +158,12 @@ pub trait Ddl: Dialect + Sql {
 
     /// Replay extras (views, triggers) and refresh planner statistics.
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
+
+    /// What the user should know about how [`Ddl::finish`] created the
+    /// extras: what it changed, what the server noted.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Refresh planner statistics of one loaded table (engines that do it in
     /// `finish` need nothing here).

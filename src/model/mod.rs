@@ -165,6 +165,8 @@ pub enum NeutralType {
     },
     Interval,
     Uuid,
+    /// An IP address (PostgreSQL `inet`, MariaDB `INET4`, `INET6`).
+    Inet,
     Json {
         #[serde(default, skip_serializing_if = "is_false")]
         binary: bool,
@@ -313,7 +315,7 @@ pub struct EnumType {
 }
 
 /// An object replayed verbatim after the data on a same-engine restore.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NativeObject {
     pub kind: String,
     pub name: String,
@@ -321,6 +323,16 @@ pub struct NativeObject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     pub ddl: String,
+    /// Session settings the object was created under, which a restore
+    /// creates it under again (MySQL `sql_mode`, `character_set_client`,
+    /// `collation_connection`, `collation_database`, `time_zone`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<(String, String)>,
+    /// The account the object runs as (MySQL `user@host`, as
+    /// information_schema writes it), kept out of `ddl`: a restore creates
+    /// the object as the restoring user unless told to keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definer: Option<String>,
 }
 
 /// Which tables a dump or restore covers.

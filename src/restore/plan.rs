@@ -88,6 +88,9 @@ pub struct Plan {
     /// `--no-code`: views, triggers, checks and expressions left out.
     #[serde(default)]
     pub no_code: bool,
+    /// `--keep-definers`: objects keep the definer they had in the source.
+    #[serde(default)]
+    pub keep_definers: bool,
 }
 
 /// What the user asked for.
@@ -110,6 +113,8 @@ pub struct Options {
     pub zero_dates: ZeroDates,
     /// Leave out everything in the archive that is code (`--no-code`).
     pub no_code: bool,
+    /// Create objects as their source's definer, not the restoring user.
+    pub keep_definers: bool,
 }
 
 /// Compare the archive with the target (whose tables are `existing`) and
@@ -338,6 +343,21 @@ pub async fn make(
                     table.name, c.name
                 ));
             }
+            let commented =
+                table.comment.is_some() || table.columns.iter().any(|c| c.comment.is_some());
+            if commented && target.kind() == EngineKind::Sqlite {
+                warnings.push(format!(
+                    "table {}: its comments are not carried into sqlite, which has none",
+                    table.name
+                ));
+            }
+            for (_, p) in table.options.iter().filter(|(k, _)| k == "partitioning") {
+                warnings.push(format!(
+                    "table {}: its partitioning ({p}) is not carried into {}: it is created as one table",
+                    table.name,
+                    target.kind()
+                ));
+            }
         }
         for (b, _) in &rules {
             if b.table == entry.name {
@@ -359,6 +379,15 @@ pub async fn make(
                     continue;
                 }
             }
+            if let (Constraint::Check(k), true) = (&c, from != target.kind()) {
+                warnings.push(format!(
+                    "table {}: check {} is not carried into {}: its expression is in {from}'s SQL",
+                    table.name,
+                    k.name,
+                    target.kind()
+                ));
+                continue;
+            }
             if let Constraint::ForeignKey(fk) = &c {
                 if !chosen.contains(&fk.ref_table.as_str())
                     && existing.table(&fk.ref_table).is_none()
@@ -377,6 +406,9 @@ pub async fn make(
             }
         }
         tables.push(plan);
+    }
+    if from != target.kind() {
+        warnings.extend(foreign_objects(manifest, &chosen, target.kind()));
     }
     let relaxed_fks: Vec<(Table, Constraint)> = referencing
         .into_iter()
@@ -415,8 +447,32 @@ pub async fn make(
         app_versions: vec![],
         zero_dates: opts.zero_dates,
         no_code: opts.no_code,
+        keep_definers: opts.keep_definers,
         live: false,
     })
+}
+
+/// The archive's views, triggers, routines and other objects, which are
+/// in its engine's SQL: none is carried into another engine, each is named
+/// (triggers of tables the restore leaves out aside).
+fn foreign_objects(manifest: &Manifest, chosen: &[&str], to: EngineKind) -> Vec<String> {
+    let from = manifest.source.engine;
+    manifest
+        .schema
+        .extras
+        .iter()
+        .filter(|x| {
+            x.table
+                .as_ref()
+                .is_none_or(|t| chosen.contains(&t.as_str()))
+        })
+        .map(|x| {
+            format!(
+                "{} {} not carried: haul does not translate {from}'s SQL into {to}",
+                x.kind, x.name
+            )
+        })
+        .collect()
 }
 
 /// Foreign keys of the target's other tables that reference `tt`, where the

@@ -169,12 +169,17 @@ pub fn run(req: Request) -> Result<Outcome> {
                     .with_context(|| format!("abandoning the restore into {spec} failed"))?;
                 return Ok(Outcome::Abandoned { archive: j.archive.clone(), left });
             }
-            if j.plan.no_code != opts.no_code {
-                return Err(UsageError(format!(
-                    "the unfinished restore in {spec} was started {} --no-code; resume it the same way",
-                    if j.plan.no_code { "with" } else { "without" }
-                ))
-                .into());
+            for (flag, then, now) in [
+                ("--no-code", j.plan.no_code, opts.no_code),
+                ("--keep-definers", j.plan.keep_definers, opts.keep_definers),
+            ] {
+                if then != now {
+                    return Err(UsageError(format!(
+                        "the unfinished restore in {spec} was started {} {flag}; resume it the same way",
+                        if then { "with" } else { "without" }
+                    ))
+                    .into());
+                }
             }
             let same = match &reader {
                 Some(r) => j.archive_id == archive_id(r),

@@ -339,7 +339,7 @@ fn hostile_names_and_literals_on_every_pair() {
 type Edit = dyn Fn(&mut serde_json::Value);
 
 /// An archive whose schema was rewritten (checksums made consistent again).
-fn rewrite_schema(archive: &Path, out: &Path, edit: impl Fn(&mut serde_json::Value)) {
+pub(crate) fn rewrite_schema(archive: &Path, out: &Path, edit: impl Fn(&mut serde_json::Value)) {
     let file = std::fs::File::open(archive).expect("open the archive");
     let mut tar = tar::Archive::new(file);
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();

@@ -14,6 +14,7 @@ mod hostile;
 mod lock;
 mod memory;
 mod merge;
+mod myobjects;
 mod mysql;
 mod postgres;
 mod resume;

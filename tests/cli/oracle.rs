@@ -202,6 +202,73 @@ pub fn my_snapshot(db: &MyDb) -> Snapshot {
     Snapshot { schema, tables }
 }
 
+/// `mysqldump --no-data --routines --events --triggers` of a database: every
+/// table, view, routine, trigger and event with the session settings and
+/// definer each was created with, one line each, without what varies
+/// between two databases of the same schema: the database's name, each
+/// table's `AUTO_INCREMENT=N`.
+pub fn my_objects(db: &MyDb) -> Vec<String> {
+    let out = run_tool_bytes(
+        Command::new("mysqldump").args([
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            "--no-data",
+            "--routines",
+            "--events",
+            "--triggers",
+            "--skip-dump-date",
+            "--skip-comments",
+            &db.name,
+        ]),
+        None,
+        "the oracle's schema of a MariaDB database (mysqldump --routines --events --triggers)",
+    );
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| {
+            let l = l.replace(&format!("`{}`", db.name), "`DB`");
+            match l.find(" AUTO_INCREMENT=") {
+                Some(at) if l.starts_with(") ") => {
+                    let rest = &l[at + " AUTO_INCREMENT=".len()..];
+                    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                    format!("{}{}", &l[..at], &rest[digits..])
+                }
+                _ => l,
+            }
+        })
+        .collect()
+}
+
+/// Panic, showing the first lines that differ, unless two object listings
+/// ([`my_objects`]) are the same.
+pub fn assert_same_objects(actual: &[String], expected: &[String], what: &str) {
+    if actual == expected {
+        return;
+    }
+    let at = actual
+        .iter()
+        .zip(expected)
+        .position(|(a, e)| a != e)
+        .unwrap_or(actual.len().min(expected.len()));
+    let show = |l: &[String]| {
+        l.iter()
+            .skip(at)
+            .take(6)
+            .map(|x| format!("      {x}\n"))
+            .collect::<String>()
+    };
+    panic!(
+        "{what}: mysqldump shows other objects from line {} on:\n    the target:\n{}    expected:\n{}",
+        at + 1,
+        show(actual),
+        show(expected)
+    );
+}
+
 // ------------------------------------------------------------------ SQLite
 
 /// Run single-column SELECTs on a SQLite file with the `sqlite3` shell (or,

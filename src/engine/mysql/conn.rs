@@ -46,6 +46,17 @@ pub(super) fn server_code(e: &mysql_async::Error) -> Option<u16> {
 
 /// Open a session with haul's settings plus `extra` statements.
 pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
+    open(spec, extra, true).await
+}
+
+/// Open a session like [`connect`] on which the server refuses a query
+/// text holding more than one statement: archive SQL that must go as text
+/// (a routine's `BEGIN ... END` body holds `;`) runs one statement a query.
+pub(super) async fn connect_single(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, EngineError> {
+    open(spec, extra, false).await
+}
+
+async fn open(spec: &ConnSpec, extra: &[&str], multi: bool) -> Result<Conn, EngineError> {
     let target = spec.to_string();
     let user = spec.login();
     let files = spec.tls.read_files().map_err(|e| EngineError::Connect {
@@ -62,6 +73,7 @@ pub(super) async fn connect(spec: &ConnSpec, extra: &[&str]) -> Result<Conn, Eng
         // Accept any row the server sends; the server enforces its own limit.
         .max_allowed_packet(Some(1 << 30))
         .tcp_nodelay(true)
+        .multi_statements(multi)
         .stmt_cache_size(0);
     let mut opened = match ssl_opts(spec.tls.mode, files) {
         Some(ssl) => attempt(opts.clone().ssl_opts(ssl)).await,

@@ -18,6 +18,7 @@ pub(super) fn create_table_sql(
     table: &Table,
     inline: &[Constraint],
     from: EngineKind,
+    native_uuid: bool,
 ) -> (String, Vec<String>) {
     let native = table
         .native_ddl
@@ -48,7 +49,7 @@ pub(super) fn create_table_sql(
                 let mut s = format!(
                     "{} {}",
                     qi(&c.name),
-                    map_type(&c.ty, keyed.contains(&c.name))
+                    map_type(&c.ty, keyed.contains(&c.name), native_uuid)
                 );
                 if !c.nullable {
                     s.push_str(" NOT NULL");

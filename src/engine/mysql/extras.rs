@@ -1,24 +1,30 @@
-//! Views and triggers: read with the schema, their `DEFINER` removed, and
-//! replayed after the data of a same-engine restore.
+//! Views, triggers, stored procedures and functions, and events, read with
+//! the schema: each one's `SHOW CREATE` text without its `DEFINER` (kept
+//! apart), and the session settings it was created under, which a
+//! same-engine restore creates it under again (`replay`).
 
-use super::conn::{cell, cell_s, query_rows, Pool};
+use super::conn::{cell, cell_s, query_rows};
 use super::create::take_ident;
 use super::qi;
 use crate::engine::EngineError;
-use crate::model::{NativeObject, Schema, Table, TableFilter};
-use mysql_async::Conn;
-use std::collections::HashSet;
+use crate::model::{NativeObject, Table, TableFilter};
+use mysql_async::{Conn, Row};
 
-/// `DEFINER=`user`@`host` ` removed, so that the object can be created by
-/// whoever restores it.
-fn strip_definer(ddl: &str) -> String {
-    let Some(at) = ddl.find("DEFINER=") else {
+/// The session settings a restore may set before creating an object, in
+/// the order it sets them.
+pub(super) const SETTINGS: &[&str] = crate::engine::sqltext::MYSQL_SETTINGS;
+
+/// `ddl` without the `DEFINER=...` clause `SHOW CREATE` puts after
+/// `CREATE` (and a view's `ALGORITHM=`), so that whoever restores it can
+/// create it; unchanged when its head has none.
+pub(super) fn strip_definer(ddl: &str) -> String {
+    let Some(at) = definer_at(ddl) else {
         return ddl.to_string();
     };
     let rest = &ddl[at + "DEFINER=".len()..];
     // `user`@`host` (either part may be quoted with backticks or quotes).
-    let mut end = 0;
     let bytes = rest.as_bytes();
+    let mut end = 0;
     let mut quote: Option<u8> = None;
     while end < bytes.len() {
         let c = bytes[end];
@@ -26,12 +32,68 @@ fn strip_definer(ddl: &str) -> String {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == b'`' || c == b'\'' => quote = Some(c),
-            None if c == b' ' => break,
+            None if c.is_ascii_whitespace() => break,
             None => {}
         }
         end += 1;
     }
     format!("{}{}", &ddl[..at], rest[end..].trim_start())
+}
+
+/// Where the head of a `CREATE` statement (`CREATE [OR REPLACE]
+/// [ALGORITHM=...]`) ends and the rest starts: where a `DEFINER=` goes.
+fn head_end(ddl: &str) -> Option<usize> {
+    let mut at = 0;
+    let mut first = true;
+    loop {
+        let rest = &ddl[at..];
+        let skipped = rest.len() - rest.trim_start().len();
+        let word_at = at + skipped;
+        let word: &str = ddl[word_at..]
+            .split(|c: char| c.is_ascii_whitespace())
+            .next()
+            .unwrap_or("");
+        let up = word.to_ascii_uppercase();
+        let head = if first {
+            up == "CREATE"
+        } else {
+            up == "OR" || up == "REPLACE" || up.starts_with("ALGORITHM=")
+        };
+        if first && !head {
+            return None;
+        }
+        if !head {
+            return Some(word_at);
+        }
+        first = false;
+        at = word_at + word.len();
+    }
+}
+
+/// Where a `DEFINER=` clause starts in the head of `ddl`, if it has one.
+fn definer_at(ddl: &str) -> Option<usize> {
+    let at = head_end(ddl)?;
+    ddl[at..]
+        .get(..8)
+        .is_some_and(|w| w.eq_ignore_ascii_case("DEFINER="))
+        .then_some(at)
+}
+
+/// `definer` (`user@host` as information_schema writes it, or a role) as
+/// the clause `DEFINER=`user`@`host``.
+pub(super) fn definer_sql(definer: &str) -> String {
+    match definer.rsplit_once('@') {
+        Some((user, host)) => format!("DEFINER={}@{}", qi(user), qi(host)),
+        None => format!("DEFINER={}", qi(definer)),
+    }
+}
+
+/// `ddl` (without a definer) created as `definer`.
+pub(super) fn with_definer(ddl: &str, definer: &str) -> String {
+    match head_end(ddl) {
+        Some(at) => format!("{}{} {}", &ddl[..at], definer_sql(definer), &ddl[at..]),
+        None => ddl.to_string(),
+    }
 }
 
 /// The table a `CREATE TRIGGER` statement is on.
@@ -48,45 +110,164 @@ pub(super) fn trigger_table(ddl: &str) -> Option<String> {
     Some(name.rsplit('.').next().unwrap_or(&name).to_string())
 }
 
-/// Views (whole-database dumps only) and the triggers of the dumped tables,
-/// replayed after the data on a same-engine restore.
+/// One object's `SHOW CREATE` row read into a [`NativeObject`]: its text
+/// in column `text`, the named settings in the given columns.
+struct Shown<'a> {
+    kind: &'a str,
+    name: String,
+    table: Option<String>,
+    definer: Option<String>,
+    /// Column of the statement.
+    text: usize,
+    /// (setting, column).
+    settings: &'a [(&'a str, usize)],
+}
+
+impl Shown<'_> {
+    /// Read the object's `SHOW CREATE`; `Ok(None)` when the server shows
+    /// no text (the dumping user may not read it), which the caller names.
+    async fn read(self, conn: &mut Conn) -> Result<Option<NativeObject>, EngineError> {
+        let what = match self.kind {
+            "procedure" => "PROCEDURE",
+            "function" => "FUNCTION",
+            "view" => "VIEW",
+            "trigger" => "TRIGGER",
+            _ => "EVENT",
+        };
+        let ctx = format!("{} {}: reading its definition", self.kind, self.name);
+        let rows = query_rows(
+            conn,
+            &format!("SHOW CREATE {what} {}", qi(&self.name)),
+            &ctx,
+        )
+        .await?;
+        let row: &Row = rows.first().ok_or_else(|| EngineError::Server {
+            context: ctx.clone(),
+            message: format!("SHOW CREATE {what} returned no row"),
+        })?;
+        let Some(ddl) = cell(row, self.text) else {
+            return Ok(None);
+        };
+        let mut settings = Vec::new();
+        for (name, col) in self.settings {
+            let value = cell(row, *col).ok_or_else(|| EngineError::Server {
+                context: ctx.clone(),
+                message: format!("SHOW CREATE {what} shows no {name}"),
+            })?;
+            settings.push((name.to_string(), value));
+        }
+        Ok(Some(NativeObject {
+            kind: self.kind.into(),
+            name: self.name,
+            table: self.table,
+            ddl: strip_definer(&ddl),
+            settings,
+            definer: self.definer.filter(|d| !d.is_empty()),
+        }))
+    }
+}
+
+/// What a dump reads besides tables: the objects, and warnings naming what
+/// it cannot carry.
+pub(super) struct Extras {
+    pub(super) objects: Vec<NativeObject>,
+    pub(super) warnings: Vec<String>,
+}
+
+/// Routines, views and events (whole-database dumps only) and the triggers
+/// of the dumped tables, in the order a restore creates them.
 pub(super) async fn extras(
     conn: &mut Conn,
     filter: &TableFilter,
     tables: &[Table],
-) -> Result<Vec<NativeObject>, EngineError> {
-    let mut out = Vec::new();
-    if filter.include.is_empty() {
+) -> Result<Extras, EngineError> {
+    let mut out = Extras {
+        objects: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let unreadable = |kind: &str, name: &str| {
+        format!(
+            "{kind} {name} not dumped: the server shows the dumping user no definition of it \
+             (it needs the SHOW CREATE ROUTINE privilege, or to be its definer)"
+        )
+    };
+    let whole = filter.include.is_empty();
+    if whole {
+        let routines = query_rows(
+            conn,
+            "SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER FROM information_schema.ROUTINES
+              WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_TYPE DESC, ROUTINE_NAME",
+            "reading the routine catalog",
+        )
+        .await?;
+        for r in &routines {
+            let (name, kind) = (cell_s(r, 0), cell_s(r, 1).to_ascii_lowercase());
+            if kind != "procedure" && kind != "function" {
+                out.warnings.push(format!(
+                    "{kind} {name} not dumped: haul does not carry MariaDB packages"
+                ));
+                continue;
+            }
+            let shown = Shown {
+                kind: &kind,
+                name: name.clone(),
+                table: None,
+                definer: cell(r, 2),
+                text: 2,
+                settings: &[
+                    ("sql_mode", 1),
+                    ("character_set_client", 3),
+                    ("collation_connection", 4),
+                    ("collation_database", 5),
+                ],
+            };
+            match shown.read(conn).await? {
+                Some(o) => out.objects.push(o),
+                None => out.warnings.push(unreadable(&kind, &name)),
+            }
+        }
         let views = query_rows(
             conn,
-            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+            "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS
+              WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
             "reading the view catalog",
         )
         .await?;
-        for v in views.iter().map(|r| cell_s(r, 0)) {
-            if !filter.wants(&v) {
+        for r in &views {
+            let name = cell_s(r, 0);
+            if !filter.wants(&name) {
                 continue;
             }
-            let ctx = format!("view {v}: reading its definition");
-            let rows = query_rows(conn, &format!("SHOW CREATE VIEW {}", qi(&v)), &ctx).await?;
-            let ddl = rows
-                .first()
-                .and_then(|r| cell(r, 1))
-                .ok_or_else(|| EngineError::Server {
-                    context: ctx.clone(),
-                    message: "SHOW CREATE VIEW returned no statement".into(),
-                })?;
-            out.push(NativeObject {
-                kind: "view".into(),
-                name: v,
+            let shown = Shown {
+                kind: "view",
+                name: name.clone(),
                 table: None,
-                ddl: strip_definer(&ddl),
-            });
+                definer: cell(r, 1),
+                text: 1,
+                settings: &[("character_set_client", 2), ("collation_connection", 3)],
+            };
+            match shown.read(conn).await? {
+                Some(o) => out.objects.push(o),
+                None => out.warnings.push(unreadable("view", &name)),
+            }
+        }
+        let sequences = query_rows(
+            conn,
+            "SELECT TABLE_NAME FROM information_schema.TABLES
+              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME",
+            "reading the sequence catalog",
+        )
+        .await?;
+        for r in &sequences {
+            out.warnings.push(format!(
+                "sequence {} not dumped: haul does not carry MariaDB sequences",
+                cell_s(r, 0)
+            ));
         }
     }
     let triggers = query_rows(
         conn,
-        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER FROM information_schema.TRIGGERS
           WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY EVENT_OBJECT_TABLE, ACTION_ORDER",
         "reading the trigger catalog",
     )
@@ -96,60 +277,55 @@ pub(super) async fn extras(
         if !tables.iter().any(|t| t.name == table) {
             continue;
         }
-        let ctx = format!("trigger {name}: reading its definition");
-        let rows = query_rows(conn, &format!("SHOW CREATE TRIGGER {}", qi(&name)), &ctx).await?;
-        let ddl = rows
-            .first()
-            .and_then(|r| cell(r, 2))
-            .ok_or_else(|| EngineError::Server {
-                context: ctx.clone(),
-                message: "SHOW CREATE TRIGGER returned no statement".into(),
-            })?;
-        out.push(NativeObject {
-            kind: "trigger".into(),
-            name,
-            table: Some(table.clone()),
-            ddl: strip_definer(&ddl),
-        });
+        let shown = Shown {
+            kind: "trigger",
+            name: name.clone(),
+            table: Some(table),
+            definer: cell(r, 2),
+            text: 2,
+            settings: &[
+                ("sql_mode", 1),
+                ("character_set_client", 3),
+                ("collation_connection", 4),
+                ("collation_database", 5),
+            ],
+        };
+        match shown.read(conn).await? {
+            Some(o) => out.objects.push(o),
+            None => out.warnings.push(unreadable("trigger", &name)),
+        }
+    }
+    if whole {
+        let events = query_rows(
+            conn,
+            "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS
+              WHERE EVENT_SCHEMA = DATABASE() ORDER BY EVENT_NAME",
+            "reading the event catalog",
+        )
+        .await?;
+        for r in &events {
+            let name = cell_s(r, 0);
+            let shown = Shown {
+                kind: "event",
+                name: name.clone(),
+                table: None,
+                definer: cell(r, 1),
+                text: 3,
+                settings: &[
+                    ("sql_mode", 1),
+                    ("time_zone", 2),
+                    ("character_set_client", 4),
+                    ("collation_connection", 5),
+                    ("collation_database", 6),
+                ],
+            };
+            match shown.read(conn).await? {
+                Some(o) => out.objects.push(o),
+                None => out.warnings.push(unreadable("event", &name)),
+            }
+        }
     }
     Ok(out)
-}
-
-/// Create the views, then the triggers of the tables this restore created.
-pub(super) async fn replay(pool: &Pool, schema: &Schema) -> Result<(), EngineError> {
-    // Views may use views: create them in passes until none is left or a
-    // pass makes no progress.
-    let restored: HashSet<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
-    let mut views: Vec<&NativeObject> = schema.extras.iter().filter(|x| x.kind == "view").collect();
-    while !views.is_empty() {
-        let mut failed = Vec::new();
-        let mut last_err = None;
-        for v in &views {
-            let ddl = v.ddl.replacen("CREATE ", "CREATE OR REPLACE ", 1);
-            if let Err(e) = pool
-                .exec(&ddl, format!("view {}: creating it", v.name))
-                .await
-            {
-                failed.push(*v);
-                last_err = Some(e);
-            }
-        }
-        if failed.len() == views.len() {
-            if let Some(e) = last_err {
-                return Err(e);
-            }
-        }
-        views = failed;
-    }
-    for t in schema.extras.iter().filter(|x| x.kind == "trigger") {
-        // Only the triggers of tables this restore created.
-        let on_restored = trigger_table(&t.ddl).is_some_and(|n| restored.contains(n.as_str()));
-        if on_restored {
-            pool.exec(&t.ddl, format!("trigger {}: creating it", t.name))
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -168,6 +344,34 @@ mod tests {
         assert_eq!(
             strip_definer("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`local host` SQL SECURITY DEFINER VIEW `v` AS select 1"),
             "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1"
+        );
+        assert_eq!(
+            strip_definer(
+                "CREATE DEFINER=`root`@`%` PROCEDURE `p`()\nBEGIN SELECT 'DEFINER=x'; END"
+            ),
+            "CREATE PROCEDURE `p`()\nBEGIN SELECT 'DEFINER=x'; END"
+        );
+        // Only the head's clause: none there, nothing taken from the body.
+        let body = "CREATE PROCEDURE `p`() SELECT 'DEFINER=`x`@`y` '";
+        assert_eq!(strip_definer(body), body);
+    }
+
+    #[test]
+    fn definer_put_back() {
+        assert_eq!(
+            with_definer(
+                "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1",
+                "app@%"
+            ),
+            "CREATE ALGORITHM=UNDEFINED DEFINER=`app`@`%` SQL SECURITY DEFINER VIEW `v` AS select 1"
+        );
+        assert_eq!(
+            with_definer("CREATE EVENT `e` ON SCHEDULE", "we`ird@local@host"),
+            "CREATE DEFINER=`we``ird@local`@`host` EVENT `e` ON SCHEDULE"
+        );
+        assert_eq!(
+            with_definer("CREATE FUNCTION `f`() RETURNS int RETURN 1", "a_role"),
+            "CREATE DEFINER=`a_role` FUNCTION `f`() RETURNS int RETURN 1"
         );
     }
 }

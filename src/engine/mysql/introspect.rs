@@ -39,13 +39,14 @@ fn default_expr(
     })
 }
 
-/// Read the schema of the current database's base tables.
+/// Read the schema of the current database's base tables and the objects
+/// that go with them; also returns warnings naming what it cannot carry.
 pub(super) async fn introspect(
     conn: &mut Conn,
     filter: &TableFilter,
     mariadb: bool,
     target: &str,
-) -> Result<Schema, EngineError> {
+) -> Result<(Schema, Vec<String>), EngineError> {
     let trows = query_rows(
         conn,
         "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT, TABLE_ROWS
@@ -169,11 +170,14 @@ pub(super) async fn introspect(
         read_definition(conn, t).await?;
     }
     let extras = extras(conn, filter, &tables).await?;
-    Ok(Schema {
-        tables,
-        extras,
-        ..Schema::default()
-    })
+    Ok((
+        Schema {
+            tables,
+            extras: extras.objects,
+            ..Schema::default()
+        },
+        extras.warnings,
+    ))
 }
 
 /// Keys, indexes, foreign keys and the auto-increment counter of `t`, from
@@ -199,6 +203,17 @@ async fn read_definition(conn: &mut Conn, t: &mut Table) -> Result<(), EngineErr
             "cannot read the SHOW CREATE TABLE statement: {ddl}"
         ))
     })?;
+    // Partitioning is a line of its own after the table options.
+    let partitioned = parts.tail.lines().skip(1).find_map(|l| {
+        let l = l.trim_start();
+        l.strip_prefix("/*!50100 ")
+            .unwrap_or(l)
+            .strip_prefix("PARTITION BY ")
+    });
+    if let Some(by) = partitioned {
+        let by = by.trim_end().trim_end_matches("*/").trim_end();
+        t.options.push(("partitioning".into(), by.to_string()));
+    }
     if let Some(n) = parts.tail.find(" AUTO_INCREMENT=") {
         let digits: String = parts.tail[n + 16..]
             .chars()
@@ -243,8 +258,15 @@ async fn read_definition(conn: &mut Conn, t: &mut Table) -> Result<(), EngineErr
                 predicate: None,
             }),
             DefKind::Foreign(fk) => t.foreign_keys.push(fk),
-            // Check constraints stay in the replayed DDL.
-            DefKind::Check(_) => {}
+            // Check constraints stay in the replayed DDL; the model names
+            // them for what does not replay it (another engine, --no-code).
+            DefKind::Check(name) => {
+                let native = d.find("CHECK").map_or(d.as_str(), |at| &d[at..]);
+                t.checks.push(Check {
+                    name,
+                    native: native.to_string(),
+                });
+            }
         }
     }
     t.native_ddl = Some(ddl);

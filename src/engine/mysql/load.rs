@@ -132,6 +132,58 @@ fn bits_to_bytes(digits: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// The column list of a chunk's `LOAD DATA` and its `SET` clauses. Columns
+/// go straight in wherever the server accepts their bytes; MySQL takes JSON
+/// and spatial values, MariaDB `UUID`, `INET4` and `INET6` values, only
+/// through a conversion. MariaDB ignores `NO_AUTO_VALUE_ON_ZERO` for the
+/// columns a statement with a `SET` clause loads directly, so there the
+/// auto-increment column goes through a variable too (a `0` stays `0`).
+fn load_columns(
+    table: &Table,
+    columns: &[String],
+    kinds: &[Kind],
+    mariadb: bool,
+) -> (Vec<String>, Vec<String>) {
+    let mut targets = Vec::new();
+    let mut sets = Vec::new();
+    let via = |i: usize, set: String, targets: &mut Vec<String>, sets: &mut Vec<String>| {
+        targets.push(format!("@v{i}"));
+        sets.push(set);
+    };
+    for (i, (name, k)) in columns.iter().zip(kinds).enumerate() {
+        match k {
+            Kind::Spatial if !mariadb => {
+                via(i, format!("{} = @v{i}", qi(name)), &mut targets, &mut sets)
+            }
+            Kind::Json if !mariadb => via(
+                i,
+                format!("{} = CONVERT(@v{i} USING utf8mb4)", qi(name)),
+                &mut targets,
+                &mut sets,
+            ),
+            Kind::Chars if mariadb => via(
+                i,
+                format!("{} = CONVERT(@v{i} USING utf8mb4)", qi(name)),
+                &mut targets,
+                &mut sets,
+            ),
+            _ => targets.push(qi(name)),
+        }
+    }
+    if mariadb && !sets.is_empty() {
+        for (i, name) in columns.iter().enumerate() {
+            let auto = table
+                .column(name)
+                .is_some_and(|c| c.auto_increment.is_some());
+            if auto && targets[i] == qi(name) {
+                targets[i] = format!("@v{i}");
+                sets.push(format!("{} = @v{i}", qi(name)));
+            }
+        }
+    }
+    (targets, sets)
+}
+
 impl MyTarget {
     /// Load one chunk of `rows` into `columns` of `table` in its own
     /// transaction, recording `mark` in it; returns the rows loaded.
@@ -153,24 +205,7 @@ impl MyTarget {
             .iter()
             .map(|n| table.column(n).map(kind_of).unwrap_or(Kind::Text))
             .collect();
-        let mut targets = Vec::new();
-        let mut sets = Vec::new();
-        // MariaDB ignores NO_AUTO_VALUE_ON_ZERO in a LOAD DATA with a SET
-        // clause, so columns go straight in wherever the server accepts it;
-        // MySQL takes JSON and spatial values only through a conversion.
-        for (i, (name, k)) in columns.iter().zip(&kinds).enumerate() {
-            match k {
-                Kind::Spatial if !self.mariadb => {
-                    targets.push(format!("@v{i}"));
-                    sets.push(format!("{} = @v{i}", qi(name)));
-                }
-                Kind::Json if !self.mariadb => {
-                    targets.push(format!("@v{i}"));
-                    sets.push(format!("{} = CONVERT(@v{i} USING utf8mb4)", qi(name)));
-                }
-                _ => targets.push(qi(name)),
-            }
-        }
+        let (targets, sets) = load_columns(table, columns, &kinds, self.mariadb);
         let mut sql = format!(
             "LOAD DATA LOCAL INFILE 'haul' INTO TABLE {} CHARACTER SET binary \
              FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
@@ -367,6 +402,57 @@ impl MyTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuid_columns_load_through_a_conversion() {
+        let col = |name: &str, native: &str, ty: crate::model::NeutralType, auto: bool| {
+            crate::model::Column {
+                name: name.into(),
+                ty,
+                native_type: native.into(),
+                nullable: true,
+                default: None,
+                auto_increment: auto.then_some(crate::model::AutoIncrement {
+                    sequence: None,
+                    identity: None,
+                }),
+                generated: None,
+                collation: None,
+                comment: None,
+            }
+        };
+        let int = crate::model::NeutralType::Int {
+            bytes: 4,
+            unsigned: false,
+        };
+        let table = Table {
+            name: "t".into(),
+            columns: vec![
+                col("id", "int(11)", int.clone(), true),
+                col("u", "uuid", crate::model::NeutralType::Uuid, false),
+                col("n", "int(11)", int, false),
+            ],
+            primary_key: None,
+            uniques: vec![],
+            indexes: vec![],
+            foreign_keys: vec![],
+            checks: vec![],
+            auto_increment_next: None,
+            comment: None,
+            native_ddl: None,
+            options: vec![],
+            estimated_rows: None,
+        };
+        let names: Vec<String> = ["id", "u", "n"].iter().map(|s| s.to_string()).collect();
+        let kinds: Vec<Kind> = table.columns.iter().map(kind_of).collect();
+        let (targets, sets) = load_columns(&table, &names, &kinds, true);
+        assert_eq!(targets, ["@v0", "@v1", "`n`"]);
+        assert_eq!(sets, ["`u` = CONVERT(@v1 USING utf8mb4)", "`id` = @v0"]);
+        // MySQL has no such type: the bytes go straight in.
+        let (targets, sets) = load_columns(&table, &names, &kinds, false);
+        assert_eq!(targets, ["`id`", "`u`", "`n`"]);
+        assert!(sets.is_empty());
+    }
 
     #[test]
     fn escapes_for_load_data() {

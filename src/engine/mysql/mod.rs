@@ -36,6 +36,7 @@ mod extras;
 mod introspect;
 mod load;
 mod names;
+mod replay;
 mod source;
 mod target;
 mod types;

@@ -155,7 +155,11 @@ impl Source for MySource {
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
         let mut conn = self.coordinator.lock().await;
-        let mut schema = introspect(&mut conn, filter, self.mariadb, &self.target).await?;
+        let (mut schema, left_out) =
+            introspect(&mut conn, filter, self.mariadb, &self.target).await?;
+        if let Ok(mut w) = self.warnings.lock() {
+            w.extend(left_out);
+        }
         schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
         let loose: Vec<String> = schema
             .tables

@@ -7,11 +7,11 @@ use super::conn::{
 use super::ddl::{
     constraint_sql, create_table_sql, drop_constraint_sql, keyed_columns, orphans_sql,
 };
-use super::extras::replay;
 use super::introspect::introspect;
 use super::load::PIECE;
 use super::qi;
-use super::types::map_type;
+use super::replay::replay;
+use super::types::{has_uuid_type, map_type};
 use crate::conn::ConnSpec;
 use crate::engine::{
     sqltext::literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect, EngineError,
@@ -27,6 +27,10 @@ use std::collections::HashSet;
 pub struct MyTarget {
     pub(super) pool: Pool,
     pub(super) mariadb: bool,
+    /// The server has a `UUID` type (MariaDB 10.7 and later).
+    native_uuid: bool,
+    /// What creating the archive's objects changed or the server noted.
+    notes: std::sync::Mutex<Vec<String>>,
     /// (table, index) created with its table because auto-increment needs it.
     inline_indexes: std::sync::Mutex<HashSet<(String, String)>>,
     /// Bytes per LOAD DATA packet.
@@ -49,7 +53,7 @@ fn marked(sql: &str) -> String {
 /// Restore sessions. In this SQL mode zero dates and a `0` in an
 /// auto-increment column load as they are; every conversion still raises a
 /// warning, and warnings fail the load.
-const TARGET_SETUP: &[&str] = &[
+pub(super) const TARGET_SETUP: &[&str] = &[
     "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
     "SET foreign_key_checks = 0, unique_checks = 0",
 ];
@@ -58,7 +62,7 @@ impl MyTarget {
     /// Connect, and learn the server's kind and packet limit.
     pub async fn open(spec: &ConnSpec, _jobs: usize) -> Result<Self, EngineError> {
         let mut first = connect(spec, TARGET_SETUP).await?;
-        let (mariadb, _) = is_mariadb(&mut first).await?;
+        let (mariadb, server) = is_mariadb(&mut first).await?;
         let context = "reading the server's limits";
         let rows = query_rows(
             &mut first,
@@ -72,6 +76,8 @@ impl MyTarget {
         Ok(MyTarget {
             pool: Pool::new(spec, TARGET_SETUP, first),
             mariadb,
+            native_uuid: has_uuid_type(&server),
+            notes: std::sync::Mutex::new(Vec::new()),
             inline_indexes: std::sync::Mutex::new(HashSet::new()),
             piece: (packet / 2).clamp(512, PIECE),
             bulk_limit: (pool / 8).max(16 << 20),
@@ -190,7 +196,15 @@ impl Catalog for MyTarget {
         let target = self.pool.spec().to_string();
         let r = introspect(&mut c, filter, self.mariadb, &target).await;
         self.pool.put(c).await;
-        r
+        r.map(|(schema, _)| schema)
+    }
+
+    async fn current_user(&self) -> Result<Option<String>, EngineError> {
+        let rows = self
+            .pool
+            .rows("SELECT CURRENT_USER()", "reading the restoring user")
+            .await?;
+        Ok(rows.first().and_then(|r| cell(r, 0)))
     }
 
     async fn has_rows(&self, table: &str) -> Result<bool, EngineError> {
@@ -208,6 +222,7 @@ impl Catalog for MyTarget {
         Some(map_type(
             &column.ty,
             keyed_columns(table).contains(&column.name),
+            self.native_uuid,
         ))
     }
 
@@ -239,7 +254,7 @@ impl Ddl for MyTarget {
         inline: &[Constraint],
         from: EngineKind,
     ) -> Result<(), EngineError> {
-        let (sql, kept) = create_table_sql(table, inline, from);
+        let (sql, kept) = create_table_sql(table, inline, from, self.native_uuid);
         if let Ok(mut s) = self.inline_indexes.lock() {
             for k in kept {
                 s.insert((table.name.clone(), k));
@@ -328,9 +343,16 @@ impl Ddl for MyTarget {
         Ok(())
     }
 
+    fn warnings(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
         if from == EngineKind::Mysql {
-            replay(&self.pool, schema).await?;
+            let notes = replay(self.pool.spec(), schema, self.mariadb).await?;
+            if let Ok(mut n) = self.notes.lock() {
+                n.extend(notes);
+            }
         }
         if schema.tables.is_empty() {
             return Ok(());

@@ -104,6 +104,7 @@ pub(super) fn neutral_type(
         },
         "bit" => NeutralType::Bits { length: precision },
         "uuid" => NeutralType::Uuid,
+        "inet4" | "inet6" => NeutralType::Inet,
         _ => NeutralType::Other,
     }
 }
@@ -130,6 +131,10 @@ fn is_spatial(native: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Kind {
     Text,
+    /// Text a MariaDB column takes only as characters, never as the bytes
+    /// `LOAD DATA ... CHARACTER SET binary` hands it (`UUID`, `INET4`,
+    /// `INET6` read binary input as their 16- or 4-byte form).
+    Chars,
     /// Single-precision float, read as a double.
     Float,
     Binary,
@@ -140,9 +145,18 @@ pub(super) enum Kind {
     Bool,
 }
 
+/// Whether `native` is a MariaDB type that reads binary input as its own
+/// binary form rather than as text.
+fn is_binary_form(native: &str) -> bool {
+    let n = native.trim().to_ascii_lowercase();
+    ["uuid", "inet4", "inet6"].contains(&n.as_str())
+}
+
 /// How `c`'s values travel.
 pub(super) fn kind_of(c: &Column) -> Kind {
     match &c.ty {
+        NeutralType::Uuid | NeutralType::Inet => Kind::Chars,
+        _ if is_binary_form(&c.native_type) => Kind::Chars,
         NeutralType::Binary { .. } if is_spatial(&c.native_type) => Kind::Spatial,
         NeutralType::Binary { .. } => Kind::Binary,
         NeutralType::Float { bytes: 4 } => Kind::Float,
@@ -154,8 +168,9 @@ pub(super) fn kind_of(c: &Column) -> Kind {
 }
 
 /// The MySQL type for a neutral type from another engine; `keyed` columns
-/// need a bounded length.
-pub(super) fn map_type(t: &NeutralType, keyed: bool) -> String {
+/// need a bounded length; `native_uuid`: the server has a `UUID` type
+/// (MariaDB 10.7 and later).
+pub(super) fn map_type(t: &NeutralType, keyed: bool, native_uuid: bool) -> String {
     match t {
         NeutralType::Bool => "TINYINT(1)".into(),
         NeutralType::Int { bytes, unsigned } => {
@@ -213,7 +228,10 @@ pub(super) fn map_type(t: &NeutralType, keyed: bool) -> String {
         NeutralType::Date => "DATE".into(),
         NeutralType::Time { .. } => "TIME(6)".into(),
         NeutralType::Timestamp { .. } => "DATETIME(6)".into(),
+        NeutralType::Uuid if native_uuid => "UUID".into(),
         NeutralType::Uuid => "CHAR(36)".into(),
+        // An address with a prefix length at most (`ffff:...:255.255.255.255/128`).
+        NeutralType::Inet => "VARCHAR(49)".into(),
         NeutralType::Json { .. } | NeutralType::Array { .. } => "JSON".into(),
         NeutralType::Enum { values, .. } => format!(
             "ENUM({})",
@@ -236,9 +254,32 @@ pub(super) fn map_type(t: &NeutralType, keyed: bool) -> String {
     }
 }
 
+/// Whether a server version string is MariaDB 10.7 or later (a `UUID`
+/// type).
+pub(super) fn has_uuid_type(version: &str) -> bool {
+    let v = version.to_ascii_lowercase();
+    if !v.contains("mariadb") {
+        return false;
+    }
+    let mut nums = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    (major, minor) >= (10, 7)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuid_type_from_version() {
+        assert!(has_uuid_type("10.11.19-MariaDB-0+deb12u1"));
+        assert!(has_uuid_type("11.4.2-MariaDB"));
+        assert!(!has_uuid_type("10.6.18-MariaDB"));
+        assert!(!has_uuid_type("8.0.36"));
+    }
 
     #[test]
     fn enum_values_unquoted() {

@@ -161,8 +161,8 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
     sql
 }
 
-/// CREATE TABLE for `table` with the `inline` constraints, and from
-/// PostgreSQL its sequence ownership and comments.
+/// CREATE TABLE for `table` with the `inline` constraints, its comments,
+/// and from PostgreSQL its sequence ownership.
 pub(super) fn create_table_sql(
     table: &Table,
     inline: &[Constraint],
@@ -194,14 +194,16 @@ pub(super) fn create_table_sql(
                     quote_ident(&c.name)
                 ));
             }
-            if let Some(cm) = &c.comment {
-                sql.push(format!(
-                    "COMMENT ON COLUMN {}.{} IS {}",
-                    qtable(&table.name),
-                    quote_ident(&c.name),
-                    quote_literal(cm)
-                ));
-            }
+        }
+    }
+    for c in &table.columns {
+        if let Some(cm) = &c.comment {
+            sql.push(format!(
+                "COMMENT ON COLUMN {}.{} IS {}",
+                qtable(&table.name),
+                quote_ident(&c.name),
+                quote_literal(cm)
+            ));
         }
     }
     if let Some(cm) = &table.comment {

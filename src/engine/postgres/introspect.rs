@@ -425,6 +425,7 @@ pub(super) async fn extras(
         name,
         table,
         ddl,
+        ..NativeObject::default()
     };
     let mut out = Vec::new();
     let extension_ctx = "reading the extension catalog";

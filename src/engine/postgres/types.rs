@@ -69,6 +69,7 @@ pub(super) fn neutral_type(
         "timestamptz" => NeutralType::Timestamp { tz: true },
         "interval" => NeutralType::Interval,
         "uuid" => NeutralType::Uuid,
+        "inet" => NeutralType::Inet,
         "json" => NeutralType::Json { binary: false },
         "jsonb" => NeutralType::Json { binary: true },
         "bit" | "varbit" => NeutralType::Bits {
@@ -146,6 +147,7 @@ pub(super) fn map_type(t: &NeutralType) -> String {
         .into(),
         NeutralType::Interval => "interval".into(),
         NeutralType::Uuid => "uuid".into(),
+        NeutralType::Inet => "inet".into(),
         // Plain `json` only keeps key order and duplicate keys, which no app
         // relies on; `jsonb` is what ORMs expect and what queries index.
         NeutralType::Json { .. } => "jsonb".into(),

@@ -43,12 +43,14 @@ pub(super) fn schema(
                 name: name.clone(),
                 table: None,
                 ddl: sql.clone().unwrap_or_default(),
+                ..NativeObject::default()
             }),
             "trigger" if filter.wants(tbl) => extras.push(NativeObject {
                 kind: "trigger".into(),
                 name: name.clone(),
                 table: Some(tbl.clone()),
                 ddl: sql.clone().unwrap_or_default(),
+                ..NativeObject::default()
             }),
             _ => {}
         }

@@ -134,6 +134,7 @@ pub(super) fn map_type(t: &NeutralType) -> String {
         NeutralType::Bits { length: None } => "BIT TEXT".into(),
         NeutralType::Text { .. }
         | NeutralType::Interval
+        | NeutralType::Inet
         | NeutralType::Enum { .. }
         | NeutralType::Set { .. }
         | NeutralType::Other => "TEXT".into(),

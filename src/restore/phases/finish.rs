@@ -35,13 +35,19 @@ pub async fn sequences(cx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Replay the extras (views, triggers, functions) and refresh statistics,
-/// once; returns the plan's warnings with what was left out.
+/// Replay the extras (views, triggers, routines, events) and refresh
+/// statistics, once; returns the plan's warnings with what was left out or
+/// created otherwise.
 pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
     let mut warnings = cx.plan.warnings.clone();
     warnings.extend(cx.conversions.report());
     let manifest = cx.feed.manifest();
-    let extras = extras_to_replay(&cx.plan, manifest, &mut warnings);
+    let same_engine = cx.from() == cx.target.kind();
+    let mut extras = extras_to_replay(&cx.plan, manifest, same_engine, &mut warnings);
+    if !cx.plan.keep_definers && extras.iter().any(|x| x.definer.is_some()) {
+        let me = cx.target.current_user().await?;
+        warnings.extend(drop_definers(&mut extras, me.as_deref()));
+    }
     if cx.journal.phase != Phase::Finished {
         let schema = cx.schema();
         let restored = Schema {
@@ -59,7 +65,29 @@ pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
         cx.journal.phase = Phase::Finished;
         cx.journal.save(cx.target.as_ref()).await?;
     }
+    warnings.extend(cx.target.warnings());
     Ok(warnings)
+}
+
+/// Objects are created as the restoring user (`me`) unless
+/// `--keep-definers`: their definers are dropped, and each one that was
+/// another account is named.
+fn drop_definers(extras: &mut [NativeObject], me: Option<&str>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for x in extras {
+        let Some(d) = x.definer.take() else {
+            continue;
+        };
+        if me != Some(d.as_str()) {
+            warnings.push(format!(
+                "{} {}: its definer is now the restoring user {}, not {d} (--keep-definers keeps it)",
+                x.kind,
+                x.name,
+                me.unwrap_or("(unknown)")
+            ));
+        }
+    }
+    warnings
 }
 
 /// Check counts against the manifest (archive rows = restored + rejected),
@@ -127,14 +155,26 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
     })
 }
 
-/// The extras to replay: never views over an existing schema (the app's
-/// own win), nor ones that name a table this restore leaves out. Triggers
-/// go with their table.
+/// The extras to replay: never objects over an existing schema (the app's
+/// own win), nor views that name a table this restore leaves out. Triggers
+/// go with their table; routines and events whatever tables they read.
+/// None from another engine (the plan names them).
 fn extras_to_replay(
     plan: &Plan,
     manifest: &crate::archive::Manifest,
+    same_engine: bool,
     warnings: &mut Vec<String>,
 ) -> Vec<NativeObject> {
+    if !same_engine {
+        return Vec::new();
+    }
+    let existing = |x: &NativeObject, warnings: &mut Vec<String>| {
+        warnings.push(format!(
+            "{} {} not created: the target's schema already exists",
+            x.kind, x.name
+        ));
+        false
+    };
     let left_out: Vec<&str> = manifest
         .tables
         .iter()
@@ -146,16 +186,12 @@ fn extras_to_replay(
         .extras
         .iter()
         .filter(|x| match &x.table {
-            Some(_) if plan.writes_existing() => false,
-            Some(t) => plan.tables.iter().any(|p| &p.name == t),
-            None if x.kind == "extension" || x.kind == "function" => true,
-            None if plan.writes_existing() => {
-                warnings.push(format!(
-                    "{} {} not created: the target's schema already exists",
-                    x.kind, x.name
-                ));
-                false
-            }
+            Some(t) if !plan.tables.iter().any(|p| &p.name == t) => false,
+            Some(_) if plan.writes_existing() => existing(x, warnings),
+            Some(_) => true,
+            None if x.kind == "extension" => true,
+            None if plan.writes_existing() => existing(x, warnings),
+            None if matches!(x.kind.as_str(), "function" | "procedure" | "event") => true,
             None => match left_out.iter().find(|t| mentions(&x.ddl, t)) {
                 Some(t) => {
                     warnings.push(format!(

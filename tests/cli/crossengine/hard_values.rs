@@ -210,7 +210,7 @@ fn postgres_hard_values_into_mysql_and_sqlite() {
                 my.name
             )
         ),
-        "id int(11), flag tinyint(1), big decimal(30,10), tz datetime(6), u char(36), m enum('sad','ok','happy'), bits bit(8)"
+        "id int(11), flag tinyint(1), big decimal(30,10), tz datetime(6), u uuid, m enum('sad','ok','happy'), bits bit(8)"
     );
     my.sql("INSERT INTO `user` (vc) VALUES ('next')");
     assert_eq!(my_row(&my, "SELECT MAX(id) FROM `user`"), "4");

@@ -683,6 +683,11 @@ pub(crate) struct MysqlOpts {
     /// It makes MySQL return the FOUND rows instead of the AFFECTED rows.
     client_found_rows: bool,
 
+    /// Enables `CLIENT_MULTI_STATEMENTS` capability (defaults to `true`).
+    ///
+    /// Without it the server refuses a query text that holds more than one statement.
+    multi_statements: bool,
+
     /// Enables Client-Side Cleartext Pluggable Authentication (defaults to `false`).
     ///
     /// Enables client to send passwords to the server as cleartext, without hashing or encryption
@@ -1173,6 +1178,9 @@ impl Opts {
         if self.client_found_rows() {
             out |= CapabilityFlags::CLIENT_FOUND_ROWS;
         }
+        if !self.inner.mysql_opts.multi_statements {
+            out.remove(CapabilityFlags::CLIENT_MULTI_STATEMENTS);
+        }
 
         out
     }
@@ -1211,6 +1219,7 @@ impl Default for MysqlOpts {
             wait_timeout: None,
             secure_auth: true,
             client_found_rows: false,
+            multi_statements: true,
             enable_cleartext_plugin: false,
             connect_attributes: None,
         }
@@ -1533,6 +1542,13 @@ impl OptsBuilder {
     /// Enables or disables `CLIENT_FOUND_ROWS` capability. See [`Opts::client_found_rows`].
     pub fn client_found_rows(mut self, client_found_rows: bool) -> Self {
         self.opts.client_found_rows = client_found_rows;
+        self
+    }
+
+    /// Enables or disables `CLIENT_MULTI_STATEMENTS` capability (enabled by default): without it
+    /// the server refuses a query text holding more than one statement.
+    pub fn multi_statements(mut self, multi_statements: bool) -> Self {
+        self.opts.multi_statements = multi_statements;
         self
     }
 
