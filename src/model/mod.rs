@@ -483,6 +483,74 @@ fn checked(value: PortableDefault, ty: &NeutralType) -> Result<PortableDefault, 
     }
 }
 
+/// The sequence a PostgreSQL default `nextval('name'::regclass)` draws
+/// from, unquoted; `None` for any other default.
+pub fn nextval_sequence(default: &str) -> Option<String> {
+    let inner = default
+        .trim()
+        .strip_prefix("nextval(")?
+        .strip_suffix(')')?
+        .trim();
+    let inner = inner.strip_suffix("::regclass").unwrap_or(inner);
+    let name = unquote(EngineKind::Postgres, inner)?;
+    // A schema-qualified or quoted name: the last part, unquoted.
+    let last = name.rsplit('.').next().unwrap_or(&name);
+    Some(last.trim_matches('"').to_string())
+}
+
+impl Schema {
+    /// For a move into another engine: a primary key column whose default
+    /// draws from a sequence it does not own (`DEFAULT nextval('seq')`, every table of
+    /// PostgreSQL's film-rental sample) becomes an auto-increment column at
+    /// that sequence's position, as an owned `serial` would. Other engines
+    /// have no free-standing sequences: their ids continue past it.
+    pub fn adopt_sequence_defaults(&mut self) {
+        let sequences = self.sequences.clone();
+        for t in &mut self.tables {
+            // Only a table's one-column primary key: other engines allow
+            // one automatic column, and only on a key.
+            let key = match &t.primary_key {
+                Some(k) if k.columns.len() == 1 => k.columns[0].clone(),
+                _ => continue,
+            };
+            for c in &mut t.columns {
+                if c.name != key
+                    || c.auto_increment.is_some()
+                    || !matches!(c.ty, NeutralType::Int { .. })
+                {
+                    continue;
+                }
+                let Some(name) = c.default.as_deref().and_then(nextval_sequence) else {
+                    continue;
+                };
+                let Some(seq) = sequences.iter().find(|s| s.name == name) else {
+                    continue;
+                };
+                c.auto_increment = Some(AutoIncrement {
+                    sequence: Some(seq.clone()),
+                    identity: None,
+                });
+                c.default = None;
+            }
+        }
+    }
+}
+
+impl Table {
+    /// The next automatic value the source would have given: MySQL's and
+    /// SQLite's counter, or the position of the sequence behind an
+    /// auto-increment column.
+    pub fn next_auto_value(&self) -> Option<i64> {
+        self.auto_increment_next.or_else(|| {
+            self.columns.iter().find_map(|c| {
+                let s = c.auto_increment.as_ref()?.sequence.as_ref()?;
+                let v = s.last_value?;
+                Some(if s.is_called { v.saturating_add(1) } else { v })
+            })
+        })
+    }
+}
+
 /// The value of one string literal as `engine` writes it (`'a''b'`; MySQL
 /// also reads `\` escapes), or `None` if `text` is not exactly one literal.
 pub fn unquote(engine: EngineKind, text: &str) -> Option<String> {

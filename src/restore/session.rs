@@ -87,9 +87,12 @@ pub fn run(req: Request) -> Result<Outcome> {
     let reader = match input {
         Input::Archive(path) => {
             let mut r = ArchiveReader::open(path)?;
+            let from = r.manifest().source.engine;
             if opts.no_code {
-                let from = r.manifest().source.engine;
                 no_code_warnings = strip_code(&mut r.manifest_mut().schema, from);
+            }
+            if from != spec.engine {
+                r.manifest_mut().schema.adopt_sequence_defaults();
             }
             Some(Arc::new(r))
         }
@@ -210,9 +213,14 @@ pub fn run(req: Request) -> Result<Outcome> {
             (Input::Live { chunk_size, .. }, None) => {
                 let source = source.clone().ok_or_else(|| anyhow::anyhow!("a source that was not opened"))?;
                 let mut feed = live_feed(source, *chunk_size, &filter).await?;
-                if let (true, Feed::Live { manifest, .. }) = (opts.no_code, &mut feed) {
+                if let Feed::Live { manifest, .. } = &mut feed {
                     let from = manifest.source.engine;
-                    no_code_warnings = strip_code(&mut manifest.schema, from);
+                    if opts.no_code {
+                        no_code_warnings = strip_code(&mut manifest.schema, from);
+                    }
+                    if from != spec.engine {
+                        manifest.schema.adopt_sequence_defaults();
+                    }
                 }
                 feed
             }

@@ -327,7 +327,7 @@ impl Ddl for MyTarget {
         let next = max
             .map(|m| m + 1)
             .into_iter()
-            .chain(table.auto_increment_next.map(i128::from))
+            .chain(table.next_auto_value().map(i128::from))
             .max();
         if let Some(n) = next.filter(|n| *n > 1) {
             self.pool

@@ -209,7 +209,7 @@ impl Ddl for SqliteTarget {
     }
 
     async fn reset_sequences(&self, table: &Table, _from: EngineKind) -> Result<(), EngineError> {
-        let Some(next) = table.auto_increment_next else {
+        let Some(next) = table.next_auto_value() else {
             return Ok(());
         };
         blocking(|| ddl::set_autoincrement(&lock(&self.conn), table, next))

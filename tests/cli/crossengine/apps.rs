@@ -441,3 +441,48 @@ fn partial_and_expression_indexes() {
         }
     }
 }
+
+/// PostgreSQL sequence positions reach MySQL's and SQLite's counters, for
+/// an owned serial and for a key drawing from a sequence it does not own
+/// (the film-rental sample's style): new rows continue past them.
+#[test]
+fn postgres_sequence_positions_reach_mysql_and_sqlite() {
+    let dir = tempdir();
+    let pg = PgDb::new("haul_xe_seq");
+    pg.sql(
+        "CREATE SEQUENCE customer_customer_id_seq;
+         CREATE TABLE customer (customer_id integer DEFAULT nextval('customer_customer_id_seq'::regclass) NOT NULL PRIMARY KEY, name text);
+         INSERT INTO customer (name) VALUES ('a'), ('b');
+         SELECT setval('customer_customer_id_seq', 100);
+         CREATE TABLE owned (id serial PRIMARY KEY, v text);
+         INSERT INTO owned (v) VALUES ('x'), ('y'), ('z');
+         SELECT setval('owned_id_seq', 40);",
+    );
+    let a = dir.path().join("seq.haul");
+    dump(&pg.url(), &a);
+
+    let my = MyDb::new("haul_xe_seq_my");
+    restore(&a, &my.url(), &[]).ok();
+    my.sql("INSERT INTO customer (name) VALUES ('c'); INSERT INTO owned (v) VALUES ('w')");
+    assert_eq!(my_row(&my, "SELECT max(customer_id) FROM customer"), "101");
+    assert_eq!(my_row(&my, "SELECT max(id) FROM owned"), "41");
+
+    let lite = SqliteDb::new("seq");
+    restore(&a, &lite.url(), &[]).ok();
+    let c = lite.conn();
+    c.execute_batch(
+        "INSERT INTO customer (name) VALUES ('c'); INSERT INTO owned (v) VALUES ('w');",
+    )
+    .expect("insert without ids");
+    assert_eq!(
+        lite_row(&lite, "SELECT max(customer_id) FROM customer"),
+        "101"
+    );
+    assert_eq!(lite_row(&lite, "SELECT max(id) FROM owned"), "41");
+
+    // copy takes the same path.
+    let my2 = MyDb::new("haul_xe_seq_copy");
+    haul(&["copy", "-q", &pg.url(), &my2.url()]).ok();
+    my2.sql("INSERT INTO customer (name) VALUES ('c')");
+    assert_eq!(my_row(&my2, "SELECT max(customer_id) FROM customer"), "101");
+}
