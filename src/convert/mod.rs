@@ -720,6 +720,7 @@ mod tests {
             generated: None,
             collation: collation.map(String::from),
             comment: None,
+            on_update_now: false,
         };
         let steps =
             |from, c: &Column, to| ColumnConv::new(from, Some(c), to, &c.ty, ZeroDates::Null).steps;

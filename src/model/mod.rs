@@ -120,6 +120,10 @@ pub struct Column {
     pub collation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// MySQL `ON UPDATE CURRENT_TIMESTAMP`: an update that changes the row
+    /// but not this column sets it to the current time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_update_now: bool,
 }
 
 /// Engine-independent column types. Cross-engine restore maps through these;

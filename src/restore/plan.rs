@@ -305,8 +305,20 @@ pub async fn make(
         if from != target.kind() {
             for c in table.data_columns() {
                 if let Some(ty) = target.column_type(table, c) {
+                    let on_update = match (c.on_update_now, target.kind()) {
+                        (true, EngineKind::Postgres) => {
+                            "; ON UPDATE CURRENT_TIMESTAMP kept by a trigger"
+                        }
+                        _ => "",
+                    };
                     plan.mapping
-                        .push(format!("{} {} -> {ty}", c.name, c.native_type));
+                        .push(format!("{} {} -> {ty}{on_update}", c.name, c.native_type));
+                }
+                if c.on_update_now && target.kind() == EngineKind::Sqlite {
+                    warnings.push(format!(
+                        "table {}, column {}: ON UPDATE CURRENT_TIMESTAMP is not carried into SQLite; updates leave the column as it is",
+                        table.name, c.name
+                    ));
                 }
             }
             for c in table

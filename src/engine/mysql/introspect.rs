@@ -163,6 +163,7 @@ pub(super) async fn introspect(
             generated,
             collation: cell(r, 8),
             comment: cell(r, 9).filter(|c| !c.is_empty()),
+            on_update_now: up.contains("ON UPDATE"),
         });
     }
 

@@ -419,6 +419,7 @@ mod tests {
                 generated: None,
                 collation: None,
                 comment: None,
+                on_update_now: false,
             }
         };
         let int = crate::model::NeutralType::Int {

@@ -213,6 +213,9 @@ pub(super) fn create_table_sql(
             quote_literal(cm)
         ));
     }
+    if from != EngineKind::Postgres {
+        sql.extend(on_update_sql(table));
+    }
     sql
 }
 
@@ -241,4 +244,37 @@ pub(super) fn reset_sequence_sql(table: &Table, c: &Column) -> String {
         ci = quote_ident(&c.name),
         t = qtable(&table.name),
     )
+}
+
+/// MySQL's `ON UPDATE CURRENT_TIMESTAMP` as a trigger (what pgloader does):
+/// an update that changes the row but leaves the column as it was sets it
+/// to the current time. One function and trigger per column; the body is a
+/// single-quoted literal, so no name can end it.
+pub(super) fn on_update_sql(table: &Table) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in table.columns.iter().filter(|c| c.on_update_now) {
+        let name = on_update_name(&table.name, &c.name);
+        let col = quote_ident(&c.name);
+        let body = format!(
+            "BEGIN IF NEW IS DISTINCT FROM OLD AND NEW.{col} IS NOT DISTINCT FROM OLD.{col} \
+             THEN NEW.{col} := current_timestamp; END IF; RETURN NEW; END"
+        );
+        out.push(format!(
+            "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {}",
+            quote_ident(&name),
+            quote_literal(&body)
+        ));
+        out.push(format!(
+            "CREATE TRIGGER {} BEFORE UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+            quote_ident(&name),
+            qtable(&table.name),
+            quote_ident(&name)
+        ));
+    }
+    out
+}
+
+/// `haul_on_update_TABLE_COLUMN`, cut to PostgreSQL's name length.
+pub(super) fn on_update_name(table: &str, column: &str) -> String {
+    fit_ident(&format!("haul_on_update_{table}_{column}"))
 }

@@ -164,6 +164,7 @@ pub(super) async fn introspect(
             },
             collation: col(&r, 11, &column_ctx)?,
             comment: col(&r, 10, &column_ctx)?,
+            on_update_now: false,
         };
         let t = &mut tables[ti].1;
         if let (Some(seq), Some(_)) = (serial_seq, &column.auto_increment) {

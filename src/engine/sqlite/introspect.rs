@@ -142,6 +142,7 @@ fn table(
             },
             collation: None,
             comment: None,
+            on_update_now: false,
         })
         .collect();
     let primary_key = if pk.is_empty() {

@@ -486,3 +486,46 @@ fn postgres_sequence_positions_reach_mysql_and_sqlite() {
     my2.sql("INSERT INTO customer (name) VALUES ('c')");
     assert_eq!(my_row(&my2, "SELECT max(customer_id) FROM customer"), "101");
 }
+
+/// MySQL's ON UPDATE CURRENT_TIMESTAMP becomes a PostgreSQL trigger: an
+/// update that changes the row moves the timestamp, one that sets it keeps
+/// the value given.
+#[test]
+fn mysql_on_update_current_timestamp_becomes_a_postgres_trigger() {
+    let dir = tempdir();
+    let my = MyDb::new("haul_xe_onupd");
+    my.sql(
+        "CREATE TABLE post (id INT PRIMARY KEY, title VARCHAR(20),
+           updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP);
+         INSERT INTO post VALUES (1, 'a', '2001-01-01 00:00:00'), (2, 'b', '2001-01-01 00:00:00');",
+    );
+    let a = dir.path().join("onupd.haul");
+    dump(&my.url(), &a);
+    let pg = PgDb::new("haul_xe_onupd_pg");
+    let plan = haul(&["plan", a.to_str().unwrap(), &pg.url()]).ok().stdout;
+    assert!(
+        plan.contains("updated_at timestamp -> timestamp with time zone; ON UPDATE CURRENT_TIMESTAMP kept by a trigger"),
+        "{plan}"
+    );
+    restore(&a, &pg.url(), &[]).ok();
+    pg.sql("UPDATE post SET title = 'changed' WHERE id = 1");
+    pg.sql("UPDATE post SET title = 'x', updated_at = '2010-01-01 00:00:00+00' WHERE id = 2");
+    assert_eq!(
+        pg.sql(
+            "SELECT id, updated_at > now() - interval '1 hour', updated_at FROM post ORDER BY id"
+        )
+        .lines()
+        .map(|l| l.rsplit_once('|').map(|x| x.0).unwrap_or(l).to_string())
+        .collect::<Vec<_>>(),
+        vec!["1|t", "2|f"]
+    );
+    let lite = SqliteDb::new("onupd");
+    let r = restore(&a, &lite.url(), &[]).expect(8);
+    assert!(
+        r.stderr.contains(
+            "table post, column updated_at: ON UPDATE CURRENT_TIMESTAMP is not carried into SQLite"
+        ),
+        "{}",
+        r.stderr
+    );
+}
