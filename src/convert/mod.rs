@@ -375,6 +375,26 @@ pub fn zero_date_not_null(c: &Column, from: EngineKind) -> bool {
             .is_some_and(|d| d.trim_matches('\'').starts_with("0000-00-00"))
 }
 
+/// Whether a MySQL column holds geometry (MySQL's internal form, a 4-byte
+/// SRID and WKB, travels as bytes to other engines).
+pub fn is_mysql_geometry(c: &Column, from: EngineKind) -> bool {
+    let n = c.native_type.to_ascii_lowercase();
+    from == EngineKind::Mysql
+        && [
+            "geometry",
+            "point",
+            "linestring",
+            "polygon",
+            "multipoint",
+            "multilinestring",
+            "multipolygon",
+            "geometrycollection",
+            "geomcollection",
+        ]
+        .iter()
+        .any(|g| n.starts_with(g))
+}
+
 /// Whether a value of type `src` into a column of type `dst` is written as
 /// 32 hex digits: a UUID into a text column of exactly 32 characters.
 pub fn uuid_as_hex(src: &NeutralType, dst: &NeutralType) -> bool {

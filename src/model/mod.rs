@@ -263,6 +263,11 @@ pub struct Index {
     /// covers only the rows it holds for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
+    /// An index other than a plain ordered one, in lower case: MySQL's
+    /// `fulltext`, `spatial`, `vector`; PostgreSQL's access method where it
+    /// is not `btree` (`gin`, `gist`, `hash`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 impl Index {
@@ -271,13 +276,21 @@ impl Index {
         self.columns.iter().any(|c| c.starts_with('('))
     }
 
-    /// Why another engine cannot build it from columns alone: partial, or
-    /// on an expression; `None` if it can.
-    pub fn portability_problem(&self) -> Option<String> {
-        match (&self.predicate, self.on_expression()) {
-            (Some(p), _) => Some(format!("partial (WHERE {p})")),
-            (None, true) => Some("on an expression".into()),
-            (None, false) => None,
+    /// Why engine `to` cannot build it from another engine's archive:
+    /// partial, on an expression, or of a kind it has no equivalent for
+    /// (a FULLTEXT index becomes a text-search GIN index on PostgreSQL;
+    /// hash and BRIN indexes become plain ones); `None` if it can.
+    pub fn portability_problem(&self, to: EngineKind) -> Option<String> {
+        if let Some(p) = &self.predicate {
+            return Some(format!("partial (WHERE {p})"));
+        }
+        if self.on_expression() {
+            return Some("on an expression".into());
+        }
+        match self.method.as_deref() {
+            None | Some("btree" | "hash" | "brin") => None,
+            Some("fulltext") if to == EngineKind::Postgres => None,
+            Some(m) => Some(format!("a {} index", m.to_ascii_uppercase())),
         }
     }
 }

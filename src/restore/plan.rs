@@ -314,6 +314,12 @@ pub async fn make(
                     plan.mapping
                         .push(format!("{} {} -> {ty}{on_update}", c.name, c.native_type));
                 }
+                if crate::convert::is_mysql_geometry(c, from) {
+                    warnings.push(format!(
+                        "table {}, column {}: {} is loaded as bytes (MySQL's form: a 4-byte SRID, then WKB), not as a geometry",
+                        table.name, c.name, c.native_type
+                    ));
+                }
                 if c.on_update_now && target.kind() == EngineKind::Sqlite {
                     warnings.push(format!(
                         "table {}, column {}: ON UPDATE CURRENT_TIMESTAMP is not carried into SQLite; updates leave the column as it is",
@@ -381,7 +387,7 @@ pub async fn make(
         }
         for c in Constraint::all_of(table) {
             if let (Constraint::Index(i), true) = (&c, from != target.kind()) {
-                if let Some(why) = i.portability_problem() {
+                if let Some(why) = i.portability_problem(target.kind()) {
                     warnings.push(format!(
                         "table {}: index {} is {why}, in {from}'s SQL: left out on {}",
                         table.name,

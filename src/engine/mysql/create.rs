@@ -143,7 +143,8 @@ pub(super) enum DefKind {
     Column,
     Primary(Vec<String>),
     Unique(String, Vec<String>),
-    Index(String, Vec<String>),
+    /// Name, columns, and `fulltext`/`spatial`/`vector` for those kinds.
+    Index(String, Vec<String>, Option<String>),
     Foreign(ForeignKey),
     Check(String),
 }
@@ -175,7 +176,8 @@ pub(super) fn classify(def: &str) -> DefKind {
         if let Some(r) = def.strip_prefix(p) {
             if r.starts_with(' ') {
                 let (name, r) = take_ident(r).unwrap_or_default();
-                return DefKind::Index(name, ident_list(r).0);
+                let method = p.split_once(' ').map(|(kind, _)| kind.to_ascii_lowercase());
+                return DefKind::Index(name, ident_list(r).0, method);
             }
         }
     }
@@ -258,7 +260,7 @@ mod tests {
         );
         assert_eq!(
             classify(&p.defs[5]),
-            DefKind::Index("p_i".into(), vec!["p".into()])
+            DefKind::Index("p_i".into(), vec!["p".into()], None)
         );
         match classify(&p.defs[6]) {
             DefKind::Foreign(f) => {

@@ -28,7 +28,7 @@ pub(super) fn create_table_sql(
     let mut kept = Vec::new();
     let sql = if let Some(mut parts) = native {
         parts.defs.retain(|d| match classify(d) {
-            DefKind::Unique(name, cols) | DefKind::Index(name, cols) => {
+            DefKind::Unique(name, cols) | DefKind::Index(name, cols, _) => {
                 if needs_index(table, &cols) && kept.is_empty() {
                     kept.push(name);
                     true

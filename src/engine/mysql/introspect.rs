@@ -251,12 +251,13 @@ async fn read_definition(conn: &mut Conn, t: &mut Table) -> Result<(), EngineErr
                 columns,
                 native: Some(d.clone()),
             }),
-            DefKind::Index(name, columns) => t.indexes.push(Index {
+            DefKind::Index(name, columns, method) => t.indexes.push(Index {
                 name,
                 columns,
                 unique: false,
                 native: Some(format!("ALTER TABLE {} ADD {d}", qi(&t.name))),
                 predicate: None,
+                method,
             }),
             DefKind::Foreign(fk) => t.foreign_keys.push(fk),
             // Check constraints stay in the replayed DDL; the model names

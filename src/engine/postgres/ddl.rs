@@ -62,6 +62,16 @@ pub(super) fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) ->
         Constraint::Check(k) => format!("ALTER TABLE {t} ADD CONSTRAINT {name} {}", k.native),
         Constraint::Index(i) => match (&i.native, same) {
             (Some(n), true) => n.clone(),
+            // MySQL's FULLTEXT: a text-search index over the columns, with
+            // the `simple` configuration (MySQL's parser knows no language).
+            (_, false) if i.method.as_deref() == Some("fulltext") => format!(
+                "CREATE INDEX {name} ON {t} USING gin (to_tsvector('simple'::regconfig, {}))",
+                i.columns
+                    .iter()
+                    .map(|c| format!("coalesce({}::text, '')", quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" || ' ' || ")
+            ),
             _ => format!(
                 "CREATE {}INDEX {name} ON {t} ({})",
                 if i.unique { "UNIQUE " } else { "" },

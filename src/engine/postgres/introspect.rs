@@ -277,7 +277,8 @@ pub(super) async fn introspect(
                             FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
                             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
                            ORDER BY k.o),
-                    pg_get_expr(i.indpred, i.indrelid)
+                    pg_get_expr(i.indpred, i.indrelid),
+                    (SELECT am.amname::text FROM pg_am am WHERE am.oid = ic.relam)
                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
               WHERE i.indrelid = ANY($1)
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c
@@ -298,6 +299,7 @@ pub(super) async fn introspect(
             unique: col(&r, 3, &index_ctx)?,
             columns: col(&r, 4, &index_ctx)?,
             predicate: col(&r, 5, &index_ctx)?,
+            method: col::<Option<String>>(&r, 6, &index_ctx)?.filter(|m| m != "btree"),
         });
     }
 

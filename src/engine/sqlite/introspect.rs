@@ -207,6 +207,7 @@ fn table(
                     unique,
                     native,
                     predicate,
+                    method: None,
                 })
             }
             _ => {}

@@ -529,3 +529,58 @@ fn mysql_on_update_current_timestamp_becomes_a_postgres_trigger() {
         r.stderr
     );
 }
+
+/// MySQL FULLTEXT becomes a text-search GIN index on PostgreSQL (long
+/// values load and index); SPATIAL indexes and, into SQLite, FULLTEXT ones
+/// are left out by name.
+#[test]
+fn fulltext_and_spatial_indexes_across_engines() {
+    let dir = tempdir();
+    let my = MyDb::new("haul_xe_ft");
+    my.sql(
+        "CREATE TABLE doc (id INT PRIMARY KEY, title VARCHAR(100), body TEXT,
+           FULLTEXT KEY doc_ft (title, body)) ENGINE=InnoDB;
+         CREATE TABLE place (id INT PRIMARY KEY, g POINT NOT NULL, SPATIAL KEY place_g (g)) ENGINE=InnoDB;
+         INSERT INTO place VALUES (1, POINT(1, 2));",
+    );
+    my.sql(&format!(
+        "INSERT INTO doc VALUES (1, 'haul moves databases', '{}'), (2, 'other', 'nothing here')",
+        "word ".repeat(2000)
+    ));
+    let a = dir.path().join("ft.haul");
+    dump(&my.url(), &a);
+    let pg = PgDb::new("haul_xe_ft_pg");
+    let r = restore(&a, &pg.url(), &[]).expect(8);
+    assert!(
+        r.stderr.contains(
+            "table place: index place_g is a SPATIAL index, in mysql's SQL: left out on postgres"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("doc_ft"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("table place, column g: point is loaded as bytes (MySQL's form: a 4-byte SRID, then WKB), not as a geometry"),
+        "{}",
+        r.stderr
+    );
+    assert!(pg
+        .sql("SELECT indexdef FROM pg_indexes WHERE indexname = 'doc_doc_ft'")
+        .contains("USING gin (to_tsvector('simple'::regconfig"),);
+    assert_eq!(
+        pg.sql(
+            "SET enable_seqscan = off; SELECT id FROM doc WHERE to_tsvector('simple'::regconfig, \
+             coalesce(title::text, '') || ' ' || coalesce(body::text, '')) @@ to_tsquery('simple', 'moves')"
+        ),
+        "1\n"
+    );
+    let lite = SqliteDb::new("ft");
+    let r = restore(&a, &lite.url(), &[]).expect(8);
+    assert!(
+        r.stderr.contains(
+            "table doc: index doc_ft is a FULLTEXT index, in mysql's SQL: left out on sqlite"
+        ),
+        "{}",
+        r.stderr
+    );
+}
