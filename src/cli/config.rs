@@ -14,6 +14,11 @@
 //! [prune]
 //! keep_daily = 7
 //! keep_weekly = 5
+//!
+//! [s3]                                      # the AWS_* variables win
+//! endpoint_url = "https://s3.example.net"
+//! access_key_id = "..."
+//! secret_access_key = "..."
 //! ```
 
 use serde::Deserialize;
@@ -41,6 +46,9 @@ pub struct Config {
     pub restore: RestoreDefaults,
     #[serde(default)]
     pub prune: PruneDefaults,
+    /// S3 settings for what the `AWS_*` variables leave unset.
+    #[serde(default)]
+    pub s3: crate::storage::config::S3File,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +59,10 @@ pub struct DumpDefaults {
     pub chunk_size: Option<String>,
     pub into: Option<PathBuf>,
     pub name: Option<String>,
+    /// age public keys to encrypt to (`--recipient`).
+    pub recipients: Option<Vec<String>>,
+    /// Files of age public keys (`--recipients-file`).
+    pub recipients_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
