@@ -233,6 +233,13 @@ pub async fn write_archive(
         schema,
         tables: vec![],
     };
+    // Test hook: killed here, an upload is open and nothing is published.
+    // (On a blocking thread, so that a sleeping hook still lets an
+    // interrupt through.)
+    let _ = tokio::task::spawn_blocking(|| {
+        crate::restore::failpoint::failpoint("archive-finish");
+    })
+    .await;
     let written = writer.finish(manifest)?;
     Ok((written, tables))
 }

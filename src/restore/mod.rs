@@ -11,7 +11,7 @@
 
 mod abandon;
 mod context;
-mod failpoint;
+pub(crate) mod failpoint;
 mod feed;
 mod journal;
 pub mod phases;
