@@ -177,6 +177,24 @@ mod tests {
         assert!(c.url("@nope").is_err());
         assert_eq!(c.prune.keep_daily, Some(7));
         assert!(toml::from_str::<Config>("[dump]\nbogus = 1").is_err());
+        let c: Config = toml::from_str(
+            r#"
+            [dump]
+            into = "s3://backups/gogs/"
+            recipients = ["age1example"]
+            [s3]
+            endpoint_url = "http://127.0.0.1:9000"
+            allow_http = true
+            secret_access_key = "hunter2"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.s3.allow_http, Some(true));
+        assert_eq!(
+            c.dump.recipients.as_deref(),
+            Some(&["age1example".to_string()][..])
+        );
+        assert!(toml::from_str::<Config>("[s3]\nendpoint = 1").is_err());
     }
 
     #[test]
