@@ -102,6 +102,10 @@ fn storage_exit(s: &StorageError) -> Exit {
         StorageError::Denied { .. } | StorageError::Unreachable { .. } => Exit::Connection,
         StorageError::NotFound { .. } | StorageError::Config(_) => Exit::Usage,
         StorageError::Other { .. } => Exit::Failure,
+        StorageError::Local { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Exit::Usage
+        }
+        StorageError::Local { .. } => Exit::Failure,
     }
 }
 

@@ -129,9 +129,9 @@ impl ArchiveWriter {
                 }
                 let up = crate::storage::create(loc, &dest.s3, dest.no_replace).map_err(
                     |e| match e {
-                        StorageError::Config(reason) => ArchiveError::Write {
+                        StorageError::Local { source, .. } => ArchiveError::Write {
                             path: path.to_path_buf(),
-                            source: io::Error::other(reason),
+                            source,
                         },
                         e => ArchiveError::Storage(e),
                     },

@@ -64,7 +64,7 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
         let name = entry.name.clone();
         if name.starts_with('.') && name.contains(".haul.tmp-") {
             // A dump that never finished.
-            if entry.modified < day_ago {
+            if entry.modified.is_some_and(|m| m < day_ago) {
                 if !args.dry_run {
                     store
                         .delete(&name)

@@ -216,8 +216,11 @@ impl Dir {
         }
     }
 
-    fn err(&self, name: &str, e: io::Error) -> StorageError {
-        StorageError::Config(format!("{}: {e}", self.path.join(name).display()))
+    fn err(&self, name: &str, source: io::Error) -> StorageError {
+        StorageError::Local {
+            location: self.path.join(name).display().to_string(),
+            source,
+        }
     }
 }
 
@@ -236,7 +239,7 @@ impl Store for Dir {
                 .modified()
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs() as i64);
+                .map(|d| d.as_secs() as i64);
             out.push(Entry {
                 name: e.file_name().to_string_lossy().into_owned(),
                 size: meta.len(),

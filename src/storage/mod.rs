@@ -55,6 +55,13 @@ pub enum StorageError {
     /// A location or setting that cannot be used (exit 2).
     #[error("{0}")]
     Config(String),
+    /// A local file or directory could not be read or written.
+    #[error("{location}: {source}")]
+    Local {
+        location: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl StorageError {
@@ -179,8 +186,8 @@ pub trait Upload: Write + Send {
 pub struct Entry {
     pub name: String,
     pub size: u64,
-    /// Seconds since the epoch.
-    pub modified: i64,
+    /// Seconds since the epoch, when the store says.
+    pub modified: Option<i64>,
 }
 
 /// A directory or a bucket prefix holding archives (for `dump --into`
@@ -211,7 +218,10 @@ pub fn open(loc: &Location, cfg: &S3Config) -> Result<Arc<dyn Blob>, StorageErro
         )),
         Location::Local(p) => local::FileBlob::open(p)
             .map(|b| Arc::new(b) as Arc<dyn Blob>)
-            .map_err(|e| StorageError::Config(format!("{}: {e}", p.display()))),
+            .map_err(|source| StorageError::Local {
+                location: p.display().to_string(),
+                source,
+            }),
         Location::S3 { bucket, key } => {
             let store = s3::Bucket::open(bucket, cfg)?;
             Ok(Arc::new(store.blob(key)?))
@@ -230,7 +240,10 @@ pub fn create(
         Location::Stdout => Err(StorageError::Config("stdout is not an upload".into())),
         Location::Local(p) => local::FileUpload::create(p, no_replace)
             .map(|u| Box::new(u) as Box<dyn Upload>)
-            .map_err(|e| StorageError::Config(format!("cannot write {}: {e}", p.display()))),
+            .map_err(|source| StorageError::Local {
+                location: p.display().to_string(),
+                source,
+            }),
         Location::S3 { bucket, key } => {
             let store = s3::Bucket::open(bucket, cfg)?;
             Ok(Box::new(store.upload(key)?))

@@ -477,7 +477,7 @@ impl Prefix {
                 Some(Entry {
                     name,
                     size: o.size,
-                    modified: o.last_modified.timestamp(),
+                    modified: Some(o.last_modified.timestamp()),
                 })
             })
             .collect();
