@@ -20,7 +20,7 @@ pub const AGE_ARMOR: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
 const MAX_KEY_FILE: u64 = 1 << 20;
 
 /// Whom an archive is encrypted to.
-pub struct Recipients(Vec<Box<dyn age::Recipient + Send>>);
+pub struct Recipients(Mutex<Vec<Box<dyn age::Recipient + Send>>>);
 
 impl Recipients {
     /// `--recipient` keys and `--recipients-file` files; `None` when
@@ -60,15 +60,21 @@ impl Recipients {
                 )));
             }
         }
-        Ok((!all.is_empty()).then_some(Recipients(all)))
+        Ok((!all.is_empty()).then_some(Recipients(Mutex::new(all))))
     }
 
     /// Start an age stream to these recipients over `out`.
     pub fn encrypt<W: Write>(&self, out: W) -> io::Result<age::stream::StreamWriter<W>> {
-        let e = age::Encryptor::with_recipients(
-            self.0.iter().map(|r| r.as_ref() as &dyn age::Recipient),
-        )
-        .map_err(|e| io::Error::other(format!("cannot encrypt to these recipients: {e}")))?;
+        let all = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("the recipients lock is poisoned"))?;
+        let e =
+            age::Encryptor::with_recipients(all.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+                .map_err(|e| {
+                    io::Error::other(format!("cannot encrypt to these recipients: {e}"))
+                })?;
+        drop(all);
         e.wrap_output(out)
     }
 }
@@ -111,24 +117,38 @@ fn read_key_file(path: &Path) -> Result<String, UsageError> {
     Ok(text)
 }
 
-/// Keys that may decrypt an archive (`--identity`).
-pub struct Identities(Vec<Box<dyn age::Identity + Send + Sync>>);
+/// Keys that may decrypt an archive (`--identity`), and their public
+/// keys (what a restore encrypts its rejects archive to).
+pub struct Identities {
+    ids: Vec<Box<dyn age::Identity + Send + Sync>>,
+    public: Arc<Recipients>,
+}
 
 impl Identities {
     /// Read an identity file: age's (`AGE-SECRET-KEY-1...` lines) or an
     /// unencrypted SSH private key.
     pub fn load(path: &Path) -> Result<Identities, UsageError> {
         let text = read_key_file(path)?;
-        let ids: Vec<Box<dyn age::Identity + Send + Sync>> = if text.contains("-----BEGIN") {
-            let id = age::ssh::Identity::from_buffer(io::Cursor::new(text.as_bytes()), None)
-                .map_err(|_| {
-                    UsageError(format!(
-                        "{} is not an SSH private key haul can read",
-                        path.display()
-                    ))
-                })?;
-            match id {
-                age::ssh::Identity::Unencrypted(_) => vec![Box::new(id)],
+        type Pair = (
+            Vec<Box<dyn age::Identity + Send + Sync>>,
+            Vec<Box<dyn age::Recipient + Send>>,
+        );
+        let (ids, public): Pair = if text.contains("-----BEGIN") {
+            let read = || age::ssh::Identity::from_buffer(io::Cursor::new(text.as_bytes()), None);
+            let unreadable = || {
+                UsageError(format!(
+                    "{} is not an SSH private key haul can read",
+                    path.display()
+                ))
+            };
+            match read().map_err(|_| unreadable())? {
+                id @ age::ssh::Identity::Unencrypted(_) => {
+                    let public = read()
+                        .ok()
+                        .and_then(|i| age::ssh::Recipient::try_from(i).ok())
+                        .ok_or_else(unreadable)?;
+                    (vec![Box::new(id)], vec![Box::new(public)])
+                }
                 age::ssh::Identity::Encrypted(_) => {
                     return Err(UsageError(format!(
                         "{} is a passphrase-protected SSH key; give an unencrypted copy or an age identity",
@@ -144,7 +164,10 @@ impl Identities {
             }
         } else {
             age::IdentityFile::from_buffer(io::Cursor::new(text.as_bytes()))
-                .and_then(|f| f.into_identities().map_err(io::Error::other))
+                .and_then(|f| {
+                    let public = f.to_recipients().map_err(io::Error::other)?;
+                    Ok((f.into_identities().map_err(io::Error::other)?, public))
+                })
                 .map_err(|e| {
                     // age's message names the line, never its content.
                     UsageError(format!("identity file {}: {e}", path.display()))
@@ -156,11 +179,19 @@ impl Identities {
                 path.display()
             )));
         }
-        Ok(Identities(ids))
+        Ok(Identities {
+            ids,
+            public: Arc::new(Recipients(Mutex::new(public))),
+        })
     }
 
     fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
-        self.0.iter().map(|i| i.as_ref() as &dyn age::Identity)
+        self.ids.iter().map(|i| i.as_ref() as &dyn age::Identity)
+    }
+
+    /// The public keys of these identities.
+    pub fn recipients(&self) -> Arc<Recipients> {
+        Arc::clone(&self.public)
     }
 }
 

@@ -52,7 +52,10 @@ pub(super) async fn write_rejects(
         source,
         schema,
         &read_from,
-        &crate::archive::Dest::local(&run.rejects, true),
+        &crate::archive::Dest {
+            recipients: run.rejects_to.clone(),
+            ..crate::archive::Dest::local(&run.rejects, true)
+        },
         &settings,
         quiet,
         crate::archive::manifest::now_rfc3339(),

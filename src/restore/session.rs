@@ -133,6 +133,10 @@ pub fn run(req: Request) -> Result<Outcome> {
             jobs,
             policy: args.policy,
             rejects: args.rejects.clone(),
+            rejects_to: match (&reader, &args.access.identities) {
+                (Some(r), Some(ids)) if r.encrypted() => Some(ids.recipients()),
+                _ => None,
+            },
             target_spec: spec,
             analyze: args.analyze,
         };

@@ -284,3 +284,61 @@ fn encrypted_backups_in_a_bucket() {
         );
     }
 }
+
+/// Rows a restore of an encrypted archive did not keep go to a rejects
+/// archive encrypted to the same keys, mode 0600.
+#[test]
+fn rejects_of_an_encrypted_archive_are_encrypted() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let (key, public) = age_key(dir.path(), "key.txt");
+    let src = SqliteDb::new("src");
+    src.conn()
+        .execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+             INSERT INTO t VALUES (1, 'archived one'), (2, 'archived two');",
+        )
+        .unwrap();
+    let archive = dir.path().join("t.haul");
+    let a = archive.to_str().unwrap();
+    haul(&["dump", &src.url(), "-o", a, "-r", &public, "-q"]).ok();
+    let target = SqliteDb::new("target");
+    target
+        .conn()
+        .execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+             INSERT INTO t VALUES (1, 'already here');",
+        )
+        .unwrap();
+    let rejects = dir.path().join("rejects.haul");
+    let r = rejects.to_str().unwrap();
+    haul(&[
+        "restore",
+        a,
+        &target.url(),
+        "--identity",
+        &key,
+        "--on-duplicate",
+        "keep-existing",
+        "--rejects",
+        r,
+        "-q",
+    ])
+    .ok();
+    assert_eq!(
+        sqlite_rows(&target.conn(), "SELECT id, v FROM t ORDER BY id"),
+        ["1|already here", "2|archived two"]
+    );
+    let mode = std::fs::metadata(&rejects).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "rejects mode {mode:o}");
+    assert!(std::fs::read(&rejects)
+        .unwrap()
+        .starts_with(b"age-encryption.org/v1\n"));
+    haul(&["inspect", r]).expect(4);
+    let back = SqliteDb::new("back");
+    haul(&["restore", r, &back.url(), "--identity", &key, "-q"]).ok();
+    assert_eq!(
+        sqlite_rows(&back.conn(), "SELECT id, v FROM t"),
+        ["1|archived one"]
+    );
+}
