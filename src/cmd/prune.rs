@@ -123,9 +123,12 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
                     return Err(e).with_context(|| format!("cannot read {}", display.display()));
                 }
                 crate::error::warned();
-                notes.push(format!(
-                    "{name}: not a complete, intact archive ({e}); kept, not counted"
-                ))
+                notes.push(match e {
+                    ArchiveError::NeedsIdentity { .. } | ArchiveError::WrongIdentity { .. } => {
+                        format!("{name}: encrypted with age, and no --identity given opens it; kept, not counted")
+                    }
+                    e => format!("{name}: not a complete, intact archive ({e}); kept, not counted"),
+                })
             }
         }
     }
