@@ -100,7 +100,7 @@ impl BucketLock {
             let mut body = body;
             let (lock, cv) = &*st2;
             let Ok(mut stopped) = lock.lock() else { return };
-            loop {
+            while !*stopped {
                 let Ok((g, _)) = cv.wait_timeout(stopped, REFRESH) else {
                     return;
                 };
@@ -229,5 +229,68 @@ impl Drop for BucketLock {
             let _ = h.join();
         }
         let _ = self.store.delete(&self.object);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::local::Dir;
+
+    fn store(dir: &std::path::Path) -> Arc<dyn Store> {
+        Arc::new(Dir::new(dir))
+    }
+
+    fn locks(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join(LOCK_DIR)).map_or(0, |d| d.count())
+    }
+
+    #[test]
+    fn dumps_share_and_claim_names_prune_is_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let (a, name_a) = BucketLock::for_dump(Arc::clone(&s), "db.haul", "here").unwrap();
+        let (b, name_b) = BucketLock::for_dump(Arc::clone(&s), "db.haul", "here").unwrap();
+        assert_eq!((name_a.as_str(), name_b.as_str()), ("db.haul", "db-1.haul"));
+        // A finished archive holds its name too.
+        std::fs::write(dir.path().join("db-2.haul"), b"x").unwrap();
+        let (c, name_c) = BucketLock::for_dump(Arc::clone(&s), "db.haul", "here").unwrap();
+        assert_eq!(name_c, "db-3.haul");
+        let busy = BucketLock::exclusive(Arc::clone(&s), "here").err().unwrap();
+        assert!(busy.to_string().contains("here is busy: a dump"), "{busy}");
+        assert_eq!(locks(dir.path()), 3, "the refused prune left no lock");
+        drop((a, b, c));
+        assert_eq!(locks(dir.path()), 0, "released locks are removed");
+        let p = BucketLock::exclusive(Arc::clone(&s), "here").unwrap();
+        let refused = BucketLock::for_dump(Arc::clone(&s), "db.haul", "here")
+            .err()
+            .unwrap();
+        assert!(refused.to_string().contains("a prune"), "{refused}");
+        assert!(BucketLock::exclusive(Arc::clone(&s), "here").is_err());
+        drop(p);
+        assert_eq!(locks(dir.path()), 0);
+    }
+
+    #[test]
+    fn stale_locks_are_ignored_and_pruned_unreadable_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let stale = Body {
+            kind: "dump".into(),
+            host: "h".into(),
+            pid: 7,
+            time: now() - STALE_SECS - 60,
+            name: Some("db.haul".into()),
+        };
+        BucketLock::write(s.as_ref(), &format!("{LOCK_DIR}/dump-old.json"), &stale).unwrap();
+        let (d, name) = BucketLock::for_dump(Arc::clone(&s), "db.haul", "here").unwrap();
+        assert_eq!(name, "db.haul", "a stale claim does not count");
+        drop(d);
+        let p = BucketLock::exclusive(Arc::clone(&s), "here").unwrap();
+        drop(p);
+        assert_eq!(locks(dir.path()), 0, "prune removed the stale lock");
+        s.put_small(&format!("{LOCK_DIR}/junk.json"), b"{not json")
+            .unwrap();
+        assert!(BucketLock::exclusive(Arc::clone(&s), "here").is_err());
     }
 }

@@ -250,7 +250,11 @@ impl Store for Dir {
         Ok(out)
     }
     fn list_under(&self, prefix: &str) -> Result<Vec<Entry>, StorageError> {
-        Dir::new(&self.path.join(prefix)).list()
+        let dir = self.path.join(prefix);
+        if !dir.exists() {
+            return Ok(vec![]);
+        }
+        Dir::new(&dir).list()
     }
     fn delete(&self, name: &str) -> Result<(), StorageError> {
         std::fs::remove_file(self.path.join(name)).map_err(|e| self.err(name, e))
@@ -259,7 +263,11 @@ impl Store for Dir {
         Ok(std::fs::symlink_metadata(self.path.join(name)).is_ok())
     }
     fn put_small(&self, name: &str, data: &[u8]) -> Result<(), StorageError> {
-        std::fs::write(self.path.join(name), data).map_err(|e| self.err(name, e))
+        let path = self.path.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| self.err(name, e))?;
+        }
+        std::fs::write(path, data).map_err(|e| self.err(name, e))
     }
     fn get_small(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         match std::fs::read(self.path.join(name)) {
