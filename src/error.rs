@@ -101,7 +101,7 @@ fn storage_exit(s: &StorageError) -> Exit {
     match s {
         StorageError::Denied { .. } | StorageError::Unreachable { .. } => Exit::Connection,
         StorageError::NotFound { .. } | StorageError::Config(_) => Exit::Usage,
-        StorageError::Other { .. } => Exit::Failure,
+        StorageError::Other { .. } | StorageError::Changed { .. } => Exit::Failure,
         StorageError::Local { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             Exit::Usage
         }

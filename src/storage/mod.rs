@@ -45,6 +45,9 @@ pub enum StorageError {
         #[source]
         source: s3::Cause,
     },
+    /// The object was replaced while it was read.
+    #[error("{location} was replaced while haul read it; run again")]
+    Changed { location: String },
     /// Anything else the store said.
     #[error("{location}: {source}")]
     Other {

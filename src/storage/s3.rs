@@ -170,6 +170,7 @@ impl Bucket {
         let source = Cause::of(&e);
         match e {
             object_store::Error::NotFound { .. } => StorageError::NotFound { location, source },
+            object_store::Error::Precondition { .. } => StorageError::Changed { location },
             object_store::Error::PermissionDenied { .. }
             | object_store::Error::Unauthenticated { .. } => {
                 StorageError::Denied { location, source }
@@ -214,6 +215,7 @@ impl Bucket {
             key: key.to_string(),
             path,
             len: meta.size,
+            e_tag: meta.e_tag,
         })
     }
 
@@ -258,6 +260,9 @@ pub struct S3Blob {
     key: String,
     path: ObjPath,
     len: u64,
+    /// The version read: every range is asked for with `If-Match`, so an
+    /// object replaced while it is read is an error, not a mix.
+    e_tag: Option<String>,
 }
 
 impl Blob for S3Blob {
@@ -270,10 +275,15 @@ impl Blob for S3Blob {
         }
         let end = offset + buf.len() as u64;
         let p = self.path.clone();
+        let opts = object_store::GetOptions {
+            if_match: self.e_tag.clone(),
+            range: Some(object_store::GetRange::Bounded(offset..end)),
+            ..Default::default()
+        };
         let got = self
             .bucket
             .call(&self.key, move |s| {
-                Box::pin(async move { s.get_range(&p, offset..end).await })
+                Box::pin(async move { s.get_opts(&p, opts).await?.bytes().await })
             })
             .map_err(io::Error::other)?;
         if got.len() != buf.len() {

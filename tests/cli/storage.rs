@@ -323,3 +323,79 @@ fn s3_bad_credentials_and_unreachable_endpoint() {
         r.stderr
     );
 }
+
+/// The `[s3]` table of the config file reaches the store when the `AWS_*`
+/// variables are unset; the secret in it is never printed.
+#[test]
+fn s3_settings_from_the_config_file() {
+    let m = Moto::start();
+    m.create_bucket("haul-conf");
+    let dir = tempdir();
+    let conf = dir.path().join("haul.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[s3]\nendpoint_url = \"{}\"\nallow_http = true\naccess_key_id = \"{}\"\nsecret_access_key = \"{SECRET}\"\n\n[dump]\ninto = \"s3://haul-conf/nightly/\"\n",
+            m.endpoint(),
+            crate::moto::KEY_ID
+        ),
+    )
+    .unwrap();
+    let c = conf.to_str().unwrap();
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    let r = haul(&["--config", c, "dump", &demo, "--json", "-q"]).ok();
+    assert_no_secret(&r, "dump");
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let archive = v["archive"].as_str().unwrap().to_string();
+    assert!(
+        archive.starts_with("s3://haul-conf/nightly/demo-"),
+        "{archive}"
+    );
+    let r = haul(&["--config", c, "inspect", &archive]).ok();
+    assert!(r.stdout.contains("database demo"), "{}", r.stdout);
+    // Without the file, no credentials: exit 2, one line.
+    let r = haul(&["inspect", &archive]).expect(2);
+    assert!(error_line(&r).contains("no S3 credentials"), "{}", r.stderr);
+}
+
+/// An object replaced while a restore reads it stops the restore rather
+/// than mixing two archives (every range is read with `If-Match`).
+#[test]
+fn s3_object_replaced_during_a_restore() {
+    let m = Moto::start();
+    m.create_bucket("haul-swap");
+    let demo = format!("sqlite://{}", fixtures().join("demo.db").display());
+    let url = "s3://haul-swap/demo.haul";
+    haul_s3(&m, &["dump", &demo, "-o", url, "-q"], &[]).ok();
+    let target = SqliteDb::new("swap");
+    let env = m.env();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_haul"))
+        .args(["restore", url, &target.url(), "-j", "1", "-q"])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("HAUL_FAILPOINT", "chunk:1:sleep=6")
+        .stdin(std::process::Stdio::null())
+        .output_spawn();
+    // Once its first chunk is in (and it sleeps), the object is replaced.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let loaded: i64 = rusqlite::Connection::open(&target.path)
+            .and_then(|c| c.query_row("SELECT count(*) FROM haul_journal_chunks", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if loaded > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never loaded a chunk"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    haul_s3(&m, &["dump", &demo, "-o", url, "-q"], &[]).ok();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("was replaced while haul read it"),
+        "{stderr}"
+    );
+}
