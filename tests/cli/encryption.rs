@@ -291,7 +291,7 @@ fn encrypted_backups_in_a_bucket() {
 }
 
 /// Rows a restore of an encrypted archive did not keep go to a rejects
-/// archive encrypted to the same keys, mode 0600.
+/// archive encrypted to the same keys, mode 0600; `-o -` encrypts too.
 #[test]
 fn rejects_of_an_encrypted_archive_are_encrypted() {
     use std::os::unix::fs::PermissionsExt;
@@ -340,6 +340,11 @@ fn rejects_of_an_encrypted_archive_are_encrypted() {
         .unwrap()
         .starts_with(b"age-encryption.org/v1\n"));
     haul(&["inspect", r]).expect(4);
+    // Encrypted to stdout too.
+    let piped = dir.path().join("piped.haul");
+    haul_to_file(&["dump", &src.url(), "-o", "-", "-r", &public, "-q"], &piped).ok();
+    assert!(std::fs::read(&piped).unwrap().starts_with(b"age-encryption.org/v1\n"));
+    haul(&["verify", piped.to_str().unwrap(), "--identity", &key]).ok();
     let back = SqliteDb::new("back");
     haul(&["restore", r, &back.url(), "--identity", &key, "-q"]).ok();
     assert_eq!(
