@@ -342,8 +342,14 @@ fn rejects_of_an_encrypted_archive_are_encrypted() {
     haul(&["inspect", r]).expect(4);
     // Encrypted to stdout too.
     let piped = dir.path().join("piped.haul");
-    haul_to_file(&["dump", &src.url(), "-o", "-", "-r", &public, "-q"], &piped).ok();
-    assert!(std::fs::read(&piped).unwrap().starts_with(b"age-encryption.org/v1\n"));
+    haul_to_file(
+        &["dump", &src.url(), "-o", "-", "-r", &public, "-q"],
+        &piped,
+    )
+    .ok();
+    assert!(std::fs::read(&piped)
+        .unwrap()
+        .starts_with(b"age-encryption.org/v1\n"));
     haul(&["verify", piped.to_str().unwrap(), "--identity", &key]).ok();
     let back = SqliteDb::new("back");
     haul(&["restore", r, &back.url(), "--identity", &key, "-q"]).ok();
