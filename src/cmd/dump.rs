@@ -16,7 +16,8 @@ use std::sync::Arc;
 pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let spec = ConnSpec::parse(&args.source, g.password_file.as_deref())?;
     let recipients = Recipients::parse(&args.recipient, &args.recipients_file)?.map(Arc::new);
-    let (out, no_replace, _lock) = match (&args.output, &args.into) {
+    // `lock`, on the --into directory or prefix, is held until the dump ends.
+    let (out, no_replace, lock) = match (&args.output, &args.into) {
         (_, Some(dir)) => {
             let name =
                 crate::backups::archive_name(&args.name, &spec.database, &spec.engine.to_string())
@@ -27,7 +28,7 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
         (Some(o), None) => (location(o)?, false, None),
         (None, None) => return Err(UsageError("give -o FILE or --into DIR".into()).into()),
     };
-    if let (Location::Local(out), None) = (&out, &_lock) {
+    if let (Location::Local(out), None) = (&out, &lock) {
         if out.is_dir() {
             return Err(UsageError(format!(
                 "{} is a directory; give a file name (or --into DIR)",
