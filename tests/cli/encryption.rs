@@ -291,7 +291,8 @@ fn encrypted_backups_in_a_bucket() {
 }
 
 /// Rows a restore of an encrypted archive did not keep go to a rejects
-/// archive encrypted to the same keys, mode 0600; `-o -` encrypts too.
+/// archive encrypted to the same keys, mode 0600; `-o -` and `--into`
+/// encrypt too.
 #[test]
 fn rejects_of_an_encrypted_archive_are_encrypted() {
     use std::os::unix::fs::PermissionsExt;
@@ -351,6 +352,24 @@ fn rejects_of_an_encrypted_archive_are_encrypted() {
         .unwrap()
         .starts_with(b"age-encryption.org/v1\n"));
     haul(&["verify", piped.to_str().unwrap(), "--identity", &key]).ok();
+    // And into a backup directory: mode 0600, no temporary file left.
+    let nightly = dir.path().join("nightly");
+    std::fs::create_dir(&nightly).unwrap();
+    let n = nightly.to_str().unwrap();
+    haul(&["dump", &src.url(), "--into", n, "-r", &public, "-q"]).ok();
+    let files: Vec<_> = std::fs::read_dir(&nightly)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "haul"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "--into archive mode {mode:o}");
+    assert!(std::fs::read_dir(&nightly).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains(".tmp-")));
     let back = SqliteDb::new("back");
     haul(&["restore", r, &back.url(), "--identity", &key, "-q"]).ok();
     assert_eq!(
