@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is here and running: PostgreSQL and
-# MariaDB answering on 127.0.0.1, and the zstd and tar command-line tools
-# (the archive-format recipe test uses them). Starts what is down. Both
+# MariaDB answering on 127.0.0.1, and the zstd, tar and age command-line
+# tools (the archive-format recipe tests use them), curl, and moto_server
+# (an S3-compatible test server from PyPI; tests/cli/storage.rs starts its
+# own on a free port for each test). Starts what is down. Both
 # servers get TLS from a test CA in /var/lib/haul-test-tls, and a role
 # haul_tls that may log in over TLS only (tests/cli/tls.rs).
 set -euo pipefail
@@ -12,9 +14,19 @@ command -v tar >/dev/null 2>&1 || need_apt+=(tar)
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v age >/dev/null 2>&1 || need_apt+=(age)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "services: installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# moto's S3 server, in the python3 the tests run it with.
+if ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
+  echo "services: installing moto[server] with pip"
+  python3 -m pip install -q 'moto[server]'
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }

@@ -5,14 +5,13 @@
 
 use crate::archive::manifest::{now_rfc3339, FORMAT_NAME, FORMAT_VERSION};
 use crate::archive::writer::StoredChunk;
-use crate::archive::{ArchiveWriter, Manifest};
+use crate::archive::{ArchiveWriter, Dest, Manifest};
 use crate::conn::ConnSpec;
 use crate::engine::{self, EngineError, Part, Source};
 use crate::progress::{Mode, Progress};
 use crate::stream::{ChunkSink, Compressors, RawChunk, SinkClosed};
 use anyhow::Result;
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
@@ -26,6 +25,8 @@ pub struct DumpSummary {
     pub rows: u64,
     pub raw_bytes: u64,
     pub stored_bytes: u64,
+    /// Encrypted with age.
+    pub encrypted: bool,
     pub seconds: f64,
     pub warnings: Vec<String>,
 }
@@ -33,8 +34,7 @@ pub struct DumpSummary {
 #[allow(clippy::too_many_arguments)]
 pub async fn dump(
     spec: &ConnSpec,
-    out: &Path,
-    no_replace: bool,
+    out: &Dest,
     filter: &crate::model::TableFilter,
     jobs: usize,
     chunk_size: usize,
@@ -57,7 +57,6 @@ pub async fn dump(
         progress.note(&format!("warning: {w}"));
     }
     let settings = Settings {
-        no_replace,
         jobs,
         chunk_size,
         level,
@@ -83,6 +82,7 @@ pub async fn dump(
         rows: tables.iter().map(|t| t.rows).sum(),
         raw_bytes: tables.iter().map(|t| t.raw_bytes).sum(),
         stored_bytes: tables.iter().map(|t| t.stored_bytes).sum(),
+        encrypted: out.recipients.is_some(),
         seconds: progress.elapsed().as_secs_f64(),
         warnings,
     })
@@ -90,7 +90,6 @@ pub async fn dump(
 
 /// How an archive is written.
 pub struct Settings {
-    pub no_replace: bool,
     pub jobs: usize,
     pub chunk_size: usize,
     pub level: i32,
@@ -107,7 +106,7 @@ pub async fn write_archive(
     source: Arc<dyn Source>,
     schema: crate::model::Schema,
     read_from: &[(String, String)],
-    out: &Path,
+    out: &Dest,
     settings: &Settings,
     progress: Arc<Progress>,
     started_at: String,
@@ -143,10 +142,7 @@ pub async fn write_archive(
     }
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
 
-    let mut writer = ArchiveWriter::create(out, &schema)?;
-    if settings.no_replace {
-        writer.no_replace();
-    }
+    let writer = ArchiveWriter::create(out, &schema)?;
     let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs);
     let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs);
     let compressors = Compressors::start(jobs, settings.level, raw_rx, stored_tx);
@@ -237,6 +233,13 @@ pub async fn write_archive(
         schema,
         tables: vec![],
     };
+    // Test hook: killed here, an upload is open and nothing is published.
+    // (On a blocking thread, so that a sleeping hook still lets an
+    // interrupt through.)
+    let _ = tokio::task::spawn_blocking(|| {
+        crate::restore::failpoint::failpoint("archive-finish");
+    })
+    .await;
     let written = writer.finish(manifest)?;
     Ok((written, tables))
 }

@@ -3,6 +3,7 @@
 use crate::archive::ArchiveError;
 use crate::conn::{ConnError, UrlError};
 use crate::engine::EngineError;
+use crate::storage::StorageError;
 use thiserror::Error;
 
 /// Exit codes (README.md "Exit codes" lists them).
@@ -61,7 +62,13 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         if cause.is::<crate::restore::DuplicatesError>() {
             return Exit::Duplicates;
         }
+        if let Some(s) = cause.downcast_ref::<StorageError>() {
+            return storage_exit(s);
+        }
         if let Some(a) = cause.downcast_ref::<ArchiveError>() {
+            if let Some(s) = a.storage() {
+                return storage_exit(s);
+            }
             return match a {
                 ArchiveError::Write { .. } => Exit::Failure,
                 ArchiveError::Symlink { .. } => Exit::Refused,
@@ -86,6 +93,20 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Failure
+}
+
+/// The exit code for a store's error: 3 when it cannot be reached or
+/// refuses the credentials, 2 for a missing object or unusable settings.
+fn storage_exit(s: &StorageError) -> Exit {
+    match s {
+        StorageError::Denied { .. } | StorageError::Unreachable { .. } => Exit::Connection,
+        StorageError::NotFound { .. } | StorageError::Config(_) => Exit::Usage,
+        StorageError::Other { .. } | StorageError::Changed { .. } => Exit::Failure,
+        StorageError::Local { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Exit::Usage
+        }
+        StorageError::Local { .. } => Exit::Failure,
+    }
 }
 
 /// The one line shown without `-v`: the command's context and the most

@@ -22,6 +22,7 @@ pub mod markers;
 pub mod model;
 pub mod progress;
 pub mod restore;
+pub mod storage;
 pub mod stream;
 pub mod tls;
 pub mod transform;

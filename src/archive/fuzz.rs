@@ -98,8 +98,7 @@ fn fixture() -> &'static (tempfile::TempDir, Vec<u8>) {
         runtime()
             .block_on(crate::dump::dump(
                 &spec,
-                &out,
-                false,
+                &crate::archive::Dest::local(&out, false),
                 &TableFilter::default(),
                 1,
                 256,

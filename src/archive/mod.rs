@@ -4,6 +4,7 @@
 //! The archive knows nothing about engines; `docs/format.md` specifies it.
 
 pub mod codec;
+pub mod crypt;
 #[cfg(test)]
 mod fuzz;
 pub mod manifest;
@@ -12,7 +13,7 @@ pub mod writer;
 
 pub use manifest::{Manifest, SourceInfo};
 pub use reader::ArchiveReader;
-pub use writer::ArchiveWriter;
+pub use writer::{ArchiveWriter, Dest};
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -68,6 +69,27 @@ pub enum ArchiveError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} is encrypted with age: give --identity FILE (or HAUL_IDENTITY) holding a key it was encrypted to")]
+    NeedsIdentity { path: PathBuf },
+    #[error("{path}: none of the identities given can decrypt it (it was encrypted to other recipients)")]
+    WrongIdentity { path: PathBuf },
+    #[error("{path}: not a readable age file: {reason}")]
+    BadEncryption { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}
+
+impl ArchiveError {
+    /// The storage error under this one, if a store failed.
+    pub fn storage(&self) -> Option<&crate::storage::StorageError> {
+        let io = match self {
+            ArchiveError::Storage(s) => return Some(s),
+            ArchiveError::Io { source, .. } | ArchiveError::Write { source, .. } => source,
+            _ => return None,
+        };
+        io.get_ref()
+            .and_then(|e| e.downcast_ref::<crate::storage::StorageError>())
+    }
 }
 
 /// A safe member-name component derived from a table name.

@@ -1,15 +1,17 @@
 //! Reads an archive: indexes its members by seeking over the tar headers,
 //! parses the manifest, checks that members and manifest agree, and reads
-//! chunks at their offsets (so workers can read in parallel).
+//! chunks at their offsets (so workers can read in parallel), from a local
+//! file or an S3 object (ranged GETs), through age when it is encrypted.
 
+use super::crypt::{AgeBlob, Identities, OpenError};
 use super::manifest::{ChunkEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
 use super::{ArchiveError, MANIFEST_MEMBER, MAX_CHUNK_BYTES, MAX_META_BYTES, SCHEMA_MEMBER};
 use crate::model::Schema;
+use crate::storage::{Blob, BlobCursor, Location, S3Config};
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Most CSV bytes one stored byte of a zstd frame can hold (a 4-byte RLE
 /// block holds at most 128 KiB).
@@ -17,10 +19,22 @@ const MAX_ZSTD_RATIO: u64 = 32 << 10;
 /// Buffer reserved up front for a decompressed chunk; it grows as data comes.
 const INITIAL_CHUNK_BUFFER: u64 = 8 << 20;
 
+/// How to reach and decrypt archives: the S3 settings and the
+/// `--identity` keys.
+#[derive(Clone, Default)]
+pub struct Access {
+    pub s3: S3Config,
+    pub identities: Option<Arc<Identities>>,
+}
+
 /// An open, validated archive.
 pub struct ArchiveReader {
     path: PathBuf,
-    file: File,
+    /// The tar bytes (decrypted, for an encrypted archive).
+    blob: Arc<dyn Blob>,
+    /// Size as stored.
+    stored_len: u64,
+    encrypted: bool,
     manifest: Manifest,
     /// member name -> (data offset, size)
     members: HashMap<String, (u64, u64)>,
@@ -36,14 +50,71 @@ fn is_safe(name: &str) -> bool {
 }
 
 impl ArchiveReader {
-    /// Open and validate the archive at `path`.
+    /// Open and validate the local, unencrypted archive at `path`.
     pub fn open(path: &Path) -> Result<Self, ArchiveError> {
+        Self::open_at(&Location::Local(path.to_path_buf()), &Access::default())
+    }
+
+    /// Open and validate the archive at `loc` (a file or an S3 object,
+    /// encrypted or not).
+    pub fn open_at(loc: &Location, access: &Access) -> Result<Self, ArchiveError> {
+        let display = PathBuf::from(loc.to_string());
+        let raw: Arc<dyn Blob> = match loc {
+            Location::Local(p) => {
+                Arc::new(crate::storage::local::FileBlob::open(p).map_err(|source| {
+                    ArchiveError::Io {
+                        path: p.clone(),
+                        source,
+                    }
+                })?)
+            }
+            loc => crate::storage::open(loc, &access.s3)?,
+        };
+        Self::open_blob(raw, &display, access.identities.as_ref())
+    }
+
+    /// Open and validate an archive from its stored bytes, decrypting
+    /// them with `ids` if they are an age file.
+    pub fn open_blob(
+        raw: Arc<dyn Blob>,
+        path: &Path,
+        ids: Option<&Arc<Identities>>,
+    ) -> Result<Self, ArchiveError> {
         let io = |source| ArchiveError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+        let stored_len = raw.len();
+        let sniffed = super::crypt::sniff(raw.as_ref()).map_err(io)?;
+        let (blob, encrypted): (Arc<dyn Blob>, bool) = match (sniffed, ids) {
+            (None, _) => (raw, false),
+            (Some(false), _) => {
+                return Err(ArchiveError::BadEncryption {
+                    path: path.to_path_buf(),
+                    reason: "it is armored (PEM-style); decrypt it with age -d first".into(),
+                })
+            }
+            (Some(true), None) => {
+                return Err(ArchiveError::NeedsIdentity {
+                    path: path.to_path_buf(),
+                })
+            }
+            (Some(true), Some(ids)) => match AgeBlob::open(raw, Arc::clone(ids)) {
+                Ok(b) => (Arc::new(b), true),
+                Err(OpenError::NoMatch) => {
+                    return Err(ArchiveError::WrongIdentity {
+                        path: path.to_path_buf(),
+                    })
+                }
+                Err(OpenError::Damaged(reason)) => {
+                    return Err(ArchiveError::BadEncryption {
+                        path: path.to_path_buf(),
+                        reason,
+                    })
+                }
+            },
+        };
+        let len = blob.len();
         if len < 512 {
             return Err(ArchiveError::NotAnArchive {
                 path: path.to_path_buf(),
@@ -52,7 +123,7 @@ impl ArchiveReader {
         }
         let mut members = HashMap::new();
         let mut order = Vec::new();
-        let mut ar = tar::Archive::new(file.try_clone().map_err(io)?);
+        let mut ar = tar::Archive::new(BlobCursor::new(Arc::clone(&blob)));
         let entries = ar
             .entries_with_seek()
             .map_err(|e| ArchiveError::NotAnArchive {
@@ -115,7 +186,9 @@ impl ArchiveReader {
         };
         let mut r = ArchiveReader {
             path: path.to_path_buf(),
-            file,
+            blob,
+            stored_len,
+            encrypted,
             manifest: empty_manifest(),
             members,
         };
@@ -321,9 +394,14 @@ impl ArchiveReader {
         &mut self.manifest
     }
 
-    /// Size of the archive file in bytes.
+    /// Size of the archive as stored, in bytes.
     pub fn file_len(&self) -> u64 {
-        self.file.metadata().map(|m| m.len()).unwrap_or(0)
+        self.stored_len
+    }
+
+    /// Whether the archive is an age stream.
+    pub fn encrypted(&self) -> bool {
+        self.encrypted
     }
 
     fn read_at(&self, offset: u64, size: u64) -> Result<Vec<u8>, ArchiveError> {
@@ -332,8 +410,8 @@ impl ArchiveReader {
             reason: "a member is too large".into(),
         })?;
         let mut buf = vec![0u8; size];
-        self.file
-            .read_exact_at(&mut buf, offset)
+        self.blob
+            .read_at(offset, &mut buf)
             .map_err(|source| ArchiveError::Io {
                 path: self.path.clone(),
                 source,

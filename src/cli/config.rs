@@ -14,6 +14,11 @@
 //! [prune]
 //! keep_daily = 7
 //! keep_weekly = 5
+//!
+//! [s3]                                      # the AWS_* variables win
+//! endpoint_url = "https://s3.example.net"
+//! access_key_id = "..."
+//! secret_access_key = "..."
 //! ```
 
 use serde::Deserialize;
@@ -41,6 +46,9 @@ pub struct Config {
     pub restore: RestoreDefaults,
     #[serde(default)]
     pub prune: PruneDefaults,
+    /// S3 settings for what the `AWS_*` variables leave unset.
+    #[serde(default)]
+    pub s3: crate::storage::config::S3File,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +59,10 @@ pub struct DumpDefaults {
     pub chunk_size: Option<String>,
     pub into: Option<PathBuf>,
     pub name: Option<String>,
+    /// age public keys to encrypt to (`--recipient`).
+    pub recipients: Option<Vec<String>>,
+    /// Files of age public keys (`--recipients-file`).
+    pub recipients_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -165,6 +177,24 @@ mod tests {
         assert!(c.url("@nope").is_err());
         assert_eq!(c.prune.keep_daily, Some(7));
         assert!(toml::from_str::<Config>("[dump]\nbogus = 1").is_err());
+        let c: Config = toml::from_str(
+            r#"
+            [dump]
+            into = "s3://backups/gogs/"
+            recipients = ["age1example"]
+            [s3]
+            endpoint_url = "http://127.0.0.1:9000"
+            allow_http = true
+            secret_access_key = "hunter2"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.s3.allow_http, Some(true));
+        assert_eq!(
+            c.dump.recipients.as_deref(),
+            Some(&["age1example".to_string()][..])
+        );
+        assert!(toml::from_str::<Config>("[s3]\nendpoint = 1").is_err());
     }
 
     #[test]

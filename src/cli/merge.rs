@@ -50,6 +50,10 @@ pub fn apply_config(command: &mut Command, m: &clap::ArgMatches, cfg: &Config) -
                     a.name = n.clone();
                 }
             }
+            if a.recipient.is_empty() && a.recipients_file.is_empty() {
+                a.recipient = d.recipients.clone().unwrap_or_default();
+                a.recipients_file = d.recipients_file.iter().cloned().collect();
+            }
         }
         Command::Restore(a) | Command::Plan(a) => {
             if let Some(t) = &a.target {

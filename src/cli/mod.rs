@@ -14,6 +14,11 @@ use std::path::PathBuf;
 /// visible to other local users (ps); without one, it comes from
 /// --password-file, PGPASSWORD / MYSQL_PWD, ~/.pgpass (PGPASSFILE) or the
 /// [client] section of ~/.my.cnf. Passwords are never printed.
+///
+/// Archives and backup directories may be s3://BUCKET/KEY (any S3-compatible
+/// store): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+/// AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true configure it, or the config
+/// file's [s3] table.
 #[derive(Debug, Parser)]
 #[command(name = "haul", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -78,8 +83,11 @@ pub enum Command {
 /// Retention (restic's semantics: a snapshot kept by any rule stays).
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Directory of archives (as written by `haul dump --into`).
+    /// Directory of archives (as written by `haul dump --into`), or
+    /// s3://BUCKET/PREFIX/.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub key: IdentityArgs,
     /// Keep the N newest archives.
     #[arg(long, default_value_t = 0, value_name = "N", env = "HAUL_KEEP_LAST")]
     pub keep_last: usize,
@@ -110,6 +118,16 @@ pub struct PruneArgs {
     pub no_verify: bool,
 }
 
+/// The key that opens encrypted archives.
+#[derive(Debug, Args, Clone, Default)]
+pub struct IdentityArgs {
+    /// age identity file (AGE-SECRET-KEY-1... lines, as age-keygen writes)
+    /// or unencrypted SSH private key, for archives encrypted with
+    /// --recipient.
+    #[arg(long, value_name = "FILE", env = "HAUL_IDENTITY")]
+    pub identity: Option<PathBuf>,
+}
+
 /// Which tables to work on.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TableArgs {
@@ -125,13 +143,22 @@ pub struct TableArgs {
 pub struct DumpArgs {
     /// Database to dump (connection URL, or @name from the config file).
     pub source: String,
-    /// Archive file to write; `-` writes to stdout.
+    /// Archive file to write, or s3://BUCKET/KEY; `-` writes to stdout.
     #[arg(short, long, value_name = "FILE", conflicts_with = "into")]
     pub output: Option<PathBuf>,
-    /// Write a new, timestamped archive into this directory instead
-    /// (for scheduled backups; see `haul prune`).
+    /// Write a new, timestamped archive into this directory (or
+    /// s3://BUCKET/PREFIX/) instead, never over another (for scheduled
+    /// backups; see `haul prune`).
     #[arg(long, value_name = "DIR")]
     pub into: Option<PathBuf>,
+    /// Encrypt the archive with age to this public key (age1...,
+    /// ssh-ed25519 ..., ssh-rsa ...). Repeatable.
+    #[arg(short, long, value_name = "RECIPIENT")]
+    pub recipient: Vec<String>,
+    /// Encrypt to every public key in FILE (one a line, # comments), as
+    /// age -R. Repeatable.
+    #[arg(short = 'R', long, value_name = "FILE")]
+    pub recipients_file: Vec<PathBuf>,
     /// File name pattern for --into: {database}, {engine}, {timestamp}
     /// (UTC, e.g. 20261122T164000Z).
     #[arg(long, default_value = "{database}-{timestamp}.haul")]
@@ -151,9 +178,11 @@ pub struct DumpArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Archive file to restore.
+    /// Archive file (or s3://BUCKET/KEY) to restore.
     #[arg(required_unless_present = "list_profiles")]
     pub archive: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: IdentityArgs,
     /// Target database (connection URL, or @name from the config file);
     /// SQLite files are created if missing.
     #[arg(required_unless_present = "list_profiles")]
@@ -276,14 +305,18 @@ pub enum ZeroDatesArg {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Archive file.
+    /// Archive file, or s3://BUCKET/KEY.
     pub archive: PathBuf,
+    #[command(flatten)]
+    pub key: IdentityArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Archive file.
+    /// Archive file, or s3://BUCKET/KEY.
     pub archive: PathBuf,
+    #[command(flatten)]
+    pub key: IdentityArgs,
     /// Also compare row counts and content with this live database.
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,

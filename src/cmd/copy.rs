@@ -15,6 +15,7 @@ pub fn run(args: CopyArgs, g: &Global) -> Result<()> {
             source,
             chunk_size: args.chunk_size,
         },
+        Default::default(),
         &args.target,
         &args.load,
         g,

@@ -1,33 +1,34 @@
 //! `haul dump`: a consistent snapshot into one archive.
 
-use super::{filter, jobs, runtime, Global};
+use super::{filter, jobs, location, runtime, Global};
+use crate::archive::crypt::Recipients;
+use crate::archive::Dest;
 use crate::cli::DumpArgs;
 use crate::conn::ConnSpec;
 use crate::dump::dump;
 use crate::error::UsageError;
 use crate::progress::human_bytes;
+use crate::storage::Location;
 use anyhow::{Context, Result};
 use std::path::Path;
+use std::sync::Arc;
 
 pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     let spec = ConnSpec::parse(&args.source, g.password_file.as_deref())?;
-    let (out, lock) = match (&args.output, &args.into) {
+    let recipients = Recipients::parse(&args.recipient, &args.recipients_file)?.map(Arc::new);
+    // `lock`, on the --into directory or prefix, is held until the dump ends.
+    let (out, no_replace, lock) = match (&args.output, &args.into) {
         (_, Some(dir)) => {
-            if !dir.is_dir() {
-                return Err(UsageError(format!("{} is not a directory", dir.display())).into());
-            }
             let name =
                 crate::backups::archive_name(&args.name, &spec.database, &spec.engine.to_string())
                     .map_err(UsageError)?;
-            (
-                dir.join(name),
-                Some(crate::backups::DirLock::take(dir, false)?),
-            )
+            let (out, no_replace, lock) = crate::backups::into(&location(dir)?, &name, &g.s3)?;
+            (out, no_replace, Some(lock))
         }
-        (Some(o), None) => (o.clone(), None),
+        (Some(o), None) => (location(o)?, false, None),
         (None, None) => return Err(UsageError("give -o FILE or --into DIR".into()).into()),
     };
-    if out != Path::new("-") && lock.is_none() {
+    if let (Location::Local(out), None) = (&out, &lock) {
         if out.is_dir() {
             return Err(UsageError(format!(
                 "{} is a directory; give a file name (or --into DIR)",
@@ -45,16 +46,23 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
             );
         }
     }
+    let to_stdout = out == Location::Stdout;
+    let dest = Dest {
+        location: out.clone(),
+        s3: g.s3.clone(),
+        no_replace,
+        recipients,
+    };
     let jobs = jobs(args.jobs);
     let filter = filter(&args.tables);
     let rt = runtime(jobs)?;
-    let mode = g.progress_mode(out == Path::new("-"));
+    let mode = g.progress_mode(to_stdout);
     let summary = rt
         .block_on(async {
             tokio::select! {
-                r = dump(&spec, &out, lock.is_some(), &filter, jobs, args.chunk_size, args.level, mode) => r,
+                r = dump(&spec, &dest, &filter, jobs, args.chunk_size, args.level, mode) => r,
                 _ = interrupted() => {
-                    crate::archive::writer::remove_unfinished();
+                    crate::storage::abort_unfinished();
                     anyhow::bail!("interrupted; no archive was written")
                 }
             }
@@ -63,7 +71,6 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     if !summary.warnings.is_empty() {
         crate::error::warned();
     }
-    let to_stdout = out == Path::new("-");
     if g.json {
         let line = serde_json::to_string(&summary)?;
         if to_stdout {
@@ -73,7 +80,7 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
         }
     } else if !g.quiet {
         eprintln!(
-            "haul: dumped {} tables, {} rows from {} in {:.1}s: {} of CSV stored as {} ({:.1}x) in {}",
+            "haul: dumped {} tables, {} rows from {} in {:.1}s: {} of CSV stored as {} ({:.1}x){} {} {}",
             summary.tables,
             summary.rows,
             spec,
@@ -81,6 +88,12 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
             human_bytes(summary.raw_bytes),
             human_bytes(summary.stored_bytes),
             summary.raw_bytes as f64 / summary.stored_bytes.max(1) as f64,
+            if summary.encrypted {
+                ", encrypted with age,"
+            } else {
+                ""
+            },
+            if out.is_s3() { "uploaded to" } else { "in" },
             summary.archive
         );
     }

@@ -1,14 +1,13 @@
 //! `haul inspect`: what an archive holds.
 
-use super::Global;
-use crate::archive::ArchiveReader;
+use super::{open_archive, Global};
 use crate::cli::InspectArgs;
 use crate::display::escape;
 use crate::progress::human_bytes;
 use anyhow::Result;
 
 pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
-    let r = ArchiveReader::open(&args.archive)?;
+    let r = open_archive(&args.archive, &args.key, g)?;
     let m = r.manifest();
     if g.json {
         let tables: Vec<_> = m
@@ -26,6 +25,7 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
             serde_json::to_string_pretty(&serde_json::json!({
                 "archive": args.archive.display().to_string(),
                 "bytes": r.file_len(),
+                "encrypted": r.encrypted(),
                 "format": m.format, "format_version": m.format_version,
                 "haul_version": m.haul_version,
                 "source": m.source,
@@ -44,9 +44,14 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
     }
     let e = |s: &str| escape(s).into_owned();
     println!(
-        "archive   {} ({})",
+        "archive   {} ({}{})",
         e(&args.archive.display().to_string()),
-        human_bytes(r.file_len())
+        human_bytes(r.file_len()),
+        if r.encrypted() {
+            ", encrypted with age"
+        } else {
+            ""
+        }
     );
     println!(
         "format    {} v{}, written by haul {}",

@@ -23,6 +23,8 @@ pub struct Global {
     /// `--password-file`: the password of every connection whose URL has
     /// none.
     pub password_file: Option<std::path::PathBuf>,
+    /// S3 settings: the environment's, then the config file's.
+    pub s3: crate::storage::S3Config,
 }
 
 impl Global {
@@ -48,6 +50,7 @@ pub fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         json: cli.json.is_some(),
         events: cli.json == Some(crate::cli::JsonMode::Events),
         password_file: cli.password_file.clone(),
+        s3: crate::storage::S3Config::resolve(&cfg.s3),
     };
     match cli.command {
         Command::Dump(a) => dump::run(a, &g),
@@ -58,6 +61,40 @@ pub fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         Command::Verify(a) => verify::run(a, &g),
         Command::Prune(a) => prune::run(a, &g),
     }
+}
+
+/// An archive location from the command line (exit 2 when unusable).
+pub fn location(given: &std::path::Path) -> Result<crate::storage::Location> {
+    crate::storage::Location::parse(given).map_err(|e| UsageError(e.to_string()).into())
+}
+
+/// Open and validate an archive, local or on S3, decrypting it with
+/// `--identity` when it is encrypted.
+pub fn open_archive(
+    given: &std::path::Path,
+    key: &crate::cli::IdentityArgs,
+    g: &Global,
+) -> Result<crate::archive::ArchiveReader> {
+    let loc = location(given)?;
+    let access = access(key, g)?;
+    Ok(crate::archive::ArchiveReader::open_at(&loc, &access)?)
+}
+
+/// The S3 settings and the identities of `--identity`.
+pub fn access(
+    key: &crate::cli::IdentityArgs,
+    g: &Global,
+) -> Result<crate::archive::reader::Access> {
+    let identities = match &key.identity {
+        Some(p) => Some(std::sync::Arc::new(
+            crate::archive::crypt::Identities::load(p)?,
+        )),
+        None => None,
+    };
+    Ok(crate::archive::reader::Access {
+        s3: g.s3.clone(),
+        identities,
+    })
 }
 
 /// Worker count: the flag, or the number of cores.

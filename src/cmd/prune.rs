@@ -1,15 +1,18 @@
-//! `haul prune DIR`: retention for scheduled backups (see `retention`).
+//! `haul prune DIR`: retention for scheduled backups (see `retention`), in
+//! a local directory or under an S3 prefix.
 
 use super::Global;
-use crate::archive::ArchiveReader;
+use crate::archive::{ArchiveError, ArchiveReader};
 use crate::backups::retention::{apply, Policy};
-use crate::backups::DirLock;
+use crate::backups::{BucketLock, DirLock, Held};
 use crate::cli::PruneArgs;
 use crate::display::escape;
 use crate::error::UsageError;
 use crate::progress::human_bytes;
+use crate::storage::{Location, Store};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One archive found in the directory.
@@ -38,33 +41,34 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
         )
         .into());
     }
-    if !args.dir.is_dir() {
-        return Err(UsageError(format!("{} is not a directory", args.dir.display())).into());
-    }
-    let _lock = DirLock::take(&args.dir, true)?;
-    let mut found: Vec<(PathBuf, i64, u64, String)> = Vec::new();
+    let dir = super::location(&args.dir)?;
+    let access = super::access(&args.key, g)?;
+    let store: Arc<dyn Store> = Arc::from(crate::storage::store(&dir, &g.s3)?);
+    let _lock = match &dir {
+        Location::Local(d) => {
+            if !d.is_dir() {
+                return Err(UsageError(format!("{} is not a directory", d.display())).into());
+            }
+            Held::Dir(DirLock::take(d, true)?)
+        }
+        _ => Held::Bucket(BucketLock::exclusive(Arc::clone(&store), &dir.to_string())?),
+    };
+    let mut found: Vec<(String, i64, u64, String)> = Vec::new();
     let mut notes = Vec::new();
-    let day_ago = SystemTime::now() - Duration::from_secs(86_400);
-    let mut listing: Vec<PathBuf> = std::fs::read_dir(&args.dir)
-        .with_context(|| format!("cannot list {}", args.dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    listing.sort();
-    for path in listing {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => m,
-            _ => continue,
-        };
+    let day_ago = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        - 86_400;
+    let listing = store.list().with_context(|| format!("cannot list {dir}"))?;
+    for entry in listing {
+        let name = entry.name.clone();
         if name.starts_with('.') && name.contains(".haul.tmp-") {
             // A dump that never finished.
-            if meta.modified().map(|t| t < day_ago).unwrap_or(false) {
+            if entry.modified.is_some_and(|m| m < day_ago) {
                 if !args.dry_run {
-                    std::fs::remove_file(&path)
-                        .with_context(|| format!("cannot remove {}", path.display()))?;
+                    store
+                        .delete(&name)
+                        .with_context(|| format!("cannot remove {}", store.location(&name)))?;
                 }
                 notes.push(format!(
                     "{} the unfinished dump {name} (over a day old)",
@@ -80,16 +84,21 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
         if !name.ends_with(".haul") || name.starts_with('.') {
             continue;
         }
-        let opened = ArchiveReader::open(&path).and_then(|r| {
-            if !args.no_verify {
-                for t in &r.manifest().tables {
-                    for c in &t.chunks {
-                        r.check_chunk(&t.name, c)?;
+        let display = PathBuf::from(store.location(&name).to_string());
+        let opened = store
+            .open(&name)
+            .map_err(ArchiveError::from)
+            .and_then(|blob| ArchiveReader::open_blob(blob, &display, access.identities.as_ref()))
+            .and_then(|r| {
+                if !args.no_verify {
+                    for t in &r.manifest().tables {
+                        for c in &t.chunks {
+                            r.check_chunk(&t.name, c)?;
+                        }
                     }
                 }
-            }
-            Ok(r)
-        });
+                Ok(r)
+            });
         match opened {
             Ok(r) => {
                 let started = r.manifest().started_at.clone();
@@ -98,7 +107,7 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map(|d| d.as_micros() as i64);
                 match secs {
-                    Some(s) => found.push((path.clone(), s, meta.len(), started)),
+                    Some(s) => found.push((name.clone(), s, entry.size, started)),
                     None => {
                         crate::error::warned();
                         notes.push(format!(
@@ -108,10 +117,18 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
                 }
             }
             Err(e) => {
+                // A store that cannot be reached or refuses us is no
+                // verdict on the archive.
+                if e.storage().is_some_and(|s| s.is_connection()) {
+                    return Err(e).with_context(|| format!("cannot read {}", display.display()));
+                }
                 crate::error::warned();
-                notes.push(format!(
-                    "{name}: not a complete, intact archive ({e}); kept, not counted"
-                ))
+                notes.push(match e {
+                    ArchiveError::NeedsIdentity { .. } | ArchiveError::WrongIdentity { .. } => {
+                        format!("{name}: encrypted with age, and no --identity given opens it; kept, not counted")
+                    }
+                    e => format!("{name}: not a complete, intact archive ({e}); kept, not counted"),
+                })
             }
         }
     }
@@ -120,11 +137,8 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
     let mut entries: Vec<Entry> = found
         .iter()
         .zip(reasons)
-        .map(|((p, _, bytes, started), reasons)| Entry {
-            file: p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+        .map(|((name, _, bytes, started), reasons)| Entry {
+            file: name.clone(),
             started_at: started.clone(),
             bytes: *bytes,
             keep: !reasons.is_empty(),
@@ -135,8 +149,9 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
     let mut freed = 0;
     for e in entries.iter().filter(|e| !e.keep) {
         if !args.dry_run {
-            let p = args.dir.join(&e.file);
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+            store
+                .delete(&e.file)
+                .with_context(|| format!("cannot remove {}", store.location(&e.file)))?;
         }
         freed += e.bytes;
     }

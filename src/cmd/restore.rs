@@ -24,13 +24,22 @@ pub fn run(args: RestoreArgs, g: &Global, dry_run: bool) -> Result<()> {
     let (Some(archive), Some(target_url)) = (args.archive.clone(), args.target.clone()) else {
         return Err(UsageError("give an ARCHIVE and a TARGET".into()).into());
     };
-    load(Input::Archive(archive), &target_url, &args.load, g, dry_run)
+    let access = super::access(&args.key, g)?;
+    load(
+        Input::Archive(archive),
+        access,
+        &target_url,
+        &args.load,
+        g,
+        dry_run,
+    )
 }
 
 /// Validate the flags into a request, run it, and print what it came to:
 /// the one path of `restore`, `plan` and `copy`.
 pub fn load(
     input: Input,
+    access: crate::archive::reader::Access,
     target_url: &str,
     args: &LoadArgs,
     g: &Global,
@@ -47,6 +56,7 @@ pub fn load(
     };
     let req = Request {
         input,
+        access,
         jobs: jobs(args.jobs),
         opts: options(args)?,
         policy: args.on_duplicate.into(),

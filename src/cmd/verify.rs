@@ -2,7 +2,7 @@
 //! `--against`, compare row counts and an order-independent content hash per
 //! table with a live database of the archive's engine.
 
-use super::{jobs, runtime, Global};
+use super::{jobs, open_archive, runtime, Global};
 use crate::archive::{ArchiveError, ArchiveReader};
 use crate::cli::VerifyArgs;
 use crate::conn::ConnSpec;
@@ -34,7 +34,7 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         .as_deref()
         .map(|u| ConnSpec::parse(u, g.password_file.as_deref()))
         .transpose()?;
-    let reader = ArchiveReader::open(&args.archive)?;
+    let reader = open_archive(&args.archive, &args.key, g)?;
     let m = reader.manifest();
     if let Some(spec) = &against {
         if spec.engine != m.source.engine {
@@ -45,19 +45,9 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
             .into());
         }
     }
+    let hashes = hash_chunks(&reader, jobs(args.jobs))?;
     let mut checks = Vec::new();
-    for t in &m.tables {
-        let mut hash = ContentHash::default();
-        for c in &t.chunks {
-            let csv = reader.read_chunk(&t.name, c, true)?;
-            hash.add_chunk(&csv, t.columns.len())
-                .map_err(|e| ArchiveError::BadChunk {
-                    path: args.archive.clone(),
-                    table: t.name.clone(),
-                    member: c.member.clone(),
-                    reason: e.to_string(),
-                })?;
-        }
+    for (t, hash) in m.tables.iter().zip(hashes) {
         if hash.rows != t.rows {
             return Err(ArchiveError::BadChunk {
                 path: args.archive.clone(),
@@ -153,6 +143,65 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Each table's content hash, every chunk read (checksum checked) and
+/// parsed on `jobs` threads; the first bad chunk in archive order is the
+/// error.
+fn hash_chunks(reader: &ArchiveReader, jobs: usize) -> Result<Vec<ContentHash>, ArchiveError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let m = reader.manifest();
+    let work: Vec<(usize, &crate::archive::manifest::ChunkEntry)> = m
+        .tables
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.chunks.iter().map(move |c| (i, c)))
+        .collect();
+    let hashes: Vec<Mutex<ContentHash>> = m.tables.iter().map(|_| Mutex::default()).collect();
+    let next = AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(i, c)) = work.get(k) else { return };
+                let t = &m.tables[i];
+                let mut part = ContentHash::default();
+                let r = reader.read_chunk(&t.name, c, true).and_then(|csv| {
+                    part.add_chunk(&csv, t.columns.len())
+                        .map_err(|e| ArchiveError::BadChunk {
+                            path: reader.path().to_path_buf(),
+                            table: t.name.clone(),
+                            member: c.member.clone(),
+                            reason: e.to_string(),
+                        })
+                });
+                match r {
+                    Ok(()) => {
+                        if let Ok(mut h) = hashes[i].lock() {
+                            h.merge(&part);
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut v) = errors.lock() {
+                            v.push((k, e));
+                        }
+                        next.store(work.len(), Ordering::Relaxed);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut errors = errors.into_inner().unwrap_or_default();
+    errors.sort_by_key(|e| e.0);
+    if let Some((_, e)) = errors.into_iter().next() {
+        return Err(e);
+    }
+    Ok(hashes
+        .into_iter()
+        .map(|h| h.into_inner().unwrap_or_default())
+        .collect())
 }
 
 /// Row count and content hash of each archive table, read from the live

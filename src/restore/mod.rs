@@ -11,7 +11,7 @@
 
 mod abandon;
 mod context;
-mod failpoint;
+pub(crate) mod failpoint;
 mod feed;
 mod journal;
 pub mod phases;
@@ -81,6 +81,9 @@ pub struct Run<'a> {
     pub policy: Policy,
     /// Where rejected rows go.
     pub rejects: std::path::PathBuf,
+    /// Whom the rejects archive is encrypted to (those of an encrypted
+    /// archive: the public keys of its identities).
+    pub rejects_to: Option<std::sync::Arc<crate::archive::crypt::Recipients>>,
     /// The target, for reading rejected rows back out.
     pub target_spec: &'a ConnSpec,
     /// Refresh planner statistics of each loaded table.

@@ -39,7 +39,6 @@ pub(super) async fn write_rejects(
         .collect();
     let quiet = Progress::new(crate::progress::Mode::Quiet, "rejects", &expected);
     let settings = crate::dump::Settings {
-        no_replace: true,
         jobs: 1,
         chunk_size: 64 << 20,
         level: 3,
@@ -53,7 +52,10 @@ pub(super) async fn write_rejects(
         source,
         schema,
         &read_from,
-        &run.rejects,
+        &crate::archive::Dest {
+            recipients: run.rejects_to.clone(),
+            ..crate::archive::Dest::local(&run.rejects, true)
+        },
         &settings,
         quiet,
         crate::archive::manifest::now_rfc3339(),

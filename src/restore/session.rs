@@ -29,6 +29,8 @@ pub enum Input {
 /// A validated restore, plan or copy.
 pub struct Request {
     pub input: Input,
+    /// How to reach and decrypt the archive (S3 settings, identities).
+    pub access: crate::archive::reader::Access,
     pub spec: ConnSpec,
     pub jobs: usize,
     pub opts: Options,
@@ -86,7 +88,8 @@ pub fn run(req: Request) -> Result<Outcome> {
     let mut no_code_warnings = Vec::new();
     let reader = match input {
         Input::Archive(path) => {
-            let mut r = ArchiveReader::open(path)?;
+            let loc = crate::storage::Location::parse(path)?;
+            let mut r = ArchiveReader::open_at(&loc, &req.access)?;
             let from = r.manifest().source.engine;
             if opts.no_code {
                 no_code_warnings = strip_code(&mut r.manifest_mut().schema, from);
@@ -133,6 +136,10 @@ pub fn run(req: Request) -> Result<Outcome> {
             jobs,
             policy: args.policy,
             rejects: args.rejects.clone(),
+            rejects_to: match (&reader, &args.access.identities) {
+                (Some(r), Some(ids)) if r.encrypted() => Some(ids.recipients()),
+                _ => None,
+            },
             target_spec: spec,
             analyze: args.analyze,
         };

@@ -29,8 +29,7 @@ fn dump(dir: &Path, source: &Path) -> PathBuf {
     let rt = session::runtime(2).expect("a runtime");
     rt.block_on(crate::dump::dump(
         &spec(source),
-        &out,
-        false,
+        &crate::archive::Dest::local(&out, false),
         &TableFilter::default(),
         2,
         64 << 10,
@@ -44,6 +43,7 @@ fn dump(dir: &Path, source: &Path) -> PathBuf {
 fn request(archive: &Path, target: &Path, policy: Policy) -> Request {
     Request {
         input: Input::Archive(archive.to_path_buf()),
+        access: Default::default(),
         spec: spec(target),
         jobs: 2,
         opts: Options::default(),

@@ -2,11 +2,13 @@
 //! (PostgreSQL and MariaDB on 127.0.0.1, SQLite files).
 
 mod common;
+mod moto;
 mod oracle;
 
 mod archive;
 mod backups;
 mod crossengine;
+mod encryption;
 mod errors;
 mod fidelity;
 mod gogs;
@@ -20,4 +22,5 @@ mod postgres;
 mod resume;
 mod secrets;
 mod sqlite;
+mod storage;
 mod tls;
