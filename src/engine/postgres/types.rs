@@ -122,19 +122,12 @@ pub(super) fn map_type(t: &NeutralType) -> String {
         NeutralType::Decimal { .. } => "numeric".into(),
         NeutralType::Float { bytes: 4 } => "real".into(),
         NeutralType::Float { .. } => "double precision".into(),
+        // MySQL's CHAR(n) too: MySQL strips its padding when read, so its
+        // values are what they were written as; PostgreSQL's character(n)
+        // would pad them again on every read.
         NeutralType::Text {
-            max_chars: Some(n),
-            fixed,
-        } if *n <= 10_485_760 => {
-            format!(
-                "{}({n})",
-                if *fixed {
-                    "character"
-                } else {
-                    "character varying"
-                }
-            )
-        }
+            max_chars: Some(n), ..
+        } if *n <= 10_485_760 => format!("character varying({n})"),
         NeutralType::Text { .. } => "text".into(),
         NeutralType::Binary { .. } => "bytea".into(),
         NeutralType::Date => "date".into(),

@@ -83,7 +83,9 @@ fn my_kind(data_type: &str, column_type: &str) -> Kind {
         "date" => Kind::Date,
         "datetime" | "timestamp" => Kind::Timestamp,
         "json" => Kind::Json,
-        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Kind::Binary,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "geometry"
+        | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" => Kind::Binary,
         _ => Kind::Text,
     }
 }
@@ -367,4 +369,5 @@ fn chinook_around_the_three_engines() {
 
 mod apps;
 mod copy;
+mod filmrental;
 mod hard_values;
