@@ -685,6 +685,7 @@ mod tests {
             generated: None,
             collation: collation.map(String::from),
             comment: None,
+            inherited: false,
         };
         let steps =
             |from, c: &Column, to| ColumnConv::new(from, Some(c), to, &c.ty, ZeroDates::Null).steps;

@@ -10,6 +10,7 @@
 //! merged into: the archive's rows go through a staging table, and those
 //! whose keys collide with the target's are resolved by `--on-duplicate`.
 
+use super::objects::ObjectOptions;
 use crate::archive::Manifest;
 use crate::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
@@ -88,6 +89,9 @@ pub struct Plan {
     /// `--no-code`: views, triggers, checks and expressions left out.
     #[serde(default)]
     pub no_code: bool,
+    /// Owners, grants and roles.
+    #[serde(default)]
+    pub objects: ObjectOptions,
 }
 
 /// What the user asked for.
@@ -108,6 +112,8 @@ pub struct Options {
     pub zero_dates: ZeroDates,
     /// Leave out everything in the archive that is code (`--no-code`).
     pub no_code: bool,
+    /// `--no-owner`, `--no-privileges`, `--create-roles`.
+    pub objects: ObjectOptions,
 }
 
 /// Compare the archive with the target (whose tables are `existing`) and
@@ -331,7 +337,7 @@ pub async fn make(
             .into())
         }
     }
-    Ok(Plan {
+    let mut plan = Plan {
         referencing: relaxed_fks,
         source_engine: from,
         source_version: manifest.source.server_version.clone(),
@@ -343,7 +349,11 @@ pub async fn make(
         zero_dates: opts.zero_dates,
         no_code: opts.no_code,
         live: false,
-    })
+        objects: opts.objects.clone(),
+    };
+    let roles = target.roles().await?;
+    super::objects::review(&mut plan, &manifest.schema, &roles);
+    Ok(plan)
 }
 
 /// Foreign keys of the target's other tables that reference `tt`, where the
@@ -668,6 +678,12 @@ impl Plan {
                     names.join(", ")
                 ));
             }
+        }
+        if self.objects.create_roles && !self.objects.missing_roles.is_empty() {
+            s.push_str(&format!(
+                "  create roles {}\n",
+                self.objects.missing_roles.join(", ")
+            ));
         }
         for w in &self.warnings {
             s.push_str(&format!("  warning: {w}\n"));

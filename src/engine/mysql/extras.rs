@@ -81,6 +81,7 @@ pub(super) async fn extras(
                 name: v,
                 table: None,
                 ddl: strip_definer(&ddl),
+                ..Default::default()
             });
         }
     }
@@ -110,6 +111,7 @@ pub(super) async fn extras(
             name,
             table: Some(table.clone()),
             ddl: strip_definer(&ddl),
+            ..Default::default()
         });
     }
     Ok(out)

@@ -85,6 +85,7 @@ pub(super) async fn introspect(
             native_ddl: None,
             options,
             estimated_rows: number(r, 4, "TABLE_ROWS", &context)?,
+            inherits: vec![],
         });
     }
     let missing = filter
@@ -162,6 +163,7 @@ pub(super) async fn introspect(
             generated,
             collation: cell(r, 8),
             comment: cell(r, 9).filter(|c| !c.is_empty()),
+            inherited: false,
         });
     }
 

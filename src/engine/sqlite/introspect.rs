@@ -43,12 +43,14 @@ pub(super) fn schema(
                 name: name.clone(),
                 table: None,
                 ddl: sql.clone().unwrap_or_default(),
+                ..Default::default()
             }),
             "trigger" if filter.wants(tbl) => extras.push(NativeObject {
                 kind: "trigger".into(),
                 name: name.clone(),
                 table: Some(tbl.clone()),
                 ddl: sql.clone().unwrap_or_default(),
+                ..Default::default()
             }),
             _ => {}
         }
@@ -68,6 +70,7 @@ pub(super) fn schema(
         enums: vec![],
         sequences: vec![],
         extras,
+        roles: vec![],
     })
 }
 
@@ -140,6 +143,7 @@ fn table(
             },
             collation: None,
             comment: None,
+            inherited: false,
         })
         .collect();
     let primary_key = if pk.is_empty() {
@@ -270,5 +274,6 @@ fn table(
         native_ddl: Some(sql),
         options: vec![],
         estimated_rows,
+        inherits: vec![],
     })
 }

@@ -1,12 +1,14 @@
-//! The end of a restore: sequences past the restored ids, views, triggers
-//! and other extras replayed, statistics, and every table's row count
-//! checked against the manifest.
+//! The end of a restore: sequences past the restored ids, the objects
+//! after the data (views, triggers, policies, grants...), statistics, and
+//! every table's row count checked against the manifest.
 
 use super::super::context::{with_source_positions, Ctx};
 use super::super::journal::Phase;
-use super::super::plan::{Action, Plan};
+use super::super::objects;
+use super::super::plan::Action;
 use super::super::Report;
-use crate::model::{NativeObject, Schema};
+use crate::model::objects::Stage;
+use crate::model::Schema;
 use anyhow::Result;
 use std::sync::atomic::Ordering;
 
@@ -35,15 +37,17 @@ pub async fn sequences(cx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Replay the extras (views, triggers, functions) and refresh statistics,
-/// once; returns the plan's warnings with what was left out.
+/// Create the objects that follow the data (views, triggers, policies,
+/// grants...) and refresh statistics, once; returns the plan's warnings
+/// with what was left out.
 pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
     let mut warnings = cx.plan.warnings.clone();
     warnings.extend(cx.conversions.report());
-    let manifest = cx.feed.manifest();
-    let extras = extras_to_replay(&cx.plan, manifest, &mut warnings);
     if cx.journal.phase != Phase::Finished {
         let schema = cx.schema();
+        let after = objects::at_stage(&cx.plan, schema, Stage::AfterData);
+        let more = cx.target.create_objects(&after, cx.from()).await?;
+        cx.warn(more);
         let restored = Schema {
             tables: cx
                 .plan
@@ -52,12 +56,15 @@ pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
                 .filter(|t| t.action != Action::Keep)
                 .map(|t| schema.tables[t.index].clone())
                 .collect(),
-            extras,
+            extras: after,
             ..schema.clone()
         };
         cx.target.finish(&restored, cx.from()).await?;
         cx.journal.phase = Phase::Finished;
         cx.journal.save(cx.target.as_ref()).await?;
+    }
+    if let Ok(mut w) = cx.warnings.lock() {
+        warnings.append(&mut w);
     }
     Ok(warnings)
 }
@@ -124,59 +131,5 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
         constraints,
         seconds: cx.progress.elapsed().as_secs_f64(),
         warnings,
-    })
-}
-
-/// The extras to replay: never views over an existing schema (the app's
-/// own win), nor ones that name a table this restore leaves out. Triggers
-/// go with their table.
-fn extras_to_replay(
-    plan: &Plan,
-    manifest: &crate::archive::Manifest,
-    warnings: &mut Vec<String>,
-) -> Vec<NativeObject> {
-    let left_out: Vec<&str> = manifest
-        .tables
-        .iter()
-        .filter(|e| !plan.tables.iter().any(|p| p.name == e.name))
-        .map(|e| e.name.as_str())
-        .collect();
-    manifest
-        .schema
-        .extras
-        .iter()
-        .filter(|x| match &x.table {
-            Some(_) if plan.writes_existing() => false,
-            Some(t) => plan.tables.iter().any(|p| &p.name == t),
-            None if x.kind == "extension" || x.kind == "function" => true,
-            None if plan.writes_existing() => {
-                warnings.push(format!(
-                    "{} {} not created: the target's schema already exists",
-                    x.kind, x.name
-                ));
-                false
-            }
-            None => match left_out.iter().find(|t| mentions(&x.ddl, t)) {
-                Some(t) => {
-                    warnings.push(format!(
-                        "{} {} not created: it reads table {t}, which this restore leaves out",
-                        x.kind, x.name
-                    ));
-                    false
-                }
-                None => true,
-            },
-        })
-        .cloned()
-        .collect()
-}
-
-/// Whether `sql` names `table` as a whole identifier.
-fn mentions(sql: &str, table: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-    sql.match_indices(table).any(|(i, _)| {
-        let before = sql[..i].chars().next_back();
-        let after = sql[i + table.len()..].chars().next();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
     })
 }
