@@ -42,16 +42,38 @@ pub fn default_sql(engine: EngineKind, d: &PortableDefault) -> String {
 /// `;` outside literals, a comment, an unterminated literal or quoted name,
 /// unbalanced parentheses. `None` when it is fine.
 pub fn expr_problem(engine: EngineKind, text: &str) -> Option<&'static str> {
-    scan(engine, text, false)
+    scan(engine, text, Semicolons::Never)
 }
 
 /// [`expr_problem`] for a PostgreSQL rule, whose actions in parentheses
 /// are separated by `;`.
 pub fn rule_problem(text: &str) -> Option<&'static str> {
-    scan(EngineKind::Postgres, text, true)
+    scan(EngineKind::Postgres, text, Semicolons::Nested)
 }
 
-fn scan(engine: EngineKind, text: &str, nested_semicolons: bool) -> Option<&'static str> {
+/// [`expr_problem`] for a PostgreSQL function or procedure: a standard SQL
+/// body (`BEGIN ATOMIC ... END`) holds statements ended by `;`.
+pub fn routine_problem(text: &str) -> Option<&'static str> {
+    let upper = text.to_ascii_uppercase();
+    match upper.find("BEGIN ATOMIC") {
+        Some(at) if upper.trim_end().ends_with("END") => {
+            scan(EngineKind::Postgres, &text[..at], Semicolons::Never)
+                .or_else(|| scan(EngineKind::Postgres, &text[at..], Semicolons::Anywhere))
+        }
+        _ => expr_problem(EngineKind::Postgres, text),
+    }
+}
+
+/// Where a `;` may stand in text [`scan`] checks.
+#[derive(Clone, Copy, PartialEq)]
+enum Semicolons {
+    Never,
+    /// Inside parentheses.
+    Nested,
+    Anywhere,
+}
+
+fn scan(engine: EngineKind, text: &str, semicolons: Semicolons) -> Option<&'static str> {
     let b = text.as_bytes();
     let mut i = 0;
     let mut depth = 0i64;
@@ -59,7 +81,11 @@ fn scan(engine: EngineKind, text: &str, nested_semicolons: bool) -> Option<&'sta
     while i < b.len() {
         let c = b[i];
         match c {
-            b';' if !(nested_semicolons && depth > 0) => return Some("a ';' (a second statement)"),
+            b';' if semicolons == Semicolons::Never
+                || (semicolons == Semicolons::Nested && depth == 0) =>
+            {
+                return Some("a ';' (a second statement)")
+            }
             b'-' if b.get(i + 1) == Some(&b'-') => return Some("a comment"),
             b'/' if b.get(i + 1) == Some(&b'*') => return Some("a comment"),
             b'#' if engine == EngineKind::Mysql => return Some("a comment"),
@@ -430,6 +456,7 @@ pub fn schema_problems(schema: &Schema, from: EngineKind, to: EngineKind) -> Vec
                 let one = x.ddl.trim_end().strip_suffix(';').unwrap_or(&x.ddl);
                 let problem = match x.kind.as_str() {
                     "rule" => rule_problem(one),
+                    "function" | "procedure" => routine_problem(one),
                     _ => expr_problem(from, one),
                 };
                 if let Some(p) = problem {
@@ -647,6 +674,15 @@ mod tests {
         );
         assert!(
             rule_problem("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING; DROP TABLE x")
+                .is_some()
+        );
+        assert_eq!(
+            routine_problem("CREATE FUNCTION f() RETURNS bigint LANGUAGE sql\nBEGIN ATOMIC\n SELECT 1;\n SELECT 2;\nEND"),
+            None
+        );
+        assert!(routine_problem("CREATE FUNCTION f() RETURNS int AS 'x'; DROP TABLE t").is_some());
+        assert!(
+            routine_problem("CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; END; DROP TABLE t")
                 .is_some()
         );
     }

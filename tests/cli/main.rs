@@ -14,6 +14,7 @@ mod hostile;
 mod lock;
 mod merge;
 mod mysql;
+mod pgobjects;
 mod postgres;
 mod resume;
 mod secrets;

@@ -48,6 +48,7 @@ pub(super) async fn comments(
         }
         let text: String = col(&r, 3, ctx)?;
         let on = match (col::<i32>(&r, 2, ctx)?, &e.columns_of) {
+            (0, _) if e.designation.is_empty() => continue,
             (0, _) => e.designation.clone(),
             (_, Some(rel)) => match col::<Option<String>>(&r, 4, ctx)? {
                 Some(c) => format!("COLUMN {rel}.{}", quote_ident(&c)),

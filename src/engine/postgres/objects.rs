@@ -24,11 +24,12 @@ pub(super) struct Objects {
     pub warnings: Vec<String>,
 }
 
-/// SQL: `oid` of catalog `class` is not an extension's member.
+/// SQL: `oid` of catalog `class` is neither an extension's member nor
+/// part of another object (a range type's constructor functions).
 pub(super) fn not_member(class: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{class}'::regclass \
-         AND e.objid = {oid} AND e.deptype = 'e')"
+         AND e.objid = {oid} AND e.deptype IN ('e', 'i'))"
     )
 }
 
@@ -277,6 +278,7 @@ async fn types(
             col(&r, 2, ctx)?,
             Entry {
                 key,
+                comments: true,
                 columns_of: Some(q),
                 ..Default::default()
             },

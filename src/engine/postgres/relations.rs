@@ -154,12 +154,12 @@ pub(super) async fn objects(
     table_options(client, nsp, &names, out).await
 }
 
-/// SQL: a `reloptions`-style array as `name='value', ...`, without the
-/// options `skip` names.
-fn options_sql(array: &str, skip: &str) -> String {
+/// SQL: a `reloptions`-style array as `name='value', ...`, with only the
+/// options `keep` (SQL, of `o`) says.
+fn options_sql(array: &str, keep: &str) -> String {
     format!(
         "array_to_string(ARRAY(SELECT format('%s=%L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
-                                  FROM unnest({array}) o WHERE o NOT LIKE '{skip}=%'), ', ')"
+                                  FROM unnest({array}) o WHERE {keep}), ', ')"
     )
 }
 
@@ -176,7 +176,7 @@ async fn views(
            FROM pg_class c
           WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('v', 'm') AND {}
           ORDER BY c.oid",
-        options_sql("c.reloptions", "check_option"),
+        options_sql("c.reloptions", "o NOT LIKE 'check_option=%'"),
         not_member("pg_class", "c.oid")
     );
     for r in client
@@ -589,7 +589,11 @@ async fn column_options(
           WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
             AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY c.relname, a.attnum",
-        options_sql("a.attoptions", "")
+        // The column options PostgreSQL defines.
+        options_sql(
+            "a.attoptions",
+            "split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')"
+        )
     );
     for r in client
         .query(&sql, &[&names])
