@@ -109,13 +109,21 @@ fn decide(schema: &Schema, scope: &Scope, warnings: &mut Vec<String>) -> Vec<(St
     let order = creation_order(schema, scope.from);
     let objects = &schema.extras;
     if scope.from != scope.to {
-        let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        let own = |x: &&NativeObject| {
+        // Named once each: not what goes with a table left out, not what is
+        // said about an object itself not created, and not owners (the
+        // restoring user owns everything another engine creates, as with
+        // --no-owner).
+        let keys: HashSet<crate::model::ObjectRef> = objects.iter().map(|x| x.key()).collect();
+        let named = |x: &&NativeObject| {
             x.table
                 .as_deref()
                 .is_none_or(|t| scope.restored.contains(t))
+                && x.kind != "owner"
+                && !(matches!(x.kind.as_str(), "comment" | "grant" | "security label")
+                    && x.depends.iter().any(|d| keys.contains(d)))
         };
-        for x in objects.iter().filter(own) {
+        let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for x in objects.iter().filter(named) {
             by_kind.entry(&x.kind).or_default().push(x.describe());
         }
         for (kind, names) in by_kind {
@@ -292,6 +300,7 @@ fn same_type_name(name: &str, native: &str) -> bool {
 fn plural(kind: &str, n: usize) -> String {
     match (n, kind) {
         (1, k) => k.to_string(),
+        (_, "row security") => format!("{n} row security settings"),
         (_, k) if k.ends_with('s') => format!("{n} {k}"),
         (_, k) if k.ends_with('y') => format!("{n} {}ies", &k[..k.len() - 1]),
         (_, k) if k.ends_with("ex") => format!("{n} {k}es"),

@@ -268,6 +268,12 @@ pub async fn make(
             referencing.extend(referencing_fks(existing, old, target));
         }
         problems.extend(target.refuse_names(table));
+        if table.columns.is_empty() && from != target.kind() {
+            problems.push(format!(
+                "table {} has no columns, which only {from} allows; leave it out with --exclude-tables {}",
+                table.name, table.name
+            ));
+        }
         if from != target.kind() {
             for c in table.data_columns() {
                 if let Some(ty) = target.column_type(table, c) {

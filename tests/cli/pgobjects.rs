@@ -210,3 +210,97 @@ fn a_missing_role_is_named_and_create_roles_makes_it() {
         "restored with --create-roles",
     );
 }
+
+#[test]
+fn a_restore_killed_between_objects_resumes_to_the_same_schema() {
+    let roles = Roles::new();
+    let dir = tempdir();
+    let (src, archive) = dumped(&roles, &dir);
+    let expected = pg_snapshot_with(&src, true);
+    // Killed once the tables and what needs them are in, before the
+    // objects after the data, and once those are in.
+    for point in ["created", "reapplied", "finished"] {
+        let target = PgDb::new("haul_pgobj_r");
+        let args = ["restore", &archive, &target.url(), "-q"];
+        let killed = haul_env(&args, &[("HAUL_FAILPOINT", point)]);
+        assert_eq!(killed.code, -1, "{point}: {}", killed.all());
+        let r = haul(&[&args[..], &["--resume"]].concat());
+        assert_eq!(r.code, 0, "{point}: resume: {}", r.stderr);
+        assert_same(&pg_snapshot_with(&target, true), &expected, point);
+    }
+}
+
+#[test]
+fn a_subset_names_the_objects_it_leaves_out() {
+    let roles = Roles::new();
+    let dir = tempdir();
+    let (_src, archive) = dumped(&roles, &dir);
+    let target = PgDb::new("haul_pgobj_s");
+    let r = haul(&[
+        "restore",
+        &archive,
+        &target.url(),
+        "--tables",
+        "tenants,audit_log",
+    ]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    for named in [
+        "view tenant_balances not created: it reads table accounts, which this restore leaves out",
+        "function tenant_documents(integer) not created: it needs table documents",
+        "materialized view document_counts not created: it reads table documents",
+    ] {
+        assert!(r.stderr.contains(named), "{named}:\n{}", r.stderr);
+    }
+    // What goes with the restored tables is there; a function that needs
+    // only them too.
+    assert_eq!(target.sql("SELECT tenant_count()").trim(), "3");
+    assert_eq!(
+        target
+            .sql("SELECT count(*) FROM pg_rewrite WHERE rulename = 'tenants_rename'")
+            .trim(),
+        "1"
+    );
+}
+
+#[test]
+fn another_engine_is_told_what_it_does_not_get() {
+    let roles = Roles::new();
+    let dir = tempdir();
+    let (_src, archive) = dumped(&roles, &dir);
+    let lite = SqliteDb::new("pgobj");
+    // A table without columns cannot exist there: refused, nothing written.
+    let r = haul(&["restore", &archive, &lite.url()]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        error_line(&r).contains("table heartbeat has no columns"),
+        "{}",
+        r.stderr
+    );
+    let r = haul(&[
+        "restore",
+        &archive,
+        &lite.url(),
+        "--exclude-tables",
+        "heartbeat",
+    ]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    for named in [
+        "4 policies not created",
+        "policy tenant_a_documents on documents",
+        "GRANT SELECT ON TABLE \"documents\" TO",
+        "REVOKE USAGE ON TYPE \"application_type\" FROM PUBLIC",
+        "function is_machine(application_type)",
+        "table click_events: inherits from events",
+        "table accounts, column email: created as the base type of domain email",
+        "table sessions: persistence unlogged not carried",
+    ] {
+        assert!(r.stderr.contains(named), "{named}:\n{}", r.stderr);
+    }
+    let conn = lite.conn();
+    assert_eq!(sqlite_rows(&conn, "SELECT count(*) FROM constants"), ["3"]);
+    assert_eq!(sqlite_rows(&conn, "SELECT count(*) FROM events"), ["2"]);
+    assert_eq!(
+        sqlite_rows(&conn, "SELECT count(*) FROM click_events"),
+        ["3"]
+    );
+}

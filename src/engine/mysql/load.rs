@@ -149,6 +149,9 @@ impl MyTarget {
         };
         let load_err = |message: String| errs.load(message);
         let codec_err = |source| errs.codec(source);
+        if columns.is_empty() {
+            return self.load_empty_rows(table, rows, mark, &errs).await;
+        }
         let kinds: Vec<Kind> = columns
             .iter()
             .map(|n| table.column(n).map(kind_of).unwrap_or(Kind::Text))
@@ -360,6 +363,50 @@ impl MyTarget {
                 }
                 Err(e)
             }
+        }
+    }
+}
+
+impl MyTarget {
+    /// Rows of a table without data columns in the archive: as many rows
+    /// of defaults, in one transaction.
+    async fn load_empty_rows(
+        &self,
+        table: &Table,
+        rows: &mut dyn Rows,
+        mark: Option<ChunkMark>,
+        errs: &ChunkErrors<'_>,
+    ) -> Result<u64, EngineError> {
+        let mut n = 0u64;
+        while rows.next_row().map_err(|e| errs.codec(e))? {
+            n += 1;
+        }
+        let mut conn = self.pool.get().await?;
+        let r = async {
+            conn.query_drop("START TRANSACTION").await?;
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(1000);
+                let values = vec!["()"; k as usize].join(", ");
+                conn.query_drop(format!(
+                    "INSERT INTO {} () VALUES {values}",
+                    qi(&table.name)
+                ))
+                .await?;
+                left -= k;
+            }
+            if let Some(m) = mark {
+                conn.query_drop(m.insert_sql(qi)).await?;
+            }
+            conn.query_drop("COMMIT").await
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                self.pool.put(conn).await;
+                Ok(n)
+            }
+            Err(e) => Err(errs.load(describe(&e))),
         }
     }
 }
