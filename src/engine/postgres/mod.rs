@@ -16,6 +16,8 @@ mod load;
 mod objects;
 mod relations;
 mod replay;
+mod routines;
+mod settings;
 mod source;
 mod target;
 mod types;
