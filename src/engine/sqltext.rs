@@ -489,8 +489,23 @@ fn own_sequence(default: &str, sequence: Option<&str>) -> bool {
 /// current time and the column's own sequence. One warning per object.
 pub fn strip_code(schema: &mut Schema, from: EngineKind) -> Vec<String> {
     let mut warnings = Vec::new();
+    // One line per kind: an archive may hold hundreds of grants.
+    let mut by_kind: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for x in schema.extras.drain(..) {
-        warnings.push(format!("{} {} left out (--no-code)", x.kind, x.name));
+        by_kind
+            .entry(x.kind.clone())
+            .or_default()
+            .push(x.describe());
+    }
+    for (kind, names) in by_kind {
+        warnings.push(match names.as_slice() {
+            [one] => format!("{one} left out (--no-code)"),
+            _ => format!(
+                "{} {kind} objects left out (--no-code): {}",
+                names.len(),
+                names.join(", ")
+            ),
+        });
     }
     for t in &mut schema.tables {
         let tn = t.name.clone();

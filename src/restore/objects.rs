@@ -108,19 +108,18 @@ pub fn review(plan: &mut Plan, schema: &Schema, target_roles: &[String]) {
 fn decide(schema: &Schema, scope: &Scope, warnings: &mut Vec<String>) -> Vec<(Stage, usize)> {
     let order = creation_order(schema, scope.from);
     let objects = &schema.extras;
+    let keys: HashSet<crate::model::ObjectRef> = objects.iter().map(|x| x.key()).collect();
     if scope.from != scope.to {
         // Named once each: not what goes with a table left out, not what is
         // said about an object itself not created, and not owners (the
         // restoring user owns everything another engine creates, as with
         // --no-owner).
-        let keys: HashSet<crate::model::ObjectRef> = objects.iter().map(|x| x.key()).collect();
         let named = |x: &&NativeObject| {
             x.table
                 .as_deref()
                 .is_none_or(|t| scope.restored.contains(t))
                 && x.kind != "owner"
-                && !(matches!(x.kind.as_str(), "comment" | "grant" | "security label")
-                    && x.depends.iter().any(|d| keys.contains(d)))
+                && !about_another(x, &keys)
         };
         let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for x in objects.iter().filter(named) {
@@ -162,7 +161,7 @@ fn decide(schema: &Schema, scope: &Scope, warnings: &mut Vec<String>) -> Vec<(St
         }
         if scope.writes_existing && x.kind != "extension" {
             // The app's own objects in an existing schema win.
-            if x.table.is_none() {
+            if x.table.is_none() && !about_another(x, &keys) {
                 existing.push(x.describe());
             }
             skip(&mut skipped);
@@ -246,6 +245,15 @@ fn decide(schema: &Schema, scope: &Scope, warnings: &mut Vec<String>) -> Vec<(St
     out
 }
 
+/// Whether `x` is said about another object of the archive (its comment,
+/// owner, grant or label), which goes with that object.
+fn about_another(x: &NativeObject, keys: &HashSet<crate::model::ObjectRef>) -> bool {
+    matches!(
+        x.kind.as_str(),
+        "comment" | "owner" | "grant" | "security label"
+    ) && x.depends.iter().any(|d| keys.contains(d))
+}
+
 /// What a cross-engine restore leaves out of the tables themselves:
 /// inheritance, table options, the constraints of domain-typed columns.
 fn cross_engine_tables(schema: &Schema, scope: &Scope) -> Vec<String> {
@@ -258,6 +266,14 @@ fn cross_engine_tables(schema: &Schema, scope: &Scope) -> Vec<String> {
         .iter()
         .filter(|t| scope.restored.contains(t.name.as_str()))
         .collect();
+    if !schema.sequences.is_empty() {
+        let names: Vec<&str> = schema.sequences.iter().map(|s| s.name.as_str()).collect();
+        v.push(format!(
+            "sequences not carried to {} (only those of auto-increment columns): {}",
+            scope.to,
+            names.join(", ")
+        ));
+    }
     for t in restored {
         if !t.inherits.is_empty() {
             v.push(format!(

@@ -304,3 +304,25 @@ fn another_engine_is_told_what_it_does_not_get() {
         ["3"]
     );
 }
+
+#[test]
+fn a_dump_names_what_it_does_not_carry() {
+    let src = PgDb::new("haul_pgobj_u");
+    src.sql(
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);
+         CREATE TEXT SEARCH CONFIGURATION plain_english (COPY = english);
+         ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;",
+    );
+    let dir = tempdir();
+    let archive = dir.path().join("u.haul").display().to_string();
+    let r = haul(&["dump", &src.url(), "-o", &archive, "--json"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("JSON summary");
+    let warnings = summary["warnings"].to_string();
+    for named in [
+        "text search configurations are not carried: plain_english",
+        "default privileges (ALTER DEFAULT PRIVILEGES) are not carried",
+    ] {
+        assert!(warnings.contains(named), "{named}: {warnings}");
+    }
+}
