@@ -214,6 +214,7 @@ fn options(args: &LoadArgs) -> Result<Options> {
             no_owner: args.no_owner,
             no_privileges: args.no_privileges,
             create_roles: args.create_roles,
+            clean: args.clean,
             missing_roles: vec![],
         },
         zero_dates: match args.zero_dates {

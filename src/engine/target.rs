@@ -163,6 +163,20 @@ pub trait Ddl: Dialect + Sql {
         Ok(Vec::new())
     }
 
+    /// Drop those of `objects` (in creation order; dropped in reverse) and
+    /// of `schema`'s types the target has, for `--clean`: what other
+    /// objects of the target still need is kept, with a warning. Engines
+    /// whose objects go with their tables keep this default.
+    async fn drop_objects(
+        &self,
+        schema: &Schema,
+        objects: &[NativeObject],
+        from: EngineKind,
+    ) -> Result<Vec<String>, EngineError> {
+        let _ = (schema, objects, from);
+        Ok(Vec::new())
+    }
+
     /// Create `roles` (missing ones the archive describes); warnings for
     /// what is not carried (passwords, superuser).
     async fn create_roles(&self, roles: &[Role]) -> Result<Vec<String>, EngineError> {

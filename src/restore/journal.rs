@@ -44,7 +44,8 @@ pub struct Journal {
     /// Merges done so far.
     #[serde(default)]
     pub merged: Vec<Merged>,
-    /// Roles, types, functions and the other objects tables need are in.
+    /// Roles, types, functions and the other objects tables need are in
+    /// (set only when there were any).
     #[serde(default)]
     pub pre_data: bool,
 }

@@ -22,6 +22,10 @@ pub struct ObjectOptions {
     /// `--create-roles`: create the missing roles the archive records.
     #[serde(default)]
     pub create_roles: bool,
+    /// `--clean`: the archive's objects the target has are dropped before
+    /// they are created again.
+    #[serde(default)]
+    pub clean: bool,
     /// Roles the objects name that the target lacked at plan time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_roles: Vec<String>,
@@ -58,6 +62,16 @@ pub fn at_stage(plan: &Plan, schema: &Schema, stage: Stage) -> Vec<NativeObject>
     decide(schema, &scope, &mut Vec::new())
         .into_iter()
         .filter(|(s, _)| *s == stage)
+        .map(|(_, i)| schema.extras[i].clone())
+        .collect()
+}
+
+/// Every object a restore creates, in creation order (what `--clean`
+/// drops first, in the reverse order).
+pub fn all(plan: &Plan, schema: &Schema) -> Vec<NativeObject> {
+    let scope = Scope::of(plan, schema);
+    decide(schema, &scope, &mut Vec::new())
+        .into_iter()
         .map(|(_, i)| schema.extras[i].clone())
         .collect()
 }

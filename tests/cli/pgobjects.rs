@@ -121,6 +121,15 @@ fn every_object_kind_round_trips_with_owners_and_privileges() {
             .trim(),
         "99.99"
     );
+    // Rolled back over itself: --clean replaces the objects too.
+    target.sql("INSERT INTO tenants (name, code) VALUES ('Later', 'LTR')");
+    let r = haul(&["restore", &archive, &target.url(), "--clean"]);
+    assert_eq!(r.code, 0, "restore --clean: {}", r.stderr);
+    assert_same(
+        &pg_snapshot_with(&target, true),
+        &pg_snapshot_with(&src, true),
+        "objects restored again with --clean",
+    );
 }
 
 #[test]

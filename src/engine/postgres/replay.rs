@@ -5,8 +5,9 @@
 //! the roles `--create-roles` makes, without passwords or superuser.
 
 use super::conn::{col, describe, server_err, Pool};
+use crate::engine::sqltext::expr_problem;
 use crate::engine::{quote_ident, EngineError};
-use crate::model::{NativeObject, Role};
+use crate::model::{EngineKind, NativeObject, Role, Schema};
 use tokio_postgres::error::SqlState;
 
 /// Why a failed `x` need not fail the restore, if it need not.
@@ -72,6 +73,80 @@ pub(super) async fn create_objects(
     }
     .await;
     // A failed one is dropped with its transaction.
+    if r.is_ok() {
+        pool.put(c).await;
+    }
+    r
+}
+
+/// The statement dropping `x` if it exists and nothing else needs it, for
+/// kinds that do not go with a table.
+fn drop_sql(x: &NativeObject) -> Option<String> {
+    let q = quote_ident(&x.name);
+    Some(match x.kind.as_str() {
+        "view" => format!("DROP VIEW IF EXISTS {q}"),
+        "materialized view" => format!("DROP MATERIALIZED VIEW IF EXISTS {q}"),
+        "type" => format!("DROP TYPE IF EXISTS {q}"),
+        "domain" => format!("DROP DOMAIN IF EXISTS {q}"),
+        "collation" => format!("DROP COLLATION IF EXISTS {q}"),
+        // Signatures as the catalog writes them.
+        "function" | "procedure" | "aggregate" | "operator" | "cast"
+            if expr_problem(EngineKind::Postgres, &x.name).is_none() =>
+        {
+            format!("DROP {} IF EXISTS {}", x.kind.to_ascii_uppercase(), x.name)
+        }
+        _ => return None,
+    })
+}
+
+/// Drop, in reverse creation order, the archive's `objects` and enum types
+/// the target has (`--clean`); one still needed by others of the target's
+/// is kept, with a warning.
+pub(super) async fn drop_objects(
+    pool: &Pool,
+    schema: &Schema,
+    objects: &[NativeObject],
+) -> Result<Vec<String>, EngineError> {
+    let enums = schema.enums.iter().map(|e| NativeObject {
+        kind: "type".into(),
+        name: e.name.clone(),
+        ..Default::default()
+    });
+    let mut drops: Vec<(String, String)> = Vec::new();
+    for x in objects.iter().rev().cloned().chain(enums) {
+        if let Some(sql) = drop_sql(&x) {
+            drops.push((x.describe(), sql));
+        }
+    }
+    if drops.is_empty() {
+        return Ok(Vec::new());
+    }
+    let c = pool.get().await?;
+    let r = async {
+        let ctx = "dropping the archive's objects (--clean)";
+        c.batch_execute("BEGIN")
+            .await
+            .map_err(|e| server_err(ctx, e))?;
+        let mut warnings = Vec::new();
+        for (what, sql) in &drops {
+            c.batch_execute("SAVEPOINT haul_drop")
+                .await
+                .map_err(|e| server_err(ctx, e))?;
+            match c.execute(sql.as_str(), &[]).await {
+                Ok(_) => c.batch_execute("RELEASE SAVEPOINT haul_drop").await,
+                Err(e) => {
+                    warnings.push(format!("{what} kept (--clean): {}", describe(&e)));
+                    c.batch_execute("ROLLBACK TO SAVEPOINT haul_drop").await
+                }
+            }
+            .map_err(|e| server_err(ctx, e))?;
+        }
+        c.batch_execute("COMMIT")
+            .await
+            .map_err(|e| server_err(ctx, e))?;
+        Ok(warnings)
+    }
+    .await;
     if r.is_ok() {
         pool.put(c).await;
     }

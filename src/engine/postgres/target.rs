@@ -9,7 +9,7 @@ use super::ddl::{
 use super::introspect::introspect;
 use super::load::load_chunk;
 use super::qtable;
-use super::replay::{create_objects, create_roles, role_names};
+use super::replay::{create_objects, create_roles, drop_objects, role_names};
 use super::types::{labels_check, map_type};
 use crate::conn::ConnSpec;
 use crate::engine::{
@@ -282,6 +282,18 @@ impl Ddl for PgTarget {
             return Ok(Vec::new());
         }
         create_objects(&self.pool, objects).await
+    }
+
+    async fn drop_objects(
+        &self,
+        schema: &Schema,
+        objects: &[NativeObject],
+        from: EngineKind,
+    ) -> Result<Vec<String>, EngineError> {
+        if from != EngineKind::Postgres {
+            return Ok(Vec::new());
+        }
+        drop_objects(&self.pool, schema, objects).await
     }
 
     async fn create_roles(&self, roles: &[Role]) -> Result<Vec<String>, EngineError> {

@@ -58,6 +58,7 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
         }
     }
     if !cx.journal.pre_data {
+        let mut created = false;
         if plan.objects.create_roles {
             let roles: Vec<Role> = schema
                 .roles
@@ -67,13 +68,22 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
                 .collect();
             if !roles.is_empty() {
                 cx.warn(target.create_roles(&roles).await?);
+                created = true;
             }
+        }
+        if plan.objects.clean {
+            let all = objects::all(&plan, schema);
+            cx.warn(target.drop_objects(schema, &all, from).await?);
         }
         target.prepare(schema, from).await?;
         let before = objects::at_stage(&plan, schema, Stage::BeforeTables);
         cx.warn(target.create_objects(&before, from).await?);
-        cx.journal.pre_data = true;
-        cx.journal.save(target.as_ref()).await?;
+        // Recorded only when there is something to skip on a resume (and
+        // for --abandon to name).
+        if created || !before.is_empty() {
+            cx.journal.pre_data = true;
+            cx.journal.save(target.as_ref()).await?;
+        }
     } else {
         // Sequences owned by tables dropped again above.
         target.prepare(schema, from).await?;
