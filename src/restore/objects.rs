@@ -114,6 +114,27 @@ pub fn review(plan: &mut Plan, schema: &Schema, target_roles: &[String]) {
     let scope = Scope::of(plan, schema);
     decide(schema, &scope, &mut warnings);
     warnings.extend(cross_engine_tables(schema, &scope));
+    if scope.from == scope.to {
+        for t in schema
+            .tables
+            .iter()
+            .filter(|t| scope.restored.contains(t.name.as_str()))
+        {
+            let missing: Vec<&String> = t
+                .inherits
+                .iter()
+                .filter(|p| !scope.restored.contains(p.as_str()))
+                .collect();
+            if !missing.is_empty() {
+                let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+                warnings.push(format!(
+                    "table {}: its parent {} is not restored; it is created on its own, with all its columns",
+                    t.name,
+                    names.join(", ")
+                ));
+            }
+        }
+    }
     plan.warnings.extend(warnings);
 }
 
@@ -257,6 +278,19 @@ fn decide(schema: &Schema, scope: &Scope, warnings: &mut Vec<String>) -> Vec<(St
         ));
     }
     out
+}
+
+/// `table` as a restore of the tables `restored` creates it: a child whose
+/// parent is not restored is a table of its own, with all its columns.
+pub fn without_missing_parents(table: &Table, restored: &[&str]) -> Table {
+    let mut t = table.clone();
+    if t.inherits.iter().any(|p| !restored.contains(&p.as_str())) {
+        t.inherits.clear();
+        for c in &mut t.columns {
+            c.inherited = false;
+        }
+    }
+    t
 }
 
 /// Whether `x` is said about another object of the archive (its comment,

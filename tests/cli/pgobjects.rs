@@ -260,6 +260,26 @@ fn a_subset_names_the_objects_it_leaves_out() {
     ] {
         assert!(r.stderr.contains(named), "{named}:\n{}", r.stderr);
     }
+    // A child restored without its parent is a table of its own.
+    let child = PgDb::new("haul_pgobj_k");
+    let r = haul(&[
+        "restore",
+        &archive,
+        &child.url(),
+        "--tables",
+        "click_events",
+    ]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("table click_events: its parent events is not restored"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        child.sql("SELECT string_agg(id || ':' || kind || ':' || x, ',' ORDER BY id) FROM click_events").trim(),
+        "3:click:10,4:click:11,5:click:12"
+    );
     // What goes with the restored tables is there; a function that needs
     // only them too.
     assert_eq!(target.sql("SELECT tenant_count()").trim(), "3");

@@ -94,11 +94,13 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
         .filter(|t| matches!(t.action, Action::Create | Action::Recreate))
         .map(|t| &schema.tables[t.index])
         .collect();
+    let restored: Vec<&str> = plan.tables.iter().map(|t| t.name.as_str()).collect();
     for table in parents_first(&creating) {
         let Some(t) = plan.tables.iter().find(|t| t.name == table.name) else {
             continue;
         };
-        target.create_table(table, &t.inline, from).await?;
+        let table = objects::without_missing_parents(table, &restored);
+        target.create_table(&table, &t.inline, from).await?;
     }
     for &pi in &fresh {
         let t = &plan.tables[pi];
