@@ -355,3 +355,43 @@ fn a_dump_names_what_it_does_not_carry() {
         assert!(warnings.contains(named), "{named}: {warnings}");
     }
 }
+
+#[test]
+fn a_restoring_user_who_may_not_give_owners_is_told_once_per_role() {
+    let mut roles = Roles::new();
+    let app = format!("{}app", roles.prefix);
+    psql("postgres", &format!("CREATE ROLE \"{app}\" LOGIN"));
+    roles.names.push(app.clone());
+    let dir = tempdir();
+    let (_src, archive) = dumped(&roles, &dir);
+    let as_app = |db: &PgDb| {
+        psql(
+            "postgres",
+            &format!("ALTER DATABASE \"{}\" OWNER TO \"{app}\"", db.name),
+        );
+        format!("postgres://{app}@{PG_HOST}:5432/{}", db.name)
+    };
+    let target = PgDb::new("haul_pgobj_o");
+    let r = haul(&["restore", &archive, &as_app(&target)]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    // One warning per role it may not give objects to: the archive's
+    // owner role and postgres.
+    assert_eq!(
+        r.stderr
+            .matches("--no-owner leaves objects to the restoring user")
+            .count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    // Everything else came: grants, policies, comments.
+    assert_eq!(
+        target
+            .sql("SELECT count(*) FROM pg_policy WHERE polrelid = 'documents'::regclass")
+            .trim(),
+        "3"
+    );
+    let again = PgDb::new("haul_pgobj_o2");
+    let r = haul(&["restore", &archive, &as_app(&again), "--no-owner"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -31,7 +31,12 @@ fn tolerated(x: &NativeObject, e: &tokio_postgres::Error) -> Option<String> {
     let refused = *code == SqlState::INSUFFICIENT_PRIVILEGE
         || *code == SqlState::UNDEFINED_OBJECT
         || (*code == SqlState::INVALID_PARAMETER_VALUE && x.kind == "security label");
-    (about && refused).then(|| format!("not done: {}", describe(e)))
+    let hint = match x.kind.as_str() {
+        "owner" => "; --no-owner leaves objects to the restoring user",
+        "grant" => "; --no-privileges leaves grants out",
+        _ => "",
+    };
+    (about && refused).then(|| format!("not done: {}{hint}", describe(e)))
 }
 
 /// Create `objects` in order in one transaction; warnings for those left
@@ -49,7 +54,9 @@ pub(super) async fn create_objects(
         c.batch_execute("BEGIN")
             .await
             .map_err(|e| server_err(ctx, e))?;
-        let mut warnings = Vec::new();
+        // Objects left out, grouped by why (owners the restoring user may
+        // not give are often all of them).
+        let mut left: Vec<(String, Vec<String>)> = Vec::new();
         for x in objects {
             c.batch_execute("SAVEPOINT haul_object")
                 .await
@@ -58,7 +65,10 @@ pub(super) async fn create_objects(
                 Ok(_) => c.batch_execute("RELEASE SAVEPOINT haul_object").await,
                 Err(e) => match tolerated(x, &e) {
                     Some(why) => {
-                        warnings.push(format!("{}: {why}", x.describe()));
+                        match left.iter_mut().find(|(w, _)| *w == why) {
+                            Some((_, names)) => names.push(x.describe()),
+                            None => left.push((why, vec![x.describe()])),
+                        }
                         c.batch_execute("ROLLBACK TO SAVEPOINT haul_object").await
                     }
                     None => return Err(server_err(format!("creating {}", x.describe()), e)),
@@ -69,7 +79,10 @@ pub(super) async fn create_objects(
         c.batch_execute("COMMIT")
             .await
             .map_err(|e| server_err(ctx, e))?;
-        Ok(warnings)
+        Ok(left
+            .into_iter()
+            .map(|(why, names)| format!("{}: {why}", names.join(", ")))
+            .collect())
     }
     .await;
     // A failed one is dropped with its transaction.

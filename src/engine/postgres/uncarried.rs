@@ -45,7 +45,7 @@ fn queries() -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "large objects",
+            "large objects (the first 20 oids)",
             "SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid LIMIT 20".into(),
         ),
         (
