@@ -280,6 +280,52 @@ fn decide(schema: &Schema, scope: &Scope, warnings: &mut Vec<String>) -> Vec<(St
     out
 }
 
+/// What differs between an archive's objects and a live database's (of
+/// the same engine `engine`): one line per object present on one side
+/// only or, on PostgreSQL, defined otherwise. Owners are not compared (a
+/// restore with `--no-owner`, or by another user, gives objects to the
+/// restoring user).
+pub fn compare(archive: &[NativeObject], live: &[NativeObject], engine: EngineKind) -> Vec<String> {
+    let compared = |x: &&NativeObject| x.kind != "owner";
+    let index = |v: &[NativeObject]| -> BTreeMap<(String, String, String), String> {
+        v.iter()
+            .filter(compared)
+            .map(|x| {
+                let key = (
+                    x.kind.clone(),
+                    x.name.clone(),
+                    x.table.clone().unwrap_or_default(),
+                );
+                (key, x.ddl.clone())
+            })
+            .collect()
+    };
+    let (a, l) = (index(archive), index(live));
+    let name = |k: &(String, String, String)| {
+        NativeObject {
+            kind: k.0.clone(),
+            name: k.1.clone(),
+            table: (!k.2.is_empty()).then(|| k.2.clone()),
+            ..Default::default()
+        }
+        .describe()
+    };
+    let mut out = Vec::new();
+    for (k, ddl) in &a {
+        match l.get(k) {
+            None => out.push(format!("{}: only in the archive", name(k))),
+            Some(d) if engine == EngineKind::Postgres && d != ddl => {
+                out.push(format!("{}: defined otherwise", name(k)))
+            }
+            Some(_) => {}
+        }
+    }
+    for k in l.keys().filter(|k| !a.contains_key(*k)) {
+        out.push(format!("{}: only in the live database", name(k)));
+    }
+    out
+}
+
 /// `table` as a restore of the tables `restored` creates it: a child whose
 /// parent is not restored is a table of its own, with all its columns.
 pub fn without_missing_parents(table: &Table, restored: &[&str]) -> Table {

@@ -121,6 +121,25 @@ fn every_object_kind_round_trips_with_owners_and_privileges() {
             .trim(),
         "99.99"
     );
+    // verify --against compares the objects too.
+    let v = haul(&["verify", &archive, "--against", &target.url()]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(
+        v.stdout.contains("identical") && v.stdout.contains("objects"),
+        "{}",
+        v.stdout
+    );
+    target
+        .sql("DROP POLICY tenant_b_documents ON documents; REVOKE SELECT ON documents FROM PUBLIC");
+    target.sql("ALTER TABLE documents NO FORCE ROW LEVEL SECURITY");
+    let v = haul(&["verify", &archive, "--against", &target.url()]);
+    assert_eq!(v.code, 6, "{}{}", v.stdout, v.stderr);
+    for named in [
+        "policy tenant_b_documents on documents: only in the archive",
+        "row security forced on documents: only in the archive",
+    ] {
+        assert!(v.stdout.contains(named), "{named}: {}", v.stdout);
+    }
     // Rolled back over itself: --clean replaces the objects too.
     target.sql("INSERT INTO tenants (name, code) VALUES ('Later', 'LTR')");
     let r = haul(&["restore", &archive, &target.url(), "--clean"]);
