@@ -135,9 +135,6 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         for d in &object_diffs {
             println!("DIFFERS   {}", escape(d));
         }
-        if against.is_some() && !m.schema.extras.is_empty() && object_diffs.is_empty() {
-            println!("identical {} objects", m.schema.extras.len());
-        }
     }
     if !differ.is_empty() {
         return Err(MismatchError(format!(
@@ -152,9 +149,14 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         let chunks: usize = m.tables.iter().map(|t| t.chunks.len()).sum();
         match &against {
             Some(s) => eprintln!(
-                "haul: {} verified: {} chunks intact, every table and object identical to {s}",
+                "haul: {} verified: {} chunks intact, every table{} identical to {s}",
                 args.archive.display(),
-                chunks
+                chunks,
+                match (m.source.engine, m.schema.extras.len()) {
+                    (crate::model::EngineKind::Postgres, n) if n > 0 =>
+                        format!(" and its {n} objects"),
+                    _ => String::new(),
+                }
             ),
             None => eprintln!(
                 "haul: {} verified: {} chunks, {} rows, checksums and counts intact",
