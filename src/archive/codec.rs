@@ -169,9 +169,13 @@ impl ChunkEncoder {
         self.scratch = s;
     }
 
-    /// Close the current row.
+    /// Close the current row. A row of no fields (a table without data
+    /// columns) is written as one empty field, `""`.
     #[inline]
     pub fn end_row(&mut self) {
+        if self.fields_in_row == 0 {
+            let _ = self.w.write_field(b"");
+        }
         let _ = self.w.write_record(None::<&[u8]>);
         self.fields_in_row = 0;
         self.rows += 1;
@@ -321,6 +325,13 @@ impl<'a> ChunkDecoder<'a> {
                     break;
                 }
             }
+        }
+        // A row of a table without data columns: one empty field.
+        let empty_row = self.columns == 0
+            && self.spans.len() == 1
+            && matches!(self.spans[0], Span::Chunk(a, b) if a == b);
+        if empty_row {
+            self.spans.clear();
         }
         if self.spans.len() != self.columns {
             return Err(CodecError::FieldCount {
@@ -473,6 +484,26 @@ mod tests {
         for (a, b) in rows.iter().zip(&back) {
             assert!(same(&a[0], &b[0]), "{a:?} vs {b:?}");
         }
+    }
+
+    #[test]
+    fn rows_without_fields() {
+        let mut e = ChunkEncoder::new(64);
+        for _ in 0..3 {
+            e.end_row();
+        }
+        let (bytes, n) = e.take();
+        assert_eq!(n, 3);
+        assert_eq!(bytes, b"\"\"\n\"\"\n\"\"\n");
+        let mut d = ChunkDecoder::new(&bytes, 0);
+        let mut rows = 0;
+        while d.next_row().unwrap() {
+            rows += 1;
+        }
+        assert_eq!(rows, 3);
+        // A field where none is expected is still an error.
+        let mut d = ChunkDecoder::new(b"x\n", 0);
+        assert!(matches!(d.next_row(), Err(CodecError::FieldCount { .. })));
     }
 
     #[test]

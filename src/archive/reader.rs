@@ -234,9 +234,6 @@ impl ArchiveReader {
             if !names.insert(t.name.as_str()) {
                 return bad(format!("table {} is listed twice", t.name));
             }
-            if t.columns.is_empty() && !t.chunks.is_empty() {
-                return bad(format!("table {} has no columns", t.name));
-            }
             let mut columns = HashSet::new();
             if let Some(c) = t.columns.iter().find(|c| !columns.insert(c.as_str())) {
                 return bad(format!("table {}: column {c} is listed twice", t.name));

@@ -294,6 +294,19 @@ pub struct LoadArgs {
     /// each one whose definer changes is a warning (exit 8).
     #[arg(long)]
     pub keep_definers: bool,
+    /// Do not give objects their owners (as pg_restore's --no-owner): they
+    /// belong to the restoring user.
+    #[arg(long)]
+    pub no_owner: bool,
+    /// Leave out GRANT and REVOKE (as pg_restore's --no-privileges).
+    #[arg(long)]
+    pub no_privileges: bool,
+    /// Create the roles the archive's owners, grants and policies name
+    /// that the target lacks, with their recorded attributes (LOGIN,
+    /// CREATEDB, memberships...), never a password or SUPERUSER. Without
+    /// it, what names a missing role is left out with a warning.
+    #[arg(long)]
+    pub create_roles: bool,
 }
 
 /// What zero dates become where they cannot be stored.

@@ -222,6 +222,13 @@ fn options(args: &LoadArgs) -> Result<Options> {
             .iter()
             .map(|s| s.trim().to_string())
             .collect(),
+        objects: crate::restore::objects::ObjectOptions {
+            no_owner: args.no_owner,
+            no_privileges: args.no_privileges,
+            create_roles: args.create_roles,
+            clean: args.clean,
+            missing_roles: vec![],
+        },
         zero_dates: match args.zero_dates {
             crate::cli::ZeroDatesArg::Null => crate::convert::ZeroDates::Null,
             crate::cli::ZeroDatesArg::Error => crate::convert::ZeroDates::Error,

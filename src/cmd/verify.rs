@@ -1,6 +1,7 @@
 //! `haul verify`: re-read every chunk (checksums, counts, CSV shape); with
 //! `--against`, compare row counts and an order-independent content hash per
-//! table with a live database of the archive's engine.
+//! table with a live database of the archive's engine, and its objects
+//! (`restore::objects::compare`).
 
 use super::{jobs, open_archive, runtime, Global};
 use crate::archive::{ArchiveError, ArchiveReader};
@@ -67,12 +68,16 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         });
     }
     let mut differ = Vec::new();
+    let mut object_diffs: Vec<String> = Vec::new();
     if let Some(spec) = &against {
         let jobs = jobs(args.jobs);
         let rt = runtime(jobs)?;
-        let live = rt
+        let (live, objects) = rt
             .block_on(hash_live(spec, &reader, jobs))
             .with_context(|| format!("cannot compare with {spec}"))?;
+        object_diffs =
+            crate::restore::objects::compare(&m.schema.extras, &objects, m.source.engine);
+        differ.extend(object_diffs.iter().cloned());
         for (c, (rows, hash)) in checks.iter_mut().zip(live) {
             c.same = Some(rows == c.archive_rows && hash.hex() == c.archive_hash);
             if c.same == Some(false) {
@@ -100,6 +105,7 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
                 "ok": differ.is_empty(),
                 "against": against.as_ref().map(|s| s.to_string()),
                 "tables": checks,
+                "objects": object_diffs,
             }))?
         );
     } else {
@@ -116,6 +122,9 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
                 ),
             }
         }
+        for d in &object_diffs {
+            println!("DIFFERS   {}", escape(d));
+        }
     }
     if !differ.is_empty() {
         return Err(MismatchError(format!(
@@ -130,9 +139,14 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
         let chunks: usize = m.tables.iter().map(|t| t.chunks.len()).sum();
         match &against {
             Some(s) => eprintln!(
-                "haul: {} verified: {} chunks intact, every table identical to {s}",
+                "haul: {} verified: {} chunks intact, every table{} identical to {s}",
                 args.archive.display(),
-                chunks
+                chunks,
+                match (m.source.engine, m.schema.extras.len()) {
+                    (crate::model::EngineKind::Postgres, n) if n > 0 =>
+                        format!(" and its {n} objects"),
+                    _ => String::new(),
+                }
             ),
             None => eprintln!(
                 "haul: {} verified: {} chunks, {} rows, checksums and counts intact",
@@ -205,12 +219,12 @@ fn hash_chunks(reader: &ArchiveReader, jobs: usize) -> Result<Vec<ContentHash>, 
 }
 
 /// Row count and content hash of each archive table, read from the live
-/// database in one snapshot.
+/// database in one snapshot, and the live database's objects.
 async fn hash_live(
     spec: &ConnSpec,
     reader: &ArchiveReader,
     jobs: usize,
-) -> Result<Vec<(u64, ContentHash)>> {
+) -> Result<(Vec<(u64, ContentHash)>, Vec<crate::model::NativeObject>)> {
     let m = reader.manifest();
     let source: Arc<dyn Source> = Arc::from(engine::open_source(spec, jobs).await?);
     let filter = TableFilter {
@@ -273,5 +287,5 @@ async fn hash_live(
         out.push((h.rows, h));
     }
     source.close().await?;
-    Ok(out)
+    Ok((out, schema.extras))
 }

@@ -741,6 +741,7 @@ mod tests {
             collation: collation.map(String::from),
             comment: None,
             on_update_now: false,
+            inherited: false,
         };
         let steps =
             |from, c: &Column, to| ColumnConv::new(from, Some(c), to, &c.ty, ZeroDates::Null).steps;

@@ -4,6 +4,7 @@
 
 mod merge;
 pub mod pool;
+mod said;
 pub mod sqltext;
 mod target;
 

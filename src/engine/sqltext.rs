@@ -42,6 +42,38 @@ pub fn default_sql(engine: EngineKind, d: &PortableDefault) -> String {
 /// `;` outside literals, a comment, an unterminated literal or quoted name,
 /// unbalanced parentheses. `None` when it is fine.
 pub fn expr_problem(engine: EngineKind, text: &str) -> Option<&'static str> {
+    scan(engine, text, Semicolons::Never)
+}
+
+/// [`expr_problem`] for a PostgreSQL rule, whose actions in parentheses
+/// are separated by `;`.
+pub fn rule_problem(text: &str) -> Option<&'static str> {
+    scan(EngineKind::Postgres, text, Semicolons::Nested)
+}
+
+/// [`expr_problem`] for a PostgreSQL function or procedure: a standard SQL
+/// body (`BEGIN ATOMIC ... END`) holds statements ended by `;`.
+pub fn routine_problem(text: &str) -> Option<&'static str> {
+    let upper = text.to_ascii_uppercase();
+    match upper.find("BEGIN ATOMIC") {
+        Some(at) if upper.trim_end().ends_with("END") => {
+            scan(EngineKind::Postgres, &text[..at], Semicolons::Never)
+                .or_else(|| scan(EngineKind::Postgres, &text[at..], Semicolons::Anywhere))
+        }
+        _ => expr_problem(EngineKind::Postgres, text),
+    }
+}
+
+/// Where a `;` may stand in text [`scan`] checks.
+#[derive(Clone, Copy, PartialEq)]
+enum Semicolons {
+    Never,
+    /// Inside parentheses.
+    Nested,
+    Anywhere,
+}
+
+fn scan(engine: EngineKind, text: &str, semicolons: Semicolons) -> Option<&'static str> {
     let b = text.as_bytes();
     let mut i = 0;
     let mut depth = 0i64;
@@ -49,7 +81,11 @@ pub fn expr_problem(engine: EngineKind, text: &str) -> Option<&'static str> {
     while i < b.len() {
         let c = b[i];
         match c {
-            b';' => return Some("a ';' (a second statement)"),
+            b';' if semicolons == Semicolons::Never
+                || (semicolons == Semicolons::Nested && depth == 0) =>
+            {
+                return Some("a ';' (a second statement)")
+            }
             b'-' if b.get(i + 1) == Some(&b'-') => return Some("a comment"),
             b'/' if b.get(i + 1) == Some(&b'*') => return Some("a comment"),
             b'#' if engine == EngineKind::Mysql => return Some("a comment"),
@@ -170,11 +206,15 @@ pub fn pg_type_problem(ty: &str) -> Option<&'static str> {
 }
 
 /// Why `ddl` is not one `CREATE` of a `kind` object (`view`, `trigger`,
-/// `function`, `procedure`, `event`, `extension`, `index`, `table`,
-/// `materialized view`), or
-/// `None`. Only the leading keywords are read: that the text is one
-/// statement is left to the engine's single-statement execution.
+/// `function`, `procedure`, `event`, `extension`, `type`, `policy`...),
+/// or the statement of an object said about another (`comment`, `grant`,
+/// `owner`...), or `None`. Only the leading keywords are read: that the
+/// text is one statement is left to the engine's single-statement
+/// execution.
 pub fn create_problem(kind: &str, ddl: &str) -> Option<String> {
+    if let Some(p) = super::said::said_problem(kind, ddl) {
+        return p;
+    }
     const MODIFIERS: &[&str] = &[
         "OR",
         "REPLACE",
@@ -205,6 +245,15 @@ pub fn create_problem(kind: &str, ddl: &str) -> Option<String> {
         "extension" => &["EXTENSION"],
         "index" => &["INDEX"],
         "table" => &["TABLE"],
+        "collation" => &["COLLATION"],
+        "type" => &["TYPE"],
+        "domain" => &["DOMAIN"],
+        "aggregate" => &["AGGREGATE"],
+        "operator" => &["OPERATOR"],
+        "cast" => &["CAST"],
+        "rule" => &["RULE"],
+        "policy" => &["POLICY"],
+        "statistics" => &["STATISTICS"],
         _ => return Some(format!("haul does not replay objects of kind {kind:?}")),
     };
     let mut words = ddl.split_ascii_whitespace();
@@ -282,6 +331,11 @@ pub fn schema_problems(schema: &Schema, from: EngineKind, to: EngineKind) -> Vec
         if let Some(d) = &t.native_ddl {
             create(&mut v, format!("table {tn}"), "table", d);
         }
+        if from == EngineKind::Postgres {
+            if let Some((_, with)) = t.options.iter().find(|(k, _)| k == "with") {
+                expr(&mut v, format!("table {tn}: storage options"), with);
+            }
+        }
         for c in &t.columns {
             if from == EngineKind::Postgres {
                 if let Some(p) = pg_type_problem(&c.native_type) {
@@ -345,7 +399,7 @@ pub fn schema_problems(schema: &Schema, from: EngineKind, to: EngineKind) -> Vec
             }
         }
         for x in &schema.extras {
-            let what = format!("{} {}", x.kind, x.name);
+            let what = x.describe();
             create(&mut v, what.clone(), &x.kind, &x.ddl);
             for (name, _) in &x.settings {
                 if from != EngineKind::Mysql || !MYSQL_SETTINGS.contains(&name.as_str()) {
@@ -353,11 +407,19 @@ pub fn schema_problems(schema: &Schema, from: EngineKind, to: EngineKind) -> Vec
                 }
             }
             // PostgreSQL's definitions keep bodies in quotes: any other `;`
-            // starts a second statement. (MySQL and SQLite trigger bodies
-            // hold statements; their servers parse one statement a call.)
+            // starts a second statement (a rule's actions are in
+            // parentheses). MySQL and SQLite trigger bodies hold
+            // statements; their servers parse one statement a call.
             if from == EngineKind::Postgres {
                 let one = x.ddl.trim_end().strip_suffix(';').unwrap_or(&x.ddl);
-                expr(&mut v, what, one);
+                let problem = match x.kind.as_str() {
+                    "rule" => rule_problem(one),
+                    "function" | "procedure" => routine_problem(one),
+                    _ => expr_problem(from, one),
+                };
+                if let Some(p) = problem {
+                    v.push(format!("{what}: {p} in {one:?}"));
+                }
             }
         }
     }
@@ -385,8 +447,23 @@ fn own_sequence(default: &str, sequence: Option<&str>) -> bool {
 /// current time and the column's own sequence. One warning per object.
 pub fn strip_code(schema: &mut Schema, from: EngineKind) -> Vec<String> {
     let mut warnings = Vec::new();
+    // One line per kind: an archive may hold hundreds of grants.
+    let mut by_kind: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for x in schema.extras.drain(..) {
-        warnings.push(format!("{} {} left out (--no-code)", x.kind, x.name));
+        by_kind
+            .entry(x.kind.clone())
+            .or_default()
+            .push(x.describe());
+    }
+    for (kind, names) in by_kind {
+        warnings.push(match names.as_slice() {
+            [one] => format!("{one} left out (--no-code)"),
+            _ => format!(
+                "{} {kind} objects left out (--no-code): {}",
+                names.len(),
+                names.join(", ")
+            ),
+        });
     }
     for t in &mut schema.tables {
         let tn = t.name.clone();
@@ -545,6 +622,7 @@ mod tests {
         assert!(create_problem("view", "DROP TABLE bystander").is_some());
         assert!(create_problem("view", "CREATE TABLE v (a)").is_some());
         assert!(create_problem("index", "VACUUM INTO 'x'").is_some());
-        assert!(create_problem("rule", "CREATE RULE r AS ON INSERT").is_some());
+        assert_eq!(create_problem("rule", "CREATE RULE r AS ON INSERT"), None);
+        assert!(create_problem("mystery", "CREATE MYSTERY m").is_some());
     }
 }

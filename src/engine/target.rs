@@ -7,7 +7,7 @@ use super::{
     duplicates_sql, groups, merge, parse_count, ChunkMark, Constraint, EngineError, Lingering,
     Rows, CHUNKS_TABLE, JOURNAL_TABLE,
 };
-use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::model::{Column, EngineKind, NativeObject, Role, Schema, Table, TableFilter};
 use async_trait::async_trait;
 
 /// How an engine writes SQL: its kind, identifier and literal quoting, casts.
@@ -64,6 +64,11 @@ pub trait Catalog: Dialect + Sql {
     /// `user@host`); `None` where the engine has no definers.
     async fn current_user(&self) -> Result<Option<String>, EngineError> {
         Ok(None)
+    }
+
+    /// The roles (users and groups) the server has, where it has them.
+    async fn roles(&self) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
     }
 
     /// Whether this constraint can be added after the data is loaded (else
@@ -157,12 +162,49 @@ pub trait Ddl: Dialect + Sql {
     async fn reset_sequences(&self, table: &Table, from: EngineKind) -> Result<(), EngineError>;
 
     /// Replay extras (views, triggers) and refresh planner statistics.
+    /// Engines that create objects in [`Ddl::create_objects`] ignore the
+    /// extras here.
     async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError>;
 
     /// What the user should know about how [`Ddl::finish`] created the
     /// extras: what it changed, what the server noted.
     fn warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Create `objects` (of an archive of `from`, already in creation
+    /// order) in one transaction; what could not be done without failing
+    /// the restore (an owner or grant refused) comes back as warnings.
+    /// Engines that replay their objects in [`Ddl::finish`] keep this
+    /// default, which does nothing.
+    async fn create_objects(
+        &self,
+        objects: &[NativeObject],
+        from: EngineKind,
+    ) -> Result<Vec<String>, EngineError> {
+        let _ = (objects, from);
+        Ok(Vec::new())
+    }
+
+    /// Drop those of `objects` (in creation order; dropped in reverse) and
+    /// of `schema`'s types the target has, for `--clean`: what other
+    /// objects of the target still need is kept, with a warning. Engines
+    /// whose objects go with their tables keep this default.
+    async fn drop_objects(
+        &self,
+        schema: &Schema,
+        objects: &[NativeObject],
+        from: EngineKind,
+    ) -> Result<Vec<String>, EngineError> {
+        let _ = (schema, objects, from);
+        Ok(Vec::new())
+    }
+
+    /// Create `roles` (missing ones the archive describes); warnings for
+    /// what is not carried (passwords, superuser).
+    async fn create_roles(&self, roles: &[Role]) -> Result<Vec<String>, EngineError> {
+        let _ = roles;
+        Ok(Vec::new())
     }
 
     /// Refresh planner statistics of one loaded table (engines that do it in

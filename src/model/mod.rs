@@ -6,7 +6,9 @@
 //! engine, which a same-engine restore replays verbatim for exact fidelity.
 
 mod constraint;
+pub mod objects;
 pub use constraint::Constraint;
+pub use objects::{ObjectRef, Role, Section};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -42,9 +44,15 @@ pub struct Schema {
     /// Sequences not owned by a column (owned ones live on their column).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sequences: Vec<Sequence>,
-    /// Objects replayed after the data, same-engine only (views, triggers).
+    /// Every other object (types, functions, views, triggers, policies,
+    /// grants, comments...), replayed same-engine only, in the order
+    /// [`objects::creation_order`] gives.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extras: Vec<NativeObject>,
+    /// The roles the objects name (owners, grantees, policies), with their
+    /// attributes but never a password, for `restore --create-roles`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
 }
 
 impl Schema {
@@ -84,6 +92,9 @@ pub struct Table {
     /// Estimated number of rows at introspection time (for progress only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_rows: Option<u64>,
+    /// Tables this one inherits from (PostgreSQL `INHERITS`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<String>,
 }
 
 impl Table {
@@ -124,6 +135,10 @@ pub struct Column {
     /// but not this column sets it to the current time.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_update_now: bool,
+    /// Comes from a parent table only (PostgreSQL inheritance): the
+    /// table's own definition leaves it out, its rows carry it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inherited: bool,
 }
 
 /// Engine-independent column types. Cross-engine restore maps through these;
@@ -331,12 +346,14 @@ pub struct EnumType {
     pub values: Vec<String>,
 }
 
-/// An object replayed verbatim after the data on a same-engine restore.
+/// An object other than a table, replayed verbatim (one statement) on a
+/// same-engine restore.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NativeObject {
     pub kind: String,
     pub name: String,
-    /// The table it belongs to (triggers).
+    /// The table it belongs to (triggers, policies, a table's grants): it
+    /// goes with that table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     pub ddl: String,
@@ -350,6 +367,49 @@ pub struct NativeObject {
     /// the object as the restoring user unless told to keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definer: Option<String>,
+    /// The schema it lives in, where the engine has schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Before or after the data; archives without it are ordered by kind
+    /// ([`objects::creation_order`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<Section>,
+    /// The objects and tables it needs to exist first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends: Vec<ObjectRef>,
+    /// The roles its statement names (owner, grantee, policy roles): left
+    /// out, with a warning, where the target lacks one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl NativeObject {
+    /// What other objects name it by in their `depends`.
+    pub fn key(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind.clone(),
+            schema: self.schema.clone(),
+            name: self.name.clone(),
+            table: self.table.clone(),
+        }
+    }
+
+    /// How a person names it: `kind name` (`on table` for a table's).
+    pub fn describe(&self) -> String {
+        match self.kind.as_str() {
+            // The statement says it all.
+            "grant" => return self.name.clone(),
+            "owner" => return format!("owner of {}", self.name),
+            "comment" | "security label" => return format!("{} {}", self.kind, self.name),
+            _ => {}
+        }
+        match &self.table {
+            Some(t) if !self.name.contains(" ON ") && !self.name.contains(" on ") => {
+                format!("{} {} on {t}", self.kind, self.name)
+            }
+            _ => format!("{} {}", self.kind, self.name),
+        }
+    }
 }
 
 /// Which tables a dump or restore covers.
@@ -523,6 +583,7 @@ impl Schema {
     /// have no free-standing sequences: their ids continue past it.
     pub fn adopt_sequence_defaults(&mut self) {
         let sequences = self.sequences.clone();
+        let mut adopted: Vec<String> = Vec::new();
         for t in &mut self.tables {
             // Only a table's one-column primary key: other engines allow
             // one automatic column, and only on a key.
@@ -548,8 +609,11 @@ impl Schema {
                     identity: None,
                 });
                 c.default = None;
+                adopted.push(name);
             }
         }
+        // Carried as the columns' counters now.
+        self.sequences.retain(|s| !adopted.contains(&s.name));
     }
 }
 

@@ -51,6 +51,13 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
             .await?;
     }
     add_relaxed(&journal.relaxed, target).await?;
+    if journal.pre_data {
+        left.push(
+            "the roles, types, functions and other objects it created before the tables stay \
+             (a restore with --clean replaces them)"
+                .into(),
+        );
+    }
     target.journal_clear().await?;
     Ok(left)
 }

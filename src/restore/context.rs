@@ -30,6 +30,8 @@ pub(super) struct Ctx<'r> {
     /// Rows loaded per plan table (before this run too).
     pub loaded: Arc<Vec<AtomicU64>>,
     pub conversions: Arc<Conversions>,
+    /// What the phases left out or could not do, for the report.
+    pub warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl<'r> Ctx<'r> {
@@ -61,6 +63,7 @@ impl<'r> Ctx<'r> {
             done,
             loaded: Arc::new(Vec::new()),
             conversions: Arc::new(Conversions::default()),
+            warnings: Default::default(),
         };
         let mut counts = Vec::new();
         for pi in 0..cx.plan.tables.len() {
@@ -68,6 +71,13 @@ impl<'r> Ctx<'r> {
         }
         cx.loaded = Arc::new(counts);
         Ok(cx)
+    }
+
+    /// Note warnings for the report.
+    pub fn warn(&self, more: Vec<String>) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.extend(more);
+        }
     }
 
     /// The archive's (or live source's) schema.

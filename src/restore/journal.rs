@@ -44,6 +44,10 @@ pub struct Journal {
     /// Merges done so far.
     #[serde(default)]
     pub merged: Vec<Merged>,
+    /// Roles, types, functions and the other objects tables need are in
+    /// (set only when there were any).
+    #[serde(default)]
+    pub pre_data: bool,
 }
 
 /// What a merge did.
@@ -106,6 +110,7 @@ impl Journal {
             relaxed,
             merges,
             merged: vec![],
+            pre_data: false,
         }
     }
 

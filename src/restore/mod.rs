@@ -14,6 +14,7 @@ mod context;
 pub(crate) mod failpoint;
 mod feed;
 mod journal;
+pub mod objects;
 pub mod phases;
 pub mod plan;
 mod rejects;
@@ -106,7 +107,7 @@ pub async fn execute(
     if cx.journal.phase == Phase::Loading {
         phases::prepare::relax(&cx).await?;
         failpoint("relaxed");
-        phases::prepare::create(&cx).await?;
+        phases::prepare::create(&mut cx).await?;
         failpoint("created");
         phases::load::load(&cx).await.context(
             "the restore stopped part way; the target keeps the chunks loaded and the journal: \

@@ -10,6 +10,7 @@
 //! merged into: the archive's rows go through a staging table, and those
 //! whose keys collide with the target's are resolved by `--on-duplicate`.
 
+use super::objects::ObjectOptions;
 use crate::archive::Manifest;
 use crate::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
@@ -91,6 +92,9 @@ pub struct Plan {
     /// `--keep-definers`: objects keep the definer they had in the source.
     #[serde(default)]
     pub keep_definers: bool,
+    /// Owners, grants and roles.
+    #[serde(default)]
+    pub objects: ObjectOptions,
 }
 
 /// What the user asked for.
@@ -115,6 +119,8 @@ pub struct Options {
     pub no_code: bool,
     /// Create objects as their source's definer, not the restoring user.
     pub keep_definers: bool,
+    /// `--no-owner`, `--no-privileges`, `--create-roles`.
+    pub objects: ObjectOptions,
 }
 
 /// Compare the archive with the target (whose tables are `existing`) and
@@ -302,6 +308,12 @@ pub async fn make(
             referencing.extend(referencing_fks(existing, old, target));
         }
         problems.extend(target.refuse_names(table));
+        if table.columns.is_empty() && from != target.kind() {
+            problems.push(format!(
+                "table {} has no columns, which only {from} allows; leave it out with --exclude-tables {}",
+                table.name, table.name
+            ));
+        }
         if from != target.kind() {
             for c in table.data_columns() {
                 if let Some(ty) = target.column_type(table, c) {
@@ -425,9 +437,6 @@ pub async fn make(
         }
         tables.push(plan);
     }
-    if from != target.kind() {
-        warnings.extend(foreign_objects(manifest, &chosen, target.kind()));
-    }
     let relaxed_fks: Vec<(Table, Constraint)> = referencing
         .into_iter()
         .filter(|(t, c)| {
@@ -454,7 +463,7 @@ pub async fn make(
             .into())
         }
     }
-    Ok(Plan {
+    let mut plan = Plan {
         referencing: relaxed_fks,
         source_engine: from,
         source_version: manifest.source.server_version.clone(),
@@ -467,30 +476,11 @@ pub async fn make(
         no_code: opts.no_code,
         keep_definers: opts.keep_definers,
         live: false,
-    })
-}
-
-/// The archive's views, triggers, routines and other objects, which are
-/// in its engine's SQL: none is carried into another engine, each is named
-/// (triggers of tables the restore leaves out aside).
-fn foreign_objects(manifest: &Manifest, chosen: &[&str], to: EngineKind) -> Vec<String> {
-    let from = manifest.source.engine;
-    manifest
-        .schema
-        .extras
-        .iter()
-        .filter(|x| {
-            x.table
-                .as_ref()
-                .is_none_or(|t| chosen.contains(&t.as_str()))
-        })
-        .map(|x| {
-            format!(
-                "{} {} not carried: haul does not translate {from}'s SQL into {to}",
-                x.kind, x.name
-            )
-        })
-        .collect()
+        objects: opts.objects.clone(),
+    };
+    let roles = target.roles().await?;
+    super::objects::review(&mut plan, &manifest.schema, &roles);
+    Ok(plan)
 }
 
 /// Foreign keys of the target's other tables that reference `tt`, where the
@@ -821,6 +811,12 @@ impl Plan {
                     names.join(", ")
                 ));
             }
+        }
+        if self.objects.create_roles && !self.objects.missing_roles.is_empty() {
+            s.push_str(&format!(
+                "  create roles {}\n",
+                self.objects.missing_roles.join(", ")
+            ));
         }
         for w in &self.warnings {
             s.push_str(&format!("  warning: {w}\n"));

@@ -18,6 +18,7 @@ mod memory;
 mod merge;
 mod myobjects;
 mod mysql;
+mod pgobjects;
 mod postgres;
 mod resume;
 mod secrets;

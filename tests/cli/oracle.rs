@@ -66,18 +66,19 @@ fn sorted(mut rows: Vec<String>) -> Vec<String> {
 /// `pg_dump --schema-only` without what varies between databases: comments,
 /// blank lines, session settings, `\restrict` keys.
 fn pg_schema(db: &PgDb) -> Vec<String> {
+    pg_schema_with(db, false)
+}
+
+/// [`pg_schema`], with owners and privileges (`ALTER ... OWNER TO`,
+/// `GRANT`, `REVOKE`) when `owned`.
+pub fn pg_schema_with(db: &PgDb, owned: bool) -> Vec<String> {
+    let mut args = vec!["-h", PG_HOST, "-U", "postgres", "--schema-only"];
+    if !owned {
+        args.extend(["--no-owner", "--no-privileges"]);
+    }
+    args.extend(["-d", &db.name]);
     let out = run_tool_bytes(
-        Command::new("pg_dump").args([
-            "-h",
-            PG_HOST,
-            "-U",
-            "postgres",
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "-d",
-            &db.name,
-        ]),
+        Command::new("pg_dump").args(&args),
         None,
         "the oracle's schema of a PostgreSQL database (pg_dump)",
     );
@@ -99,12 +100,18 @@ fn pg_schema(db: &PgDb) -> Vec<String> {
 /// Every table's rows as `COPY ... TO STDOUT` prints them, sorted, every
 /// sequence's position, and the `pg_dump --schema-only` text.
 pub fn pg_snapshot(db: &PgDb) -> Snapshot {
+    pg_snapshot_with(db, false)
+}
+
+/// [`pg_snapshot`], its schema with owners and privileges when `owned`.
+/// A table's rows are its own (`ONLY`), not its children's too.
+pub fn pg_snapshot_with(db: &PgDb, owned: bool) -> Snapshot {
     // One psql lists the tables and sequences outside the catalogs and, with
     // `\gexec`, prints each one's section mark and then its rows.
     let script = format!(
         "SELECT format('SELECT %L', '{MARK}' || label),
                 CASE WHEN relkind = 'S' THEN format('SELECT last_value, is_called FROM %s', name)
-                     ELSE format('COPY (SELECT * FROM %s) TO STDOUT', name) END
+                     ELSE format('COPY (SELECT * FROM ONLY %s) TO STDOUT', name) END
            FROM (SELECT c.relkind,
                         format('%I.%I', n.nspname, c.relname) AS name,
                         CASE WHEN c.relkind = 'S' THEN 'sequence ' ELSE '' END
@@ -119,7 +126,7 @@ pub fn pg_snapshot(db: &PgDb) -> Snapshot {
     );
     // pg_dump meanwhile.
     let (out, schema) = std::thread::scope(|s| {
-        let schema = s.spawn(|| pg_schema(db));
+        let schema = s.spawn(|| pg_schema_with(db, owned));
         let out = run_tool_bytes(
             &mut psql_cmd(&db.name),
             Some(script.as_bytes()),

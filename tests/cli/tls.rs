@@ -74,7 +74,9 @@ fn pg_verify_full_dump_restore_verify_all_encrypted() {
     let url = pg_url(PG_HOST, &src.name, &q);
     haul(&["dump", &url, "-o", a.to_str().unwrap(), "--jobs", "3", "-q"]).ok();
 
-    // A target haul_tls owns: the restore pool connects over TLS too.
+    // A target haul_tls owns: the restore pool connects over TLS too. (The
+    // source's tables belong to postgres, which haul_tls cannot give them
+    // to: --no-owner, as with pg_restore.)
     let dst = PgDb::new("haul_tls_dst");
     psql(
         "postgres",
@@ -87,6 +89,7 @@ fn pg_verify_full_dump_restore_verify_all_encrypted() {
         &dst_url,
         "--jobs",
         "3",
+        "--no-owner",
         "-q",
     ])
     .ok();

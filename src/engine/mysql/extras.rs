@@ -163,6 +163,7 @@ impl Shown<'_> {
             ddl: strip_definer(&ddl),
             settings,
             definer: self.definer.filter(|d| !d.is_empty()),
+            ..Default::default()
         }))
     }
 }

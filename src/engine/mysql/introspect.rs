@@ -86,6 +86,7 @@ pub(super) async fn introspect(
             native_ddl: None,
             options,
             estimated_rows: number(r, 4, "TABLE_ROWS", &context)?,
+            inherits: vec![],
         });
     }
     let missing = filter
@@ -164,6 +165,7 @@ pub(super) async fn introspect(
             collation: cell(r, 8),
             comment: cell(r, 9).filter(|c| !c.is_empty()),
             on_update_now: up.contains("ON UPDATE"),
+            inherited: false,
         });
     }
 

@@ -201,6 +201,9 @@ impl MyTarget {
         };
         let load_err = |message: String| errs.load(message);
         let codec_err = |source| errs.codec(source);
+        if columns.is_empty() {
+            return self.load_empty_rows(table, rows, mark, &errs).await;
+        }
         let kinds: Vec<Kind> = columns
             .iter()
             .map(|n| table.column(n).map(kind_of).unwrap_or(Kind::Text))
@@ -399,6 +402,50 @@ impl MyTarget {
     }
 }
 
+impl MyTarget {
+    /// Rows of a table without data columns in the archive: as many rows
+    /// of defaults, in one transaction.
+    async fn load_empty_rows(
+        &self,
+        table: &Table,
+        rows: &mut dyn Rows,
+        mark: Option<ChunkMark>,
+        errs: &ChunkErrors<'_>,
+    ) -> Result<u64, EngineError> {
+        let mut n = 0u64;
+        while rows.next_row().map_err(|e| errs.codec(e))? {
+            n += 1;
+        }
+        let mut conn = self.pool.get().await?;
+        let r = async {
+            conn.query_drop("START TRANSACTION").await?;
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(1000);
+                let values = vec!["()"; k as usize].join(", ");
+                conn.query_drop(format!(
+                    "INSERT INTO {} () VALUES {values}",
+                    qi(&table.name)
+                ))
+                .await?;
+                left -= k;
+            }
+            if let Some(m) = mark {
+                conn.query_drop(m.insert_sql(qi)).await?;
+            }
+            conn.query_drop("COMMIT").await
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                self.pool.put(conn).await;
+                Ok(n)
+            }
+            Err(e) => Err(errs.load(describe(&e))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +467,7 @@ mod tests {
                 collation: None,
                 comment: None,
                 on_update_now: false,
+                inherited: false,
             }
         };
         let int = crate::model::NeutralType::Int {
@@ -443,6 +491,7 @@ mod tests {
             native_ddl: None,
             options: vec![],
             estimated_rows: None,
+            inherits: vec![],
         };
         let names: Vec<String> = ["id", "u", "n"].iter().map(|s| s.to_string()).collect();
         let kinds: Vec<Kind> = table.columns.iter().map(kind_of).collect();

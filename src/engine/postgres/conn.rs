@@ -20,8 +20,11 @@ const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres
     SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;";
 
 /// Settings of restore sessions: commits need not wait for the disk (a
-/// failed restore is redone, not recovered), and index builds sort in memory.
-const RESTORE_SESSION: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'";
+/// failed restore is redone, not recovered), index builds sort in memory,
+/// and function bodies are not checked when created (they may name tables
+/// and functions created later, as pg_dump's scripts do).
+const RESTORE_SESSION: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; \
+    SET check_function_bodies = off";
 
 /// A driver error while doing `context`.
 pub(super) fn server_err(context: impl Into<String>, e: tokio_postgres::Error) -> EngineError {

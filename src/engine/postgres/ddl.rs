@@ -123,18 +123,10 @@ pub(super) fn long_names(table: &Table) -> Vec<String> {
     v
 }
 
-/// Extensions, functions, enum types and sequences of a PostgreSQL dump,
-/// created before its tables.
+/// Enum types and sequences of a PostgreSQL dump, created before anything
+/// else (the other objects come in `Ddl::create_objects`).
 pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
-    // Function bodies may name tables that do not exist yet.
-    let mut sql = vec!["SET LOCAL check_function_bodies = off".to_string()];
-    for x in schema
-        .extras
-        .iter()
-        .filter(|x| x.kind == "extension" || x.kind == "function")
-    {
-        sql.push(x.ddl.clone());
-    }
+    let mut sql = Vec::new();
     for e in &schema.enums {
         let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
         sql.push(format!(
@@ -171,25 +163,52 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
     sql
 }
 
-/// CREATE TABLE for `table` with the `inline` constraints, its comments,
-/// and from PostgreSQL its sequence ownership.
+/// CREATE TABLE for `table` with the `inline` constraints, and from
+/// PostgreSQL its persistence, parents (inherited columns come from them),
+/// storage options and sequence ownership; its comments from every engine.
 pub(super) fn create_table_sql(
     table: &Table,
     inline: &[Constraint],
     from: EngineKind,
 ) -> Vec<String> {
-    let mut defs: Vec<String> = table.columns.iter().map(|c| column_def(c, from)).collect();
+    let same = from == EngineKind::Postgres;
+    let mut defs: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| !(same && c.inherited))
+        .map(|c| column_def(c, from))
+        .collect();
     for c in inline {
         let sql = constraint_sql(table, c, from);
         if let Some(rest) = sql.split_once(" ADD ").map(|x| x.1) {
             defs.push(rest.to_string());
         }
     }
-    let mut sql = vec![format!(
-        "CREATE TABLE {} (\n  {}\n)",
+    let option = |k: &str| {
+        table
+            .options
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut create = format!(
+        "CREATE {}TABLE {} (\n  {}\n)",
+        if same && option("persistence") == Some("unlogged") {
+            "UNLOGGED "
+        } else {
+            ""
+        },
         qtable(&table.name),
         defs.join(",\n  ")
-    )];
+    );
+    if same && !table.inherits.is_empty() {
+        let parents: Vec<String> = table.inherits.iter().map(|p| qtable(p)).collect();
+        create.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+    }
+    if let (true, Some(with)) = (same, option("with")) {
+        create.push_str(&format!(" WITH ({with})"));
+    }
+    let mut sql = vec![create];
     if from == EngineKind::Postgres {
         for c in &table.columns {
             if let Some(AutoIncrement {

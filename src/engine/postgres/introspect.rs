@@ -1,9 +1,10 @@
 //! Catalog reading: the current schema's tables, types and sequences as the
-//! neutral schema model, what haul refuses to dump, and the native extras.
+//! neutral schema model, and what haul refuses to dump. The other objects
+//! are read in `objects.rs`.
 
 use super::conn::{col, server_err};
 use super::types::neutral_type;
-use crate::engine::{quote_ident, EngineError};
+use crate::engine::EngineError;
 use crate::model::*;
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
@@ -40,7 +41,16 @@ pub(super) async fn introspect(
     let table_ctx = ctx("table");
     let rows = client
         .query(
-            "SELECT c.oid, c.relname::text, c.reltuples::float8, obj_description(c.oid, 'pg_class')
+            "SELECT c.oid, c.relname::text, c.reltuples::float8, obj_description(c.oid, 'pg_class'),
+                    c.relpersistence::text,
+                    array_to_string(ARRAY(
+                        SELECT format('%s=%L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
+                          FROM unnest(c.reloptions) o
+                        UNION ALL
+                        SELECT format('toast.%s=%L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
+                          FROM pg_class t, unnest(t.reloptions) o WHERE t.oid = c.reltoastrelid), ', '),
+                    ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)
                FROM pg_class c
               WHERE c.relnamespace = current_schema()::regnamespace
                 AND c.relkind = 'r' AND NOT c.relispartition
@@ -57,6 +67,14 @@ pub(super) async fn introspect(
             continue;
         }
         let tuples: f64 = col(&r, 2, &table_ctx)?;
+        let mut options = Vec::new();
+        if col::<String>(&r, 4, &table_ctx)? == "u" {
+            options.push(("persistence".to_string(), "unlogged".to_string()));
+        }
+        let with: String = col(&r, 5, &table_ctx)?;
+        if !with.is_empty() {
+            options.push(("with".to_string(), with));
+        }
         tables.push((
             col(&r, 0, &table_ctx)?,
             Table {
@@ -70,18 +88,20 @@ pub(super) async fn introspect(
                 auto_increment_next: None,
                 comment: col(&r, 3, &table_ctx)?,
                 native_ddl: None,
-                options: vec![],
+                options,
                 estimated_rows: if tuples >= 0.0 {
                     Some(tuples as u64)
                 } else {
                     None
                 },
+                inherits: col(&r, 6, &table_ctx)?,
             },
         ));
     }
     let oids: Vec<u32> = tables.iter().map(|t| t.0).collect();
     let by_oid: HashMap<u32, usize> = oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
 
+    let domains = domain_bases(client).await?;
     let column_ctx = ctx("column");
     let cols = client
         .query(
@@ -91,7 +111,7 @@ pub(super) async fn introspect(
                     col_description(a.attrelid, a.attnum),
                     CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
                     pg_get_serial_sequence(quote_ident(c.relname), a.attname),
-                    et.typname::text, et.typtype::text
+                    et.typname::text, et.typtype::text, a.attislocal, a.atttypid, coalesce(et.oid, 0)
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
                JOIN pg_type t ON t.oid = a.atttypid
@@ -113,15 +133,22 @@ pub(super) async fn introspect(
         let typtype: String = col(&r, 8, &column_ctx)?;
         let typmod: i32 = col(&r, 9, &column_ctx)?;
         let elem: Option<String> = col(&r, 13, &column_ctx)?;
-        let ty = match &elem {
-            Some(e) => {
+        let base = |b: &DomainBase| b.neutral(&enum_map);
+        let ty = match (domains.get(&col::<u32>(&r, 16, &column_ctx)?), &elem) {
+            // A domain's values are its base type's.
+            (Some(b), _) => base(b),
+            (None, Some(e)) => {
                 // Set whenever the element's name is (the same join).
                 let etype: String = col(&r, 14, &column_ctx)?;
+                let element = match domains.get(&col::<u32>(&r, 17, &column_ctx)?) {
+                    Some(b) => base(b),
+                    None => neutral_type(e, &etype, typmod, enum_map.get(e)),
+                };
                 NeutralType::Array {
-                    element: Box::new(neutral_type(e, &etype, typmod, enum_map.get(e))),
+                    element: Box::new(element),
                 }
             }
-            None => neutral_type(&typname, &typtype, typmod, enum_map.get(&typname)),
+            (None, None) => neutral_type(&typname, &typtype, typmod, enum_map.get(&typname)),
         };
         let identity: String = col(&r, 5, &column_ctx)?;
         let generated: String = col(&r, 6, &column_ctx)?;
@@ -165,6 +192,7 @@ pub(super) async fn introspect(
             collation: col(&r, 11, &column_ctx)?,
             comment: col(&r, 10, &column_ctx)?,
             on_update_now: false,
+            inherited: !col::<bool>(&r, 15, &column_ctx)?,
         };
         let t = &mut tables[ti].1;
         if let (Some(seq), Some(_)) = (serial_seq, &column.auto_increment) {
@@ -217,7 +245,7 @@ pub(super) async fn introspect(
                     con.confdeltype::text, con.confupdtype::text
                FROM pg_constraint con
                LEFT JOIN pg_class fc ON fc.oid = con.confrelid
-              WHERE con.conrelid = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+              WHERE con.conrelid = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal
               ORDER BY con.conrelid, con.conname",
             &[&oids],
         )
@@ -349,13 +377,14 @@ pub(super) async fn introspect(
         enums,
         sequences,
         extras: vec![],
+        roles: vec![],
     })
 }
 
 /// Refuse what a dump would leave out silently (the rows of partitioned
 /// tables, which live in partitions) or what a restore could not re-create
-/// (columns of user-defined domain, composite or range types), before any
-/// archive is written.
+/// (columns of a domain, composite or range type of another schema, or of
+/// a table's row type), before any archive is written.
 pub(super) async fn refuse_unsupported(
     client: &Client,
     filter: &TableFilter,
@@ -383,24 +412,29 @@ pub(super) async fn refuse_unsupported(
     for r in client
         .query(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
-                    CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite'
-                         ELSE 'range' END
+                    CASE WHEN tc.relkind IS NOT NULL AND tc.relkind <> 'c'
+                         THEN 'the row type of ' || tc.relname::text
+                         ELSE 'a ' || CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'domain'
+                                           WHEN 'c' THEN 'composite' ELSE 'range' END
+                              || ' type of schema ' || n.nspname::text END
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
                JOIN pg_type t ON t.oid = a.atttypid
                LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+               JOIN pg_namespace n ON n.oid = coalesce(et.typnamespace, t.typnamespace)
+               LEFT JOIN pg_class tc ON tc.oid = coalesce(et.typrelid, t.typrelid)
               WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
                 AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
                 AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'r', 'm')
-                AND coalesce(et.typnamespace, t.typnamespace)
-                    NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                AND (n.oid <> current_schema()::regnamespace OR (tc.relkind IS NOT NULL AND tc.relkind <> 'c'))
               ORDER BY 1, 2",
             &[],
         )
         .await
         .map_err(|e| server_err(&column_ctx, e))?
     {
-        let (table, column, ty, kind): (String, String, String, String) = (
+        let (table, column, ty, what): (String, String, String, String) = (
             col(&r, 0, &column_ctx)?,
             col(&r, 1, &column_ctx)?,
             col(&r, 2, &column_ctx)?,
@@ -408,7 +442,7 @@ pub(super) async fn refuse_unsupported(
         );
         if filter.wants(&table) {
             return Err(EngineError::Unsupported(format!(
-                "table {table}, column {column}: type {ty} is a user-defined {kind} type, which haul cannot restore yet; \
+                "table {table}, column {column}: type {ty} is {what}, which haul cannot restore yet; \
                  leave the table out with --exclude-tables {table}"
             )));
         }
@@ -416,98 +450,65 @@ pub(super) async fn refuse_unsupported(
     Ok(())
 }
 
-/// Extensions, functions, views and triggers of the current schema, in an
-/// order that replays: extensions and functions before the tables, views
-/// (by creation order) and triggers of the dumped tables after the data.
-pub(super) async fn extras(
-    client: &Client,
-    schema: &Schema,
-) -> Result<Vec<NativeObject>, EngineError> {
-    let obj = |kind: &str, name: String, table: Option<String>, ddl: String| NativeObject {
-        kind: kind.into(),
-        name,
-        table,
-        ddl,
-        ..NativeObject::default()
-    };
-    let mut out = Vec::new();
-    let extension_ctx = "reading the extension catalog";
-    for r in client
-        .query(
-            "SELECT e.extname::text FROM pg_extension e
-              WHERE e.extname <> 'plpgsql' ORDER BY e.oid",
-            &[],
-        )
-        .await
-        .map_err(|e| server_err(extension_ctx, e))?
-    {
-        let name: String = col(&r, 0, extension_ctx)?;
-        let ddl = format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(&name));
-        out.push(obj("extension", name, None, ddl));
+/// The type under a domain (through domains over domains): what its
+/// values are.
+struct DomainBase {
+    typname: String,
+    typtype: String,
+    typmod: i32,
+    /// The element type's name and kind, for a domain over an array.
+    element: Option<(String, String)>,
+}
+
+impl DomainBase {
+    fn neutral(&self, enums: &HashMap<String, Vec<String>>) -> NeutralType {
+        match &self.element {
+            Some((e, t)) => NeutralType::Array {
+                element: Box::new(neutral_type(e, t, self.typmod, enums.get(e))),
+            },
+            None => neutral_type(
+                &self.typname,
+                &self.typtype,
+                self.typmod,
+                enums.get(&self.typname),
+            ),
+        }
     }
-    // Functions that belong to an extension come with it.
-    let function_ctx = "reading the function catalog";
+}
+
+/// Every domain's base type, by the domain's oid.
+async fn domain_bases(client: &Client) -> Result<HashMap<u32, DomainBase>, EngineError> {
+    let ctx = "reading the domain catalog";
+    let mut out = HashMap::new();
     for r in client
         .query(
-            "SELECT p.proname::text, pg_get_functiondef(p.oid) FROM pg_proc p
-              WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind IN ('f', 'p')
-                AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
-              ORDER BY p.oid",
+            "WITH RECURSIVE d AS (
+                 SELECT t.oid AS domain, t.typbasetype AS base, t.typtypmod AS typmod
+                   FROM pg_type t WHERE t.typtype = 'd'
+                 UNION ALL
+                 SELECT d.domain, b.typbasetype, CASE WHEN d.typmod <> -1 THEN d.typmod ELSE b.typtypmod END
+                   FROM d JOIN pg_type b ON b.oid = d.base WHERE b.typtype = 'd')
+             SELECT d.domain, b.typname::text, b.typtype::text, d.typmod, et.typname::text, et.typtype::text
+               FROM d JOIN pg_type b ON b.oid = d.base AND b.typtype <> 'd'
+               LEFT JOIN pg_type et ON et.oid = b.typelem AND b.typcategory = 'A'",
             &[],
         )
         .await
-        .map_err(|e| server_err(function_ctx, e))?
+        .map_err(|e| server_err(ctx, e))?
     {
-        out.push(obj("function", col(&r, 0, function_ctx)?, None, col(&r, 1, function_ctx)?));
-    }
-    let view_ctx = "reading the view catalog";
-    for r in client
-        .query(
-            "SELECT c.relname::text, c.relkind::text, pg_get_viewdef(c.oid) FROM pg_class c
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('v', 'm')
-                AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-              ORDER BY c.oid",
-            &[],
-        )
-        .await
-        .map_err(|e| server_err(view_ctx, e))?
-    {
-        let name: String = col(&r, 0, view_ctx)?;
-        let kind: String = col(&r, 1, view_ctx)?;
-        let def: String = col(&r, 2, view_ctx)?;
-        let def = def.trim_end().trim_end_matches(';');
-        let (kind, ddl) = if kind == "m" {
-            (
-                "materialized view",
-                format!("CREATE MATERIALIZED VIEW IF NOT EXISTS {} AS {def} WITH DATA", quote_ident(&name)),
-            )
-        } else {
-            ("view", format!("CREATE OR REPLACE VIEW {} AS {def}", quote_ident(&name)))
+        let element = match col::<Option<String>>(&r, 4, ctx)? {
+            Some(e) => Some((e, col::<String>(&r, 5, ctx)?)),
+            None => None,
         };
-        out.push(obj(kind, name, None, ddl));
-    }
-    let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
-    let trigger_ctx = "reading the trigger catalog";
-    for r in client
-        .query(
-            "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t
-               JOIN pg_class c ON c.oid = t.tgrelid
-              WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace
-                AND c.relname = ANY($1)
-              ORDER BY t.oid",
-            &[&names],
-        )
-        .await
-        .map_err(|e| server_err(trigger_ctx, e))?
-    {
-        out.push(obj(
-            "trigger",
-            col(&r, 0, trigger_ctx)?,
-            Some(col(&r, 1, trigger_ctx)?),
-            col(&r, 2, trigger_ctx)?,
-        ));
+        out.insert(
+            col::<u32>(&r, 0, ctx)?,
+            DomainBase {
+                typname: col(&r, 1, ctx)?,
+                typtype: col(&r, 2, ctx)?,
+                typmod: col(&r, 3, ctx)?,
+                element,
+            },
+        );
     }
     Ok(out)
 }

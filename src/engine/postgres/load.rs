@@ -69,6 +69,9 @@ pub(super) async fn load_chunk(
     };
     let load_err = |message: String| errs.load(message);
     let codec_err = |source| errs.codec(source);
+    if columns.is_empty() {
+        return load_empty_rows(pool, table, rows, mark, &errs).await;
+    }
     // A chunk of plain values goes to COPY's CSV mode as it is, without
     // decoding and re-encoding every field.
     let passthrough = (!binary.iter().any(|b| *b))
@@ -193,6 +196,47 @@ pub(super) async fn load_chunk(
         pool.put(client).await;
     }
     result
+}
+
+/// Rows of a table without data columns (none, or only generated ones):
+/// as many rows of defaults as the chunk holds, in one statement.
+async fn load_empty_rows(
+    pool: &Pool,
+    table: &Table,
+    rows: &mut dyn Rows,
+    mark: Option<ChunkMark>,
+    errs: &ChunkErrors<'_>,
+) -> Result<u64, EngineError> {
+    let mut n: i64 = 0;
+    while rows.next_row().map_err(|e| errs.codec(e))? {
+        n += 1;
+    }
+    let client = pool.get().await?;
+    let result = async {
+        client.batch_execute("BEGIN").await?;
+        let stored = client
+            .execute(
+                &format!(
+                    "INSERT INTO {} SELECT FROM generate_series(1, $1::bigint)",
+                    qtable(&table.name)
+                ),
+                &[&n],
+            )
+            .await?;
+        if let Some(m) = mark {
+            client.execute(&m.insert_sql(qtable), &[]).await?;
+        }
+        client.batch_execute("COMMIT").await?;
+        Ok(stored)
+    }
+    .await;
+    match result {
+        Ok(stored) => {
+            pool.put(client).await;
+            Ok(stored)
+        }
+        Err(e) => Err(errs.load(describe(&e))),
+    }
 }
 
 #[cfg(test)]

@@ -6,14 +6,22 @@
 //! `IntervalStyle`, `extra_float_digits` and `bytea_output` so that values
 //! are written and read in one canonical form.
 
+mod acl;
 mod conn;
 mod copy_text;
 mod ddl;
+mod depend;
 mod introspect;
 mod load;
+mod objects;
+mod relations;
+mod replay;
+mod routines;
+mod settings;
 mod source;
 mod target;
 mod types;
+mod uncarried;
 
 pub use source::PgSource;
 pub use target::PgTarget;

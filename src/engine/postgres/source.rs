@@ -3,7 +3,8 @@
 
 use super::conn::{col, connect, identity, server_err};
 use super::copy_text::{CopyTextParser, ParseError};
-use super::introspect::{extras, introspect, refuse_unsupported};
+use super::introspect::{introspect, refuse_unsupported};
+use super::objects;
 use super::{column_list, qtable};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
@@ -28,6 +29,8 @@ pub struct PgSource {
     workers: Mutex<Vec<Client>>,
     snapshot: String,
     target: String,
+    /// What the schema read found it cannot carry.
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl PgSource {
@@ -75,7 +78,40 @@ impl PgSource {
             workers: Mutex::new(workers),
             snapshot,
             target,
+            warnings: Default::default(),
         })
+    }
+}
+
+impl PgSource {
+    /// The rows of a table without data columns (none, or only generated
+    /// ones): as many empty rows as it has.
+    async fn read_empty_rows(
+        &self,
+        table: &Table,
+        part: &Part,
+        sink: &mut ChunkSink,
+    ) -> Result<(), EngineError> {
+        let sql = format!(
+            "SELECT count(*) FROM ONLY {}{}",
+            qtable(&table.name),
+            part.filter
+                .as_ref()
+                .map(|f| format!(" WHERE {f}"))
+                .unwrap_or_default()
+        );
+        let client =
+            self.workers.lock().await.pop().ok_or_else(|| {
+                EngineError::Unsupported("more readers than snapshot workers".into())
+            })?;
+        let ctx = format!("table {}: counting its rows", table.name);
+        let r = client.query_one(&sql, &[]).await;
+        self.workers.lock().await.push(client);
+        let n: i64 = col(&r.map_err(|e| server_err(&ctx, e))?, 0, &ctx)?;
+        for _ in 0..n {
+            sink.end_row()?;
+        }
+        Ok(())
     }
 }
 
@@ -83,6 +119,10 @@ impl PgSource {
 impl Source for PgSource {
     fn info(&self) -> &SourceInfo {
         &self.info
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
     fn snapshot_method(&self) -> String {
@@ -115,7 +155,12 @@ impl Source for PgSource {
                 .map_err(|e| server_err("locking the tables to dump", e))?;
         }
         schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
-        schema.extras = extras(&self.coordinator, &schema).await?;
+        let found = objects::catalog(&self.coordinator, &schema).await?;
+        schema.extras = found.objects;
+        schema.roles = found.roles;
+        if let Ok(mut w) = self.warnings.lock() {
+            *w = found.warnings;
+        }
         Ok(schema)
     }
 
@@ -166,9 +211,10 @@ impl Source for PgSource {
     ) -> Result<(), EngineError> {
         let cols: Vec<&Column> = table.data_columns().collect();
         if cols.is_empty() {
-            return Ok(());
+            return self.read_empty_rows(table, part, sink).await;
         }
         let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+        // COPY of a table reads its own rows only, not its children's.
         let sql = match &part.filter {
             None => format!(
                 "COPY {} ({}) TO STDOUT",
@@ -176,7 +222,7 @@ impl Source for PgSource {
                 column_list(&names)
             ),
             Some(f) => format!(
-                "COPY (SELECT {} FROM {} WHERE {f}) TO STDOUT",
+                "COPY (SELECT {} FROM ONLY {} WHERE {f}) TO STDOUT",
                 column_list(&names),
                 qtable(&table.name)
             ),

@@ -9,13 +9,14 @@ use super::ddl::{
 use super::introspect::introspect;
 use super::load::load_chunk;
 use super::qtable;
+use super::replay::{create_objects, create_roles, drop_objects, role_names};
 use super::types::foreign_type;
 use crate::conn::ConnSpec;
 use crate::engine::{
     quote_ident, quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect,
     EngineError, JournalStore, Lingering, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
 };
-use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::model::{Column, EngineKind, NativeObject, Role, Schema, Table, TableFilter};
 use crate::stream::Rows;
 use async_trait::async_trait;
 use tokio_postgres::error::SqlState;
@@ -149,13 +150,23 @@ impl Catalog for PgTarget {
         let c = self.pool.get().await?;
         let r = c
             .query_one(
-                &format!("SELECT EXISTS (SELECT 1 FROM {})", qtable(table)),
+                &format!("SELECT EXISTS (SELECT 1 FROM ONLY {})", qtable(table)),
                 &[],
             )
             .await;
         self.pool.put(c).await;
         let ctx = format!("table {table}: counting rows");
         col(&r.map_err(|e| server_err(&ctx, e))?, 0, &ctx)
+    }
+
+    async fn count_rows(&self, table: &str, context: &str) -> Result<u64, EngineError> {
+        // A table's own rows, not its children's.
+        let sql = format!("SELECT COUNT(*) FROM ONLY {}", qtable(table));
+        crate::engine::parse_count(self.query_text(&sql, context).await?, context)
+    }
+
+    async fn roles(&self) -> Result<Vec<String>, EngineError> {
+        role_names(&self.pool).await
     }
 
     fn can_add_later(&self, _c: &Constraint) -> bool {
@@ -252,20 +263,44 @@ impl Ddl for PgTarget {
             .await
     }
 
-    async fn finish(&self, schema: &Schema, from: EngineKind) -> Result<(), EngineError> {
-        if from == EngineKind::Postgres {
-            for x in schema
-                .extras
-                .iter()
-                .filter(|x| x.kind != "extension" && x.kind != "function")
-            {
-                self.pool
-                    .exec(&x.ddl, format!("creating {} {}", x.kind, x.name))
-                    .await?;
-            }
-        }
-        // Tables were analyzed one by one as their keys were built.
+    async fn finish(&self, _schema: &Schema, _from: EngineKind) -> Result<(), EngineError> {
+        // Objects came in `create_objects`; tables were analyzed one by one
+        // as their keys were built.
         Ok(())
+    }
+
+    async fn create_objects(
+        &self,
+        objects: &[NativeObject],
+        from: EngineKind,
+    ) -> Result<Vec<String>, EngineError> {
+        if from != EngineKind::Postgres {
+            return Ok(Vec::new());
+        }
+        create_objects(&self.pool, objects).await
+    }
+
+    async fn drop_objects(
+        &self,
+        schema: &Schema,
+        objects: &[NativeObject],
+        from: EngineKind,
+    ) -> Result<Vec<String>, EngineError> {
+        if from != EngineKind::Postgres {
+            return Ok(Vec::new());
+        }
+        drop_objects(&self.pool, schema, objects).await
+    }
+
+    async fn create_roles(&self, roles: &[Role]) -> Result<Vec<String>, EngineError> {
+        create_roles(&self.pool, roles).await
+    }
+
+    async fn empty_table(&self, table: &str, context: &str) -> Result<(), EngineError> {
+        // Its own rows, not its children's.
+        self.execute(&[format!("DELETE FROM ONLY {}", qtable(table))], context)
+            .await
+            .map(|_| ())
     }
 
     async fn analyze(&self, table: &str) -> Result<(), EngineError> {

@@ -70,6 +70,7 @@ pub(super) fn schema(
         enums: vec![],
         sequences: vec![],
         extras,
+        roles: vec![],
     })
 }
 
@@ -143,6 +144,7 @@ fn table(
             collation: None,
             comment: None,
             on_update_now: false,
+            inherited: false,
         })
         .collect();
     let primary_key = if pk.is_empty() {
@@ -290,6 +292,7 @@ fn table(
         native_ddl: Some(sql),
         options: vec![],
         estimated_rows,
+        inherits: vec![],
     })
 }
 

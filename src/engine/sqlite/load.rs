@@ -102,16 +102,20 @@ impl SqliteTarget {
         };
         let load_err = |message: String| errs.load(message);
         let codec_err = |source| errs.codec(source);
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            quote_ident(&table.name),
-            columns
-                .iter()
-                .map(|c| quote_ident(c))
-                .collect::<Vec<_>>()
-                .join(", "),
-            vec!["?"; columns.len()].join(", ")
-        );
+        let sql = match columns.is_empty() {
+            // Rows of a table without data columns.
+            true => format!("INSERT INTO {} DEFAULT VALUES", quote_ident(&table.name)),
+            false => format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quote_ident(&table.name),
+                columns
+                    .iter()
+                    .map(|c| quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                vec!["?"; columns.len()].join(", ")
+            ),
+        };
         blocking(|| {
             let mut conn = lock(&self.conn);
             let tx = conn.transaction().map_err(|e| load_err(e.to_string()))?;

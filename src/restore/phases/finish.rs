@@ -1,11 +1,13 @@
-//! The end of a restore: sequences past the restored ids, views, triggers
-//! and other extras replayed, statistics, and every table's row count
-//! checked against the manifest.
+//! The end of a restore: sequences past the restored ids, the objects
+//! after the data (views, triggers, policies, grants...), statistics, and
+//! every table's row count checked against the manifest.
 
 use super::super::context::{with_source_positions, Ctx};
 use super::super::journal::Phase;
-use super::super::plan::{Action, Plan};
+use super::super::objects;
+use super::super::plan::Action;
 use super::super::Report;
+use crate::model::objects::Stage;
 use crate::model::{NativeObject, Schema};
 use anyhow::Result;
 use std::sync::atomic::Ordering;
@@ -35,21 +37,21 @@ pub async fn sequences(cx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Replay the extras (views, triggers, routines, events) and refresh
-/// statistics, once; returns the plan's warnings with what was left out or
-/// created otherwise.
+/// Create the objects that follow the data (views, triggers, policies,
+/// grants...) and refresh statistics, once; returns the plan's warnings
+/// with what was left out.
 pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
     let mut warnings = cx.plan.warnings.clone();
     warnings.extend(cx.conversions.report());
-    let manifest = cx.feed.manifest();
-    let same_engine = cx.from() == cx.target.kind();
-    let mut extras = extras_to_replay(&cx.plan, manifest, same_engine, &mut warnings);
-    if !cx.plan.keep_definers && extras.iter().any(|x| x.definer.is_some()) {
-        let me = cx.target.current_user().await?;
-        warnings.extend(drop_definers(&mut extras, me.as_deref()));
-    }
     if cx.journal.phase != Phase::Finished {
         let schema = cx.schema();
+        let mut after = objects::at_stage(&cx.plan, schema, Stage::AfterData);
+        if !cx.plan.keep_definers && after.iter().any(|x| x.definer.is_some()) {
+            let me = cx.target.current_user().await?;
+            cx.warn(drop_definers(&mut after, me.as_deref()));
+        }
+        let more = cx.target.create_objects(&after, cx.from()).await?;
+        cx.warn(more);
         let restored = Schema {
             tables: cx
                 .plan
@@ -58,7 +60,7 @@ pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
                 .filter(|t| t.action != Action::Keep)
                 .map(|t| schema.tables[t.index].clone())
                 .collect(),
-            extras,
+            extras: after,
             ..schema.clone()
         };
         cx.target.finish(&restored, cx.from()).await?;
@@ -66,6 +68,9 @@ pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
         cx.journal.save(cx.target.as_ref()).await?;
     }
     warnings.extend(cx.target.warnings());
+    if let Ok(mut w) = cx.warnings.lock() {
+        warnings.append(&mut w);
+    }
     Ok(warnings)
 }
 
@@ -152,67 +157,5 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
         constraints,
         seconds: cx.progress.elapsed().as_secs_f64(),
         warnings,
-    })
-}
-
-/// The extras to replay: never objects over an existing schema (the app's
-/// own win), nor views that name a table this restore leaves out. Triggers
-/// go with their table; routines and events whatever tables they read.
-/// None from another engine (the plan names them).
-fn extras_to_replay(
-    plan: &Plan,
-    manifest: &crate::archive::Manifest,
-    same_engine: bool,
-    warnings: &mut Vec<String>,
-) -> Vec<NativeObject> {
-    if !same_engine {
-        return Vec::new();
-    }
-    let existing = |x: &NativeObject, warnings: &mut Vec<String>| {
-        warnings.push(format!(
-            "{} {} not created: the target's schema already exists",
-            x.kind, x.name
-        ));
-        false
-    };
-    let left_out: Vec<&str> = manifest
-        .tables
-        .iter()
-        .filter(|e| !plan.tables.iter().any(|p| p.name == e.name))
-        .map(|e| e.name.as_str())
-        .collect();
-    manifest
-        .schema
-        .extras
-        .iter()
-        .filter(|x| match &x.table {
-            Some(t) if !plan.tables.iter().any(|p| &p.name == t) => false,
-            Some(_) if plan.writes_existing() => existing(x, warnings),
-            Some(_) => true,
-            None if x.kind == "extension" => true,
-            None if plan.writes_existing() => existing(x, warnings),
-            None if matches!(x.kind.as_str(), "function" | "procedure" | "event") => true,
-            None => match left_out.iter().find(|t| mentions(&x.ddl, t)) {
-                Some(t) => {
-                    warnings.push(format!(
-                        "{} {} not created: it reads table {t}, which this restore leaves out",
-                        x.kind, x.name
-                    ));
-                    false
-                }
-                None => true,
-            },
-        })
-        .cloned()
-        .collect()
-}
-
-/// Whether `sql` names `table` as a whole identifier.
-fn mentions(sql: &str, table: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-    sql.match_indices(table).any(|(i, _)| {
-        let before = sql[..i].chars().next_back();
-        let after = sql[i + table.len()..].chars().next();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
     })
 }

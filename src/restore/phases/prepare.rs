@@ -1,13 +1,17 @@
 //! Before any row: relax the constraints of existing tables, drop and
-//! (re-)create the tables no chunk went into, create types and sequences,
-//! and staging tables for tables that have rows.
+//! (re-)create the tables no chunk went into, create roles, types,
+//! sequences and the other objects tables need, and staging tables for
+//! tables that have rows.
 
 use super::super::context::Ctx;
 use super::super::merge::staging_name;
+use super::super::objects;
 use super::super::plan::Action;
 use super::super::relax::drop_relaxed;
-use crate::model::Schema;
+use crate::model::objects::{parents_first, Stage};
+use crate::model::{Role, Table};
 use anyhow::Result;
+use std::sync::Arc;
 
 /// Drop the constraints the journal relaxes (on a resume, only those the
 /// target still has).
@@ -26,10 +30,12 @@ pub async fn relax(cx: &Ctx<'_>) -> Result<()> {
 
 /// Tables no chunk went into are (re-)created from scratch. Dropping first:
 /// dropping a table also drops the sequences it owns, which `prepare`
-/// creates again.
-pub async fn create(cx: &Ctx<'_>) -> Result<()> {
-    let (plan, target, from) = (&cx.plan, cx.target.as_ref(), cx.from());
-    let schema = cx.schema();
+/// creates again. Around the tables: the roles `--create-roles` makes, the
+/// objects tables need (types, functions), and those that need the tables.
+pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
+    let (plan, target, from) = (Arc::clone(&cx.plan), Arc::clone(&cx.target), cx.from());
+    let feed = Arc::clone(&cx.feed);
+    let schema = &feed.manifest().schema;
     let fresh: Vec<usize> = (0..plan.tables.len())
         .filter(|&pi| !cx.started(pi))
         .collect();
@@ -51,41 +57,65 @@ pub async fn create(cx: &Ctx<'_>) -> Result<()> {
             _ => {}
         }
     }
-    if plan.writes_existing() {
-        // The app's own functions in an existing schema win.
-        let only_extensions = Schema {
-            extras: schema
-                .extras
+    if !cx.journal.pre_data {
+        let mut created = false;
+        if plan.objects.create_roles {
+            let roles: Vec<Role> = schema
+                .roles
                 .iter()
-                .filter(|x| x.kind == "extension")
+                .filter(|r| plan.objects.missing_roles.contains(&r.name))
                 .cloned()
-                .collect(),
-            ..schema.clone()
-        };
-        target.prepare(&only_extensions, from).await?;
-    } else {
+                .collect();
+            if !roles.is_empty() {
+                cx.warn(target.create_roles(&roles).await?);
+                created = true;
+            }
+        }
+        if plan.objects.clean {
+            let all = objects::all(&plan, schema);
+            cx.warn(target.drop_objects(schema, &all, from).await?);
+        }
         target.prepare(schema, from).await?;
+        let before = objects::at_stage(&plan, schema, Stage::BeforeTables);
+        cx.warn(target.create_objects(&before, from).await?);
+        // Recorded only when there is something to skip on a resume (and
+        // for --abandon to name).
+        if created || !before.is_empty() {
+            cx.journal.pre_data = true;
+            cx.journal.save(target.as_ref()).await?;
+        }
+    } else {
+        // Sequences owned by tables dropped again above.
+        target.prepare(schema, from).await?;
+    }
+    let creating: Vec<&Table> = fresh
+        .iter()
+        .map(|&pi| &plan.tables[pi])
+        .filter(|t| matches!(t.action, Action::Create | Action::Recreate))
+        .map(|t| &schema.tables[t.index])
+        .collect();
+    let restored: Vec<&str> = plan.tables.iter().map(|t| t.name.as_str()).collect();
+    for table in parents_first(&creating) {
+        let Some(t) = plan.tables.iter().find(|t| t.name == table.name) else {
+            continue;
+        };
+        let table = objects::without_missing_parents(table, &restored);
+        target.create_table(&table, &t.inline, from).await?;
     }
     for &pi in &fresh {
         let t = &plan.tables[pi];
-        match t.action {
-            Action::Create | Action::Recreate => {
-                target
-                    .create_table(&schema.tables[t.index], &t.inline, from)
-                    .await?
-            }
-            Action::Merge => {
-                let staging = staging_name(t, pi);
-                target
-                    .create_staging(
-                        &staging,
-                        &t.name,
-                        &format!("table {}: creating its staging table {staging}", t.name),
-                    )
-                    .await?;
-            }
-            _ => {}
+        if t.action == Action::Merge {
+            let staging = staging_name(t, pi);
+            target
+                .create_staging(
+                    &staging,
+                    &t.name,
+                    &format!("table {}: creating its staging table {staging}", t.name),
+                )
+                .await?;
         }
     }
+    let after = objects::at_stage(&plan, schema, Stage::AfterTables);
+    cx.warn(target.create_objects(&after, from).await?);
     Ok(())
 }
