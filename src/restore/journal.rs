@@ -44,6 +44,10 @@ pub struct Journal {
     /// Merges done so far.
     #[serde(default)]
     pub merged: Vec<Merged>,
+    /// Per merged table, archive rows left out because the target held
+    /// them already, value for value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identical: Vec<(String, u64)>,
 }
 
 /// What a merge did.
@@ -56,6 +60,10 @@ pub struct Merged {
     pub archived: u64,
     /// Target rows replaced (keep-archived).
     pub existing: u64,
+    /// Archive rows the target held already, value for value: not
+    /// inserted again.
+    #[serde(default)]
+    pub identical: u64,
     pub file: String,
 }
 
@@ -106,6 +114,7 @@ impl Journal {
             relaxed,
             merges,
             merged: vec![],
+            identical: vec![],
         }
     }
 

@@ -79,6 +79,10 @@ impl Dialect for SqliteTarget {
     fn text_sql(&self, column: &str) -> String {
         format!("CAST({column} AS TEXT)")
     }
+
+    fn same_value_sql(&self, a: &str, b: &str) -> String {
+        format!("{a} IS {b} COLLATE BINARY")
+    }
 }
 
 #[async_trait]
