@@ -61,7 +61,11 @@ impl<'a, T: Dialect + ?Sized> Names<'a, T> {
             self.target
                 .same_value_sql(&format!("{}.{q}", self.t), &format!("{}.{q}", self.s))
         }));
-        format!("EXISTS (SELECT 1 FROM {} WHERE {})", self.t, on.join(" AND "))
+        format!(
+            "EXISTS (SELECT 1 FROM {} WHERE {})",
+            self.t,
+            on.join(" AND ")
+        )
     }
 
     /// How many staging rows the target already holds, value for value.

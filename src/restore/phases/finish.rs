@@ -118,9 +118,13 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
             continue;
         };
         if m.inserted + m.archived + m.identical != loaded(pi) {
+            let identical = match m.identical {
+                0 => String::new(),
+                n => format!(", {n} already in the target"),
+            };
             warnings.push(format!(
-                "table {}: the archive holds {} rows, {} were inserted, {} rejected and {} already in the target; the rest were removed from its staging table before the merge",
-                m.table, plan.tables[pi].rows, m.inserted, m.archived, m.identical
+                "table {}: the archive holds {} rows, {} were inserted{identical} and {} rejected; the rest were removed from its staging table before the merge",
+                m.table, plan.tables[pi].rows, m.inserted, m.archived
             ));
         }
     }
