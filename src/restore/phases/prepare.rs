@@ -70,9 +70,8 @@ pub async fn create(cx: &Ctx<'_>) -> Result<()> {
         let t = &plan.tables[pi];
         match t.action {
             Action::Create | Action::Recreate => {
-                target
-                    .create_table(&schema.tables[t.index], &t.inline, from)
-                    .await?
+                let table = t.target_table.as_ref().unwrap_or(&schema.tables[t.index]);
+                target.create_table(table, &t.inline, from).await?
             }
             Action::Merge => {
                 let staging = staging_name(t, pi);
