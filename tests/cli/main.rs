@@ -7,6 +7,7 @@ mod oracle;
 mod archive;
 mod backups;
 mod crossengine;
+mod django;
 mod errors;
 mod fidelity;
 mod gogs;
