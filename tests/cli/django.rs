@@ -194,6 +194,16 @@ fn move_everywhere(from: Engine, src: &Db, archive: &Path, expected: &str, to: E
                     run.stderr
                 );
             }
+            // Tables it creates get Django's own types there, and it says so
+            // (PostgreSQL's uuid and timestamptz are already MariaDB's).
+            let retyped = !migrated && !(from == Engine::Postgres && to == Engine::Mysql);
+            assert_eq!(
+                run.stderr
+                    .contains("app: django: tables created with Django's types on"),
+                retyped,
+                "{how}:\n{}",
+                run.stderr
+            );
             let code = if warnings.is_empty() { 0 } else { 8 };
             run.expect(code);
             let got = manage(&target, &["check_data", "--exercise"]);

@@ -299,8 +299,8 @@ pub async fn resolve(
 
 /// Leave out the staged rows of `tp` that the target holds already, value
 /// for value in every loaded column (an app's seeded rows the archive has
-/// too): they are no conflict under any policy. The count goes into the
-/// journal in the same transaction.
+/// too), in a table with a key: they are no conflict under any policy. The
+/// count goes into the journal in the same transaction.
 async fn drop_identical(
     journal: &mut Journal,
     target: &dyn Target,
@@ -309,7 +309,11 @@ async fn drop_identical(
     tp: &TablePlan,
     keys: &[MergeKey],
 ) -> Result<()> {
-    let key: &[String] = keys.first().map_or(&[], |k| &k.columns);
+    // Without a key, equal rows are rows of their own (a log's repeated
+    // line): only keyed rows can be the same row.
+    let Some(key) = keys.first().map(|k| k.columns.as_slice()) else {
+        return Ok(());
+    };
     let n = target
         .merge_same_count(&tp.name, staging, &tp.columns, key)
         .await?;
