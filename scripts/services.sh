@@ -104,4 +104,15 @@ fi
 [ "$(my "SELECT @@have_ssl")" = YES ] || { echo "services: MariaDB has no TLS" >&2; exit 1; }
 my "CREATE USER IF NOT EXISTS 'haul_tls'@'%' REQUIRE SSL; GRANT ALL ON *.* TO 'haul_tls'@'%'"
 
-echo "services: PostgreSQL and MariaDB are up, with TLS"
+# Django in its own virtualenv, for the test project fixtures/django
+# (tests/cli/django.rs): wheels only (psycopg's binary build, pure-Python
+# PyMySQL), nothing compiled. Made again only when an import fails.
+django_env=/var/lib/haul-test-django
+if ! "$django_env/bin/python" -c "import django, psycopg, pymysql" >/dev/null 2>&1; then
+  echo "services: installing Django into $django_env"
+  python3 -m venv --clear "$django_env"
+  "$django_env/bin/pip" install -q --disable-pip-version-check --only-binary :all: \
+    "Django==5.2.19" "psycopg[binary]==3.2.13" "PyMySQL==1.1.3"
+fi
+
+echo "services: PostgreSQL and MariaDB are up, with TLS; Django in $django_env"

@@ -5,6 +5,8 @@
 //! arrays, and values SQLite would change silently. A same-engine restore
 //! passes everything through. `docs/types.md` lists every case.
 
+pub mod apps;
+
 use crate::archive::codec::{CodecError, Field};
 use crate::model::{Column, EngineKind, NeutralType};
 use crate::stream::Rows;

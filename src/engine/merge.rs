@@ -45,6 +45,43 @@ impl<'a, T: Dialect + ?Sized> Names<'a, T> {
             .join(" OR ")
     }
 
+    /// A condition on staging rows that a target row holds exactly the same
+    /// values in every one of `columns` (NULL matching NULL), found through
+    /// `key`'s columns when there is one.
+    fn same(&self, columns: &[String], key: &[String]) -> String {
+        let mut on: Vec<String> = key
+            .iter()
+            .map(|c| {
+                let q = self.target.quote(c);
+                format!("{}.{q} = {}.{q}", self.t, self.s)
+            })
+            .collect();
+        on.extend(columns.iter().map(|c| {
+            let q = self.target.quote(c);
+            self.target
+                .same_value_sql(&format!("{}.{q}", self.t), &format!("{}.{q}", self.s))
+        }));
+        format!(
+            "EXISTS (SELECT 1 FROM {} WHERE {})",
+            self.t,
+            on.join(" AND ")
+        )
+    }
+
+    /// How many staging rows the target already holds, value for value.
+    pub fn same_count_sql(&self, columns: &[String], key: &[String]) -> String {
+        format!(
+            "SELECT COUNT(*) FROM {} WHERE {}",
+            self.s,
+            self.same(columns, key)
+        )
+    }
+
+    /// Delete the staging rows the target already holds, value for value.
+    pub fn same_delete_sql(&self, columns: &[String], key: &[String]) -> String {
+        format!("DELETE FROM {} WHERE {}", self.s, self.same(columns, key))
+    }
+
     /// Groups of a key's values held by a target row and archive rows.
     pub fn conflicts_sql(&self, key: &[String], limit: usize) -> String {
         let cols: Vec<String> = key

@@ -20,6 +20,10 @@ pub trait Dialect: Send + Sync {
     /// SQL casting a (quoted) column to text.
     fn text_sql(&self, column: &str) -> String;
 
+    /// SQL true when two (quoted) values are exactly the same: NULL is the
+    /// same as NULL, and text compares byte for byte, whatever collation.
+    fn same_value_sql(&self, a: &str, b: &str) -> String;
+
     /// A string literal (the engine's one literal function).
     fn string_literal(&self, s: &str) -> String {
         super::sqltext::literal(self.kind(), s)
@@ -401,6 +405,48 @@ pub trait Merge: Catalog + Ddl {
             &format!("table {table}: counting the rows it rejects"),
         )
         .await
+    }
+
+    /// How many rows of `staging` a row of `table` holds exactly, in every
+    /// one of `columns` (`key`: a key of `table` to find them by).
+    async fn merge_same_count(
+        &self,
+        table: &str,
+        staging: &str,
+        columns: &[String],
+        key: &[String],
+    ) -> Result<u64, EngineError> {
+        let sql = merge::Names::new(self, table, staging).same_count_sql(columns, key);
+        let context = format!("table {table}: counting archive rows the target already holds");
+        parse_count(self.query_text(&sql, &context).await?, &context)
+    }
+
+    /// In one transaction: delete the rows of `staging` that `table` already
+    /// holds exactly, and replace the journal with `journal`; how many.
+    async fn merge_drop_same(
+        &self,
+        table: &str,
+        staging: &str,
+        columns: &[String],
+        key: &[String],
+        journal: &str,
+    ) -> Result<u64, EngineError> {
+        let names = merge::Names::new(self, table, staging);
+        let sql = vec![
+            names.same_delete_sql(columns, key),
+            format!(
+                "UPDATE {} SET body = {} WHERE id = 1",
+                self.quote(JOURNAL_TABLE),
+                self.string_literal(journal)
+            ),
+        ];
+        let done = self
+            .execute(
+                &sql,
+                &format!("table {table}: leaving out archive rows the target already holds"),
+            )
+            .await?;
+        Ok(done.first().copied().unwrap_or(0))
     }
 
     /// In one transaction: delete the losers (`delete_losers`: in the target

@@ -120,7 +120,7 @@ impl<'r> Ctx<'r> {
         Ok(
             if let (true, Some(m)) = (live && self.started(pi), merged) {
                 // Merged already: the table holds the target's rows too.
-                m.inserted + m.archived
+                m.inserted + m.archived + m.identical
             } else if live && self.started(pi) {
                 let name = match t.action {
                     Action::Merge if self.journal.merges.contains(&pi) => {

@@ -48,6 +48,10 @@ pub struct Journal {
     /// (set only when there were any).
     #[serde(default)]
     pub pre_data: bool,
+    /// Per merged table, archive rows left out because the target held
+    /// them already, value for value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identical: Vec<(String, u64)>,
 }
 
 /// What a merge did.
@@ -60,6 +64,10 @@ pub struct Merged {
     pub archived: u64,
     /// Target rows replaced (keep-archived).
     pub existing: u64,
+    /// Archive rows the target held already, value for value: not
+    /// inserted again.
+    #[serde(default)]
+    pub identical: u64,
     pub file: String,
 }
 
@@ -111,6 +119,7 @@ impl Journal {
             merges,
             merged: vec![],
             pre_data: false,
+            identical: vec![],
         }
     }
 

@@ -59,7 +59,9 @@ pub struct TablePlan {
     pub mapping: Vec<String>,
     /// Target constraints dropped for the load and reapplied after.
     pub relax: Vec<Constraint>,
-    /// The target's table (for `Load` and `Merge`).
+    /// The target's table (for `Load` and `Merge`); for `Create` and
+    /// `Recreate`, the archive's table with the types an app makes on the
+    /// target, where they differ from the mapping (`convert::apps`).
     pub target_table: Option<Table>,
     /// The target's table had rows before the restore.
     #[serde(default)]
@@ -150,6 +152,7 @@ pub async fn make(
     }
     let mut tables: Vec<TablePlan> = Vec::new();
     let mut warnings = Vec::new();
+    let mut app_notes = Vec::new();
     let mut problems = Vec::new();
     // Foreign keys of other target tables that reference a merged table.
     let mut referencing: Vec<(Table, Constraint)> = Vec::new();
@@ -308,6 +311,16 @@ pub async fn make(
             referencing.extend(referencing_fks(existing, old, target));
         }
         problems.extend(target.refuse_names(table));
+        // The app's own types on the target (Django's), where they differ
+        // from the mapping: the table is created as `target_table`.
+        plan.target_table = crate::convert::apps::app_table(
+            table,
+            &manifest.app_markers,
+            from,
+            target.kind(),
+            &mut app_notes,
+        );
+        let table = plan.target_table.as_ref().unwrap_or(table);
         if table.columns.is_empty() && from != target.kind() {
             problems.push(format!(
                 "table {} has no columns, which only {from} allows; leave it out with --exclude-tables {}",
@@ -471,7 +484,7 @@ pub async fn make(
         target_version: target.server_version().await?,
         tables,
         warnings,
-        app_versions: vec![],
+        app_versions: app_notes,
         zero_dates: opts.zero_dates,
         no_code: opts.no_code,
         keep_definers: opts.keep_definers,

@@ -281,7 +281,9 @@ pub fn run(req: Request) -> Result<Outcome> {
         let mut plan = plan::make(manifest, target.as_ref(), &existing, opts)
             .await
             .with_context(|| format!("cannot {verb} {what} into {spec}"))?;
-        plan.app_versions = relations.iter().map(|r| r.describe()).collect();
+        let mut app: Vec<String> = relations.iter().map(|r| r.describe()).collect();
+        app.append(&mut plan.app_versions);
+        plan.app_versions = app;
         plan.warnings.append(&mut no_code_warnings);
         plan.live = reader.is_none();
         if plan.live {

@@ -8,6 +8,7 @@ mod oracle;
 mod archive;
 mod backups;
 mod crossengine;
+mod django;
 mod encryption;
 mod errors;
 mod fidelity;

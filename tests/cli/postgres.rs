@@ -36,8 +36,9 @@ fn clean_restore_keeps_sequence_position() {
     let archive = dir.path().join("seq.haul");
     let a = archive.to_str().unwrap();
     haul(&["dump", &src.url(), "-o", a, "-q"]).ok();
-    // Into the source itself: every key collides (exit 7); abandoned, then
-    // replaced with --clean.
+    // Into the source itself, changed since: every key collides (exit 7);
+    // abandoned, then replaced with --clean.
+    src.sql("UPDATE t SET v = upper(v)");
     haul(&["restore", a, &src.url(), "-q"]).expect(7);
     haul(&["restore", a, &src.url(), "--abandon", "-q"]).ok();
     haul(&["restore", a, &src.url(), "--clean", "-q"]).ok();

@@ -123,6 +123,10 @@ impl Dialect for MyTarget {
     fn text_sql(&self, column: &str) -> String {
         format!("CAST({column} AS CHAR)")
     }
+
+    fn same_value_sql(&self, a: &str, b: &str) -> String {
+        format!("CAST({a} AS BINARY) <=> CAST({b} AS BINARY)")
+    }
 }
 
 #[async_trait]

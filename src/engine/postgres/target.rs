@@ -70,6 +70,10 @@ impl Dialect for PgTarget {
     fn text_sql(&self, column: &str) -> String {
         format!("{column}::text")
     }
+
+    fn same_value_sql(&self, a: &str, b: &str) -> String {
+        format!("{a}::text IS NOT DISTINCT FROM {b}::text")
+    }
 }
 
 #[async_trait]

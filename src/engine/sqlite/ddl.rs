@@ -2,7 +2,7 @@
 //! after the data, AUTOINCREMENT counters, views and triggers.
 
 use super::err;
-use super::types::{labels_check, map_type};
+use super::types::{declared_type, labels_check};
 use crate::engine::sqltext::{create_problem, default_sql};
 use crate::engine::{quote_ident, Constraint, EngineError};
 use crate::model::{portable_default, EngineKind, NeutralType, Schema, Table};
@@ -52,7 +52,7 @@ pub(super) fn create_sql(table: &Table, inline: &[Constraint], from: EngineKind)
         .columns
         .iter()
         .map(|c| {
-            let mut s = format!("{} {}", quote_ident(&c.name), map_type(&c.ty));
+            let mut s = format!("{} {}", quote_ident(&c.name), declared_type(table, c));
             if rowid.as_ref() == Some(&c.name) {
                 s.push_str(" PRIMARY KEY AUTOINCREMENT");
             }

@@ -116,12 +116,50 @@ fn table(
         && cols
             .iter()
             .any(|c| c.0 == pk[0].1 && c.1.eq_ignore_ascii_case("INTEGER"));
+    // Checks from the statement: `JSON_VALID(col)` ones make `col` a JSON
+    // column (as MariaDB's JSON is a text column with such a check); the
+    // others are kept as checks, by name.
+    let mut checks = Vec::new();
+    let mut json_columns = Vec::new();
+    let mut labels: Vec<(String, Vec<String>)> = Vec::new();
+    let text_column = |col: &str| {
+        cols.iter()
+            .any(|c| c.0 == col && matches!(neutral_type(&c.1), NeutralType::Text { .. }))
+    };
+    for (i, (cname, expr)) in checks_of(&sql).into_iter().enumerate() {
+        if let Some((col, values)) = labels_of(&expr).filter(|(c, _)| text_column(c)) {
+            labels.push((col, values));
+            continue;
+        }
+        match json_valid_column(&expr) {
+            Some(col) if cols.iter().any(|c| c.0 == col) => json_columns.push(col),
+            _ => checks.push(Check {
+                name: cname.unwrap_or_else(|| format!("{name}_check{}", i + 1)),
+                native: format!("CHECK ({expr})"),
+            }),
+        }
+    }
     let columns = cols
         .iter()
         .filter(|c| c.5 != 1)
         .map(|(cname, decl, notnull, dflt, pkpos, hidden)| Column {
             name: cname.clone(),
-            ty: neutral_type(decl),
+            ty: match neutral_type(decl) {
+                NeutralType::Text { .. } | NeutralType::Any if json_columns.contains(cname) => {
+                    NeutralType::Json { binary: false }
+                }
+                NeutralType::Text { .. } if labels.iter().any(|l| &l.0 == cname) => {
+                    NeutralType::Enum {
+                        name: None,
+                        values: labels
+                            .iter()
+                            .find(|l| &l.0 == cname)
+                            .map(|l| l.1.clone())
+                            .unwrap_or_default(),
+                    }
+                }
+                t => t,
+            },
             native_type: decl.clone(),
             nullable: !notnull,
             default: dflt.clone(),
@@ -286,7 +324,7 @@ fn table(
         uniques,
         indexes,
         foreign_keys,
-        checks: vec![],
+        checks,
         auto_increment_next,
         comment: None,
         native_ddl: Some(sql),
@@ -322,4 +360,176 @@ fn index_predicate(sql: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The CHECK constraints of a `CREATE TABLE` statement, column and table
+/// ones alike: each one's `CONSTRAINT` name if it has one, and its
+/// expression (without the outer parentheses).
+fn checks_of(sql: &str) -> Vec<(Option<String>, String)> {
+    let words = tokens(sql);
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if !w.0.eq_ignore_ascii_case("check") {
+            continue;
+        }
+        let Some(open) = words.get(i + 1).filter(|n| n.0 == "(") else {
+            continue;
+        };
+        let mut depth = 0usize;
+        let close = words[i + 1..].iter().find(|t| {
+            match t.0.as_str() {
+                "(" => depth += 1,
+                ")" => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        });
+        let Some(close) = close else { continue };
+        let name = (i >= 2 && words[i - 2].0.eq_ignore_ascii_case("constraint"))
+            .then(|| unquote_ident(&words[i - 1].0));
+        out.push((name, sql[open.1 + 1..close.1].trim().to_string()));
+    }
+    out
+}
+
+/// The statement's tokens outside comments, each with its byte offset:
+/// words, quoted names and strings whole, punctuation one character each.
+fn tokens(sql: &str) -> Vec<(String, usize)> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = sql[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+            continue;
+        }
+        let close = match c {
+            b'\'' | b'"' | b'`' => Some(c),
+            b'[' => Some(b']'),
+            _ => None,
+        };
+        if let Some(q) = close {
+            i += 1;
+            while i < b.len() {
+                if b[i] == q && !(q != b']' && b.get(i + 1) == Some(&q)) {
+                    break;
+                }
+                i += if q != b']' && b[i] == q { 2 } else { 1 };
+            }
+            i = (i + 1).min(b.len());
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+        out.push((sql[start..i].to_string(), start));
+    }
+    out
+}
+
+/// A name as written, without its quotes.
+fn unquote_ident(t: &str) -> String {
+    let inner = |q: char| t.strip_prefix(q).and_then(|x| x.strip_suffix(q));
+    match (
+        inner('"'),
+        inner('`'),
+        t.strip_prefix('[').and_then(|x| x.strip_suffix(']')),
+    ) {
+        (Some(x), _, _) => x.replace("\"\"", "\""),
+        (_, Some(x), _) => x.replace("``", "`"),
+        (_, _, Some(x)) => x.to_string(),
+        _ => t.to_string(),
+    }
+}
+
+/// The column and labels of `col IN ('a', 'b', ...)`: the check haul gives
+/// an enum's text column, read back as the enum.
+fn labels_of(expr: &str) -> Option<(String, Vec<String>)> {
+    let t: Vec<String> = tokens(expr).into_iter().map(|t| t.0).collect();
+    let mut t: &[String] = &t;
+    while t.first().map(String::as_str) == Some("(") && t.last().map(String::as_str) == Some(")") {
+        t = &t[1..t.len() - 1];
+    }
+    if t.len() < 5 || !t[1].eq_ignore_ascii_case("in") || t[2] != "(" || t[t.len() - 1] != ")" {
+        return None;
+    }
+    let mut values = Vec::new();
+    for (i, v) in t[3..t.len() - 1].iter().enumerate() {
+        match (i % 2, v.as_str()) {
+            (0, v) => values.push(crate::model::unquote(EngineKind::Sqlite, v)?),
+            (_, ",") => {}
+            _ => return None,
+        }
+    }
+    Some((unquote_ident(&t[0]), values))
+}
+
+/// The column a check holds to valid JSON: `JSON_VALID(col)`, optionally
+/// `OR col IS NULL` (Django's JSONField on SQLite), in parentheses or not.
+fn json_valid_column(expr: &str) -> Option<String> {
+    let t: Vec<String> = tokens(expr).into_iter().map(|t| t.0).collect();
+    let mut t: &[String] = &t;
+    while t.first().map(String::as_str) == Some("(") && t.last().map(String::as_str) == Some(")") {
+        t = &t[1..t.len() - 1];
+    }
+    let is = |i: usize, w: &str| t.get(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    if !(is(0, "json_valid") && is(1, "(") && is(3, ")")) {
+        return None;
+    }
+    let col = unquote_ident(&t[2]);
+    let rest = &t[4..];
+    let null_ok = rest.len() == 4
+        && rest[0].eq_ignore_ascii_case("or")
+        && unquote_ident(&rest[1]) == col
+        && rest[2].eq_ignore_ascii_case("is")
+        && rest[3].eq_ignore_ascii_case("null");
+    (rest.is_empty() || null_ok).then_some(col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_are_read_from_the_statement() {
+        let sql = r#"CREATE TABLE "b" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+            "edition" integer unsigned NOT NULL CHECK ("edition" >= 0), -- a comment (CHECK (x))
+            "meta" text NOT NULL CHECK ((JSON_VALID("meta") OR "meta" IS NULL)),
+            note text DEFAULT 'CHECK (1)', CONSTRAINT "positive id" CHECK (id > (0)))"#;
+        let found = checks_of(sql);
+        assert_eq!(
+            found,
+            vec![
+                (None, r#""edition" >= 0"#.to_string()),
+                (
+                    None,
+                    r#"(JSON_VALID("meta") OR "meta" IS NULL)"#.to_string()
+                ),
+                (Some("positive id".to_string()), "id > (0)".to_string()),
+            ]
+        );
+        assert_eq!(json_valid_column(&found[1].1).as_deref(), Some("meta"));
+        assert_eq!(json_valid_column("json_valid(doc)").as_deref(), Some("doc"));
+        assert_eq!(json_valid_column(&found[0].1), None);
+        assert_eq!(json_valid_column(r#"JSON_VALID("a") OR "b" IS NULL"#), None);
+        assert_eq!(
+            labels_of(r#""m" IN ('sad', 'o''k', 'happy')"#),
+            Some(("m".into(), vec!["sad".into(), "o'k".into(), "happy".into()]))
+        );
+        assert_eq!(labels_of("m IN ('a', b)"), None);
+    }
 }

@@ -2,7 +2,7 @@
 //! with the storage class its tag or its column's declared type gives.
 
 use super::target::SqliteTarget;
-use super::types::{expected_class, map_type, numeric_real, Class};
+use super::types::{declared_type, expected_class, numeric_real, same_number, Class};
 use super::{blocking, err, lock};
 use crate::archive::codec::{tag, unhex_into, Field};
 use crate::engine::{quote_ident, ChunkErrors, ChunkMark, EngineError};
@@ -16,6 +16,8 @@ use std::collections::HashMap;
 enum BindError {
     /// A binary value whose hex does not decode.
     Hex,
+    /// A number SQLite would store as a different real.
+    Rounded,
     Driver(rusqlite::Error),
 }
 
@@ -29,7 +31,7 @@ impl SqliteTarget {
                 table
                     .columns
                     .iter()
-                    .map(|c| (c.name.clone(), map_type(&c.ty)))
+                    .map(|c| (c.name.clone(), declared_type(table, c)))
                     .collect(),
             );
         }
@@ -135,6 +137,17 @@ impl SqliteTarget {
                                     rows.row_number(),
                                     columns[i]
                                 ),
+                                BindError::Rounded => format!(
+                                    "row {}, column {}: {} has more significant digits than SQLite's numbers keep (15); SQLite would store it rounded",
+                                    rows.row_number(),
+                                    columns[i],
+                                    String::from_utf8_lossy(
+                                        rows.field(i).ok().and_then(|f| match f {
+                                            Field::Value(v) | Field::Tagged(_, v) => Some(v),
+                                            Field::Null => None,
+                                        }).unwrap_or_default()
+                                    )
+                                ),
                                 BindError::Driver(e) => {
                                     format!("row {}, column {}: {e}", rows.row_number(), columns[i])
                                 }
@@ -196,7 +209,10 @@ fn bind(
         Class::Numeric => {
             if let Some(v) = parsed.and_then(|s| s.parse::<i64>().ok()) {
                 stmt.raw_bind_parameter(index, v)
-            } else if let Some(v) = parsed.and_then(numeric_real) {
+            } else if let Some((s, v)) = parsed.and_then(|s| Some((s, numeric_real(s)?))) {
+                if !same_number(s, v) {
+                    return Err(BindError::Rounded);
+                }
                 stmt.raw_bind_parameter(index, v)
             } else {
                 stmt.raw_bind_parameter(index, text())

@@ -1,7 +1,7 @@
 //! The restore side: [`SqliteTarget`] and its [`Target`] implementation,
 //! which hands the larger jobs to `ddl`, `load` and `journal`.
 
-use super::types::{labels_check, map_type};
+use super::types::{declared_type, labels_check};
 use super::{blocking, ddl, err, introspect, journal, lock, runlock};
 use crate::conn::ConnSpec;
 use crate::engine::{
@@ -79,6 +79,10 @@ impl Dialect for SqliteTarget {
     fn text_sql(&self, column: &str) -> String {
         format!("CAST({column} AS TEXT)")
     }
+
+    fn same_value_sql(&self, a: &str, b: &str) -> String {
+        format!("{a} IS {b} COLLATE BINARY")
+    }
 }
 
 #[async_trait]
@@ -130,8 +134,12 @@ impl Catalog for SqliteTarget {
         matches!(c, Constraint::Index(_))
     }
 
-    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
-        Some(format!("{}{}", map_type(&column.ty), labels_check(column)))
+    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
+        Some(format!(
+            "{}{}",
+            declared_type(table, column),
+            labels_check(column)
+        ))
     }
 
     fn refuse_names(&self, table: &Table) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! and the declared types neutral types map to and from.
 
 use crate::engine::{quote_ident, quote_literal};
-use crate::model::{Column, NeutralType};
+use crate::model::{Column, NeutralType, Table};
 
 /// The storage class a column's affinity expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +141,23 @@ pub(super) fn map_type(t: &NeutralType) -> String {
     }
 }
 
+/// The declared type of column `c` of `table`, created from another
+/// engine: [`map_type`], but decimals with NUMERIC affinity at any
+/// precision in a table an app reads them from as numbers
+/// ([`crate::convert::apps::NUMERIC_DECIMALS`]).
+pub(super) fn declared_type(table: &Table, c: &Column) -> String {
+    let (k, v) = crate::convert::apps::NUMERIC_DECIMALS;
+    let numeric = table.options.iter().any(|(a, b)| a == k && b == v);
+    match &c.ty {
+        NeutralType::Decimal {
+            precision: Some(p),
+            scale,
+        } if numeric => format!("NUMERIC({p},{})", scale.unwrap_or(0)),
+        NeutralType::Decimal { .. } if numeric => "NUMERIC".into(),
+        t => map_type(t),
+    }
+}
+
 /// A CHECK keeping an enum's text column to its labels (empty for others).
 pub(super) fn labels_check(c: &Column) -> String {
     match &c.ty {
@@ -171,6 +188,39 @@ pub(super) fn numeric_real(s: &str) -> Option<f64> {
     }
 }
 
+/// Whether the real `v` SQLite stores for the decimal text `s` is the same
+/// number: it reads back to the same digits (a double keeps 15 significant
+/// digits, often 17; `12345678901234567890.5` does not come back).
+pub(super) fn same_number(s: &str, v: f64) -> bool {
+    !v.is_finite() || digits_of(s) == digits_of(&format!("{v:e}"))
+}
+
+/// A number's sign, significant digits and exponent (`-1.50e2` and
+/// `-150` give the same), or `None` when it is not a decimal literal.
+fn digits_of(s: &str) -> Option<(bool, String, i64)> {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (mantissa, exp) = match s.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let all = format!("{int}{frac}");
+    let lead = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_matches('0').to_string();
+    if digits.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    let point = int.len() as i64 - lead as i64 + exp;
+    Some((neg, digits, point))
+}
+
 /// Whether a NUMERIC column's untagged value would be read back as a number.
 pub(super) fn reads_as_number(t: &[u8]) -> bool {
     std::str::from_utf8(t).is_ok_and(|s| s.parse::<i64>().is_ok() || s.parse::<f64>().is_ok())
@@ -188,6 +238,21 @@ mod tests {
         assert_eq!(expected_class("DOUBLE PRECISION"), Class::Real);
         assert_eq!(expected_class("NUMERIC(10,2)"), Class::Numeric);
         assert_eq!(expected_class("DATETIME"), Class::Numeric);
+    }
+
+    #[test]
+    fn reals_that_are_not_the_same_number_are_found() {
+        let same = |s: &str| same_number(s, s.parse().unwrap());
+        assert!(same("12345.1234567890"));
+        assert!(same("99999999999999.9000000000"));
+        assert!(same("-0.0000000001"));
+        assert!(same("0.30000000000000004"));
+        assert!(same("-1e-300"));
+        assert!(same("0.000"));
+        assert!(same("1.5E3"));
+        assert!(!same("12345678901234567890.1234567890"));
+        assert!(!same("0.12345678901234567890"));
+        assert!(!same("9007199254740993"));
     }
 
     #[test]

@@ -122,9 +122,13 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
         let Some(pi) = plan.tables.iter().position(|p| p.name == m.table) else {
             continue;
         };
-        if m.inserted + m.archived != loaded(pi) {
+        if m.inserted + m.archived + m.identical != loaded(pi) {
+            let identical = match m.identical {
+                0 => String::new(),
+                n => format!(", {n} already in the target"),
+            };
             warnings.push(format!(
-                "table {}: the archive holds {} rows, {} were inserted and {} rejected; the rest were removed from its staging table before the merge",
+                "table {}: the archive holds {} rows, {} were inserted{identical} and {} rejected; the rest were removed from its staging table before the merge",
                 m.table, plan.tables[pi].rows, m.inserted, m.archived
             ));
         }

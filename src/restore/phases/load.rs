@@ -73,8 +73,12 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
     for pi in order {
         let t = &plan.tables[pi];
         if t.action == Action::Keep {
-            cx.progress
-                .table_skipped(pi, "kept as it is in the target (a rule says so)");
+            let why = if crate::markers::is_marker_table(&t.name) {
+                "kept as it is in the target (an app's schema-version table)"
+            } else {
+                "kept as it is in the target (a rule says so)"
+            };
+            cx.progress.table_skipped(pi, why);
             continue;
         }
         cx.progress

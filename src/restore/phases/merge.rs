@@ -188,6 +188,9 @@ pub async fn resolve(
         merges.len(),
         policy_name(run.policy)
     ));
+    for (pi, tp, keys) in &merges {
+        drop_identical(journal, target, progress, &staging_name(tp, *pi), tp, keys).await?;
+    }
     let mut report = Vec::new();
     for (pi, tp, keys) in &merges {
         let staging = staging_name(tp, *pi);
@@ -258,6 +261,7 @@ pub async fn resolve(
             )
             .await?;
         let n = losers.iter().find(|(p, _)| p == pi).map_or(0, |(_, n)| *n);
+        let identical = identical_rows(journal, &tp.name);
         // The journal moves on in the merge's own transaction: a crash
         // leaves either nothing merged or the merge recorded.
         let mut next = journal.clone();
@@ -266,6 +270,7 @@ pub async fn resolve(
             inserted: staged - if in_target { 0 } else { n.min(staged) },
             archived: if in_target { 0 } else { n },
             existing: if in_target { n } else { 0 },
+            identical,
             file: if n > 0 { file.clone() } else { String::new() },
         });
         next.merges.retain(|m| m != pi);
@@ -290,6 +295,69 @@ pub async fn resolve(
         }
     }
     Ok(())
+}
+
+/// Leave out the staged rows of `tp` that the target holds already, value
+/// for value in every loaded column (an app's seeded rows the archive has
+/// too), in a table with a key: they are no conflict under any policy. The
+/// count goes into the journal in the same transaction.
+async fn drop_identical(
+    journal: &mut Journal,
+    target: &dyn Target,
+    progress: &Progress,
+    staging: &str,
+    tp: &TablePlan,
+    keys: &[MergeKey],
+) -> Result<()> {
+    // Without a key, equal rows are rows of their own (a log's repeated
+    // line): only keyed rows can be the same row.
+    let Some(key) = keys.first().map(|k| k.columns.as_slice()) else {
+        return Ok(());
+    };
+    let n = target
+        .merge_same_count(&tp.name, staging, &tp.columns, key)
+        .await?;
+    if n == 0 {
+        return Ok(());
+    }
+    let mut next = journal.clone();
+    match next.identical.iter_mut().find(|(t, _)| t == &tp.name) {
+        Some((_, m)) => *m += n,
+        None => next.identical.push((tp.name.clone(), n)),
+    }
+    let dropped = target
+        .merge_drop_same(
+            &tp.name,
+            staging,
+            &tp.columns,
+            key,
+            &serde_json::to_string(&next)?,
+        )
+        .await?;
+    if dropped != n {
+        anyhow::bail!(
+            "table {}: {n} archive rows matched the target's exactly, but {dropped} were left out (was the target written to during the restore?)",
+            tp.name
+        );
+    }
+    *journal = next;
+    progress.note(&format!(
+        "{}: table {}: {n} archive row{} the target holds already, identical: left as {}",
+        progress.verb(),
+        tp.name,
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it is" } else { "they are" }
+    ));
+    Ok(())
+}
+
+/// Archive rows of `table` left out as identical to the target's.
+fn identical_rows(journal: &Journal, table: &str) -> u64 {
+    journal
+        .identical
+        .iter()
+        .find(|(t, _)| t == table)
+        .map_or(0, |(_, n)| *n)
 }
 
 pub fn policy_name(p: Policy) -> &'static str {

@@ -99,6 +99,8 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
         let Some(t) = plan.tables.iter().find(|t| t.name == table.name) else {
             continue;
         };
+        // The app's own types on the target where the plan chose them.
+        let table = t.target_table.as_ref().unwrap_or(table);
         let table = objects::without_missing_parents(table, &restored);
         target.create_table(&table, &t.inline, from).await?;
     }

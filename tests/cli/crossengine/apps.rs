@@ -584,3 +584,51 @@ fn fulltext_and_spatial_indexes_across_engines() {
         r.stderr
     );
 }
+
+/// A Django archive's decimals go into SQLite as numbers (NUMERIC, what
+/// Django reads there) at any precision; SQLite keeps 15 significant
+/// digits, so a wider value stops the load, named, instead of being
+/// rounded; the same into a `decimal` column Django made.
+#[test]
+fn decimals_sqlite_would_round_stop_the_load() {
+    let dir = tempdir();
+    let pg = PgDb::new("haul_xe_round");
+    pg.sql(
+        "CREATE TABLE django_migrations (id serial PRIMARY KEY, app varchar(255) NOT NULL,
+           name varchar(255) NOT NULL, applied timestamptz NOT NULL);
+         INSERT INTO django_migrations (app, name, applied) VALUES ('shop', '0001_initial', now());
+         CREATE TABLE price (id int PRIMARY KEY, amount numeric(30,10));
+         INSERT INTO price VALUES (1, 12345.5), (2, 12345678901234567890.1234567890);",
+    );
+    let a = dir.path().join("wide.haul");
+    dump(&pg.url(), &a);
+    let wide = "row 2, column amount: 12345678901234567890.1234567890 has more significant digits \
+                than SQLite's numbers keep (15); SQLite would store it rounded";
+    let lite = SqliteDb::new("round");
+    let r = restore(&a, &lite.url(), &[]).expect(1);
+    assert!(r.stderr.contains(wide), "{}", r.stderr);
+    let made = SqliteDb::new("round_django");
+    made.conn()
+        .execute_batch("CREATE TABLE price (id integer NOT NULL PRIMARY KEY, amount decimal NULL)")
+        .expect("Django's table");
+    let r = restore(&a, &made.url(), &[]).expect(1);
+    assert!(r.stderr.contains(wide), "{}", r.stderr);
+
+    // Without the wide value: NUMERIC, compared as numbers.
+    pg.sql("DELETE FROM price WHERE id = 2");
+    let b = dir.path().join("narrow.haul");
+    dump(&pg.url(), &b);
+    let lite = SqliteDb::new("narrow");
+    let plan = haul(&["plan", b.to_str().unwrap(), &lite.url()])
+        .ok()
+        .stdout;
+    assert!(
+        plan.contains("amount numeric(30,10) -> NUMERIC(30,10)"),
+        "{plan}"
+    );
+    restore(&b, &lite.url(), &[]).ok();
+    assert_eq!(
+        lite_row(&lite, "SELECT typeof(amount), amount > 100 FROM price"),
+        "real|1"
+    );
+}
