@@ -87,7 +87,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 | EngineError::NoDatabase { .. } => Exit::Connection,
                 EngineError::NoTable { .. } => Exit::Usage,
                 EngineError::Unsafe(_) => Exit::BadArchive,
-                EngineError::Busy { .. } | EngineError::Reserved { .. } => Exit::Refused,
+                EngineError::Busy { .. }
+                | EngineError::Reserved { .. }
+                | EngineError::Exists { .. } => Exit::Refused,
                 _ => Exit::Failure,
             };
         }

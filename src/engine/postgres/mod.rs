@@ -6,6 +6,7 @@
 //! `IntervalStyle`, `extra_float_digits` and `bytea_output` so that values
 //! are written and read in one canonical form.
 
+mod admin;
 mod conn;
 mod copy_text;
 mod ddl;
@@ -15,6 +16,7 @@ mod source;
 mod target;
 mod types;
 
+pub use admin::PgAdmin;
 pub use source::PgSource;
 pub use target::PgTarget;
 
