@@ -15,6 +15,11 @@
 //! keep_daily = 7
 //! keep_weekly = 5
 //!
+//! [verify]                                  # also in [dump] and [prune]
+//! notify = ["https://hc-ping.com/..."]
+//! metrics_file = "/var/lib/node_exporter/textfile/haul.prom"
+//! on_failure = "mail -s 'haul failed' root"
+//!
 //! [s3]                                      # the AWS_* variables win
 //! endpoint_url = "https://s3.example.net"
 //! access_key_id = "..."
@@ -46,6 +51,8 @@ pub struct Config {
     pub restore: RestoreDefaults,
     #[serde(default)]
     pub prune: PruneDefaults,
+    #[serde(default)]
+    pub verify: VerifyDefaults,
     /// S3 settings for what the `AWS_*` variables leave unset.
     #[serde(default)]
     pub s3: crate::storage::config::S3File,
@@ -63,6 +70,9 @@ pub struct DumpDefaults {
     pub recipients: Option<Vec<String>>,
     /// Files of age public keys (`--recipients-file`).
     pub recipients_file: Option<PathBuf>,
+    pub notify: Option<Vec<String>>,
+    pub on_failure: Option<String>,
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +91,17 @@ pub struct PruneDefaults {
     pub keep_monthly: Option<usize>,
     pub keep_yearly: Option<usize>,
     pub keep_within: Option<String>,
+    pub notify: Option<Vec<String>>,
+    pub on_failure: Option<String>,
+    pub metrics_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyDefaults {
+    pub notify: Option<Vec<String>>,
+    pub on_failure: Option<String>,
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl Config {
