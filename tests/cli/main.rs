@@ -24,3 +24,4 @@ mod secrets;
 mod sqlite;
 mod storage;
 mod tls;
+mod watch;
