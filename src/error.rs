@@ -16,7 +16,9 @@ pub enum Exit {
     Refused = 5,
     Mismatch = 6,
     Duplicates = 7,
-    /// The work completed, with warnings the user should read.
+    /// The work completed, with warnings the user should read; also when a
+    /// report about it (a `--notify` ping, `--on-failure`, `--metrics-file`)
+    /// failed: the work is done, so never a failure code.
     Warnings = 8,
 }
 
