@@ -1,5 +1,5 @@
 //! The config file (`--config FILE` or `HAUL_CONFIG`): named connections and
-//! defaults for dump, restore and prune. Command-line flags win over
+//! defaults for dump, restore, prune and verify. Command-line flags win over
 //! environment variables (`HAUL_JOBS`, `HAUL_KEEP_DAILY`, ...), which win
 //! over the file.
 //!
@@ -216,6 +216,21 @@ mod tests {
             Some(&["age1example".to_string()][..])
         );
         assert!(toml::from_str::<Config>("[s3]\nendpoint = 1").is_err());
+        let c: Config = toml::from_str(
+            r#"
+            [dump]
+            notify = ["https://hc-ping.com/a"]
+            metrics_file = "/var/lib/node_exporter/textfile/haul.prom"
+            [verify]
+            notify = ["https://hc-ping.com/b"]
+            on_failure = "logger haul"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.verify.notify.unwrap(), ["https://hc-ping.com/b"]);
+        assert_eq!(c.verify.on_failure.as_deref(), Some("logger haul"));
+        assert!(c.dump.metrics_file.is_some() && c.prune.notify.is_none());
+        assert!(toml::from_str::<Config>("[verify]\nagainst = \"x\"").is_err());
     }
 
     #[test]

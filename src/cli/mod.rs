@@ -40,7 +40,7 @@ pub struct Cli {
     )]
     pub json: Option<JsonMode>,
     /// Config file: named connections (@name) and defaults for dump,
-    /// restore and prune (flags and HAUL_* variables win).
+    /// restore, prune and verify (flags and HAUL_* variables win).
     #[arg(long, global = true, env = "HAUL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Read the password of every connection whose URL has none from the

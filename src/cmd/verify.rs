@@ -251,10 +251,23 @@ fn test_restore(
             mode: g.progress_mode(false),
         };
         let seconds = match crate::restore::session::run(req)? {
-            Outcome::Done { report, .. } => {
-                for w in &report.warnings {
-                    eprintln!("haul: warning: {}", escape_lines(w));
+            Outcome::Done {
+                report,
+                plan_warnings,
+                ..
+            } => {
+                // As `haul restore` reports them.
+                if !report.warnings.is_empty() {
                     crate::error::warned();
+                }
+                if !g.quiet {
+                    for w in report
+                        .warnings
+                        .iter()
+                        .filter(|w| !plan_warnings.contains(w))
+                    {
+                        eprintln!("haul: warning: {}", escape_lines(w));
+                    }
                 }
                 started.elapsed().as_secs_f64()
             }
