@@ -16,7 +16,9 @@ pub enum Exit {
     Refused = 5,
     Mismatch = 6,
     Duplicates = 7,
-    /// The work completed, with warnings the user should read.
+    /// The work completed, with warnings the user should read; also when a
+    /// report about it (a `--notify` ping, `--on-failure`, `--metrics-file`)
+    /// failed: the work is done, so never a failure code.
     Warnings = 8,
 }
 
@@ -87,7 +89,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 | EngineError::NoDatabase { .. } => Exit::Connection,
                 EngineError::NoTable { .. } => Exit::Usage,
                 EngineError::Unsafe(_) => Exit::BadArchive,
-                EngineError::Busy { .. } | EngineError::Reserved { .. } => Exit::Refused,
+                EngineError::Busy { .. }
+                | EngineError::Reserved { .. }
+                | EngineError::Exists { .. } => Exit::Refused,
                 _ => Exit::Failure,
             };
         }

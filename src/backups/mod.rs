@@ -44,3 +44,32 @@ pub fn into(dir: &Location, name: &str, s3: &S3Config) -> Result<(Location, bool
         }
     }
 }
+
+/// Whether `loc` names a backup directory or bucket prefix rather than an
+/// archive: a local directory, or an S3 key that is empty or ends in `/`.
+pub fn is_dir(loc: &Location) -> bool {
+    match loc {
+        Location::Local(p) => p.is_dir(),
+        Location::S3 { key, .. } => key.is_empty() || key.ends_with('/'),
+        Location::Stdout => false,
+    }
+}
+
+/// The archive written last in a backup directory or bucket prefix (by
+/// the time the store gives, then by name): what a scheduled test restore
+/// checks.
+pub fn newest(dir: &Location, s3: &S3Config) -> Result<Location> {
+    let store = crate::storage::store(dir, s3)?;
+    let listing = store
+        .list()
+        .map_err(anyhow::Error::from)
+        .map_err(|e| e.context(format!("cannot list {dir}")))?;
+    let newest = listing
+        .into_iter()
+        .filter(|e| e.name.ends_with(".haul") && !e.name.starts_with('.'))
+        .max_by(|a, b| (a.modified, &a.name).cmp(&(b.modified, &b.name)));
+    match newest {
+        Some(e) => Ok(store.location(&e.name)),
+        None => Err(UsageError(format!("{dir} holds no archive (no *.haul file)")).into()),
+    }
+}

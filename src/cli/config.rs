@@ -1,5 +1,5 @@
 //! The config file (`--config FILE` or `HAUL_CONFIG`): named connections and
-//! defaults for dump, restore and prune. Command-line flags win over
+//! defaults for dump, restore, prune and verify. Command-line flags win over
 //! environment variables (`HAUL_JOBS`, `HAUL_KEEP_DAILY`, ...), which win
 //! over the file.
 //!
@@ -14,6 +14,11 @@
 //! [prune]
 //! keep_daily = 7
 //! keep_weekly = 5
+//!
+//! [verify]                                  # also in [dump] and [prune]
+//! notify = ["https://hc-ping.com/..."]
+//! metrics_file = "/var/lib/node_exporter/textfile/haul.prom"
+//! on_failure = "mail -s 'haul failed' root"
 //!
 //! [s3]                                      # the AWS_* variables win
 //! endpoint_url = "https://s3.example.net"
@@ -46,6 +51,8 @@ pub struct Config {
     pub restore: RestoreDefaults,
     #[serde(default)]
     pub prune: PruneDefaults,
+    #[serde(default)]
+    pub verify: VerifyDefaults,
     /// S3 settings for what the `AWS_*` variables leave unset.
     #[serde(default)]
     pub s3: crate::storage::config::S3File,
@@ -63,6 +70,9 @@ pub struct DumpDefaults {
     pub recipients: Option<Vec<String>>,
     /// Files of age public keys (`--recipients-file`).
     pub recipients_file: Option<PathBuf>,
+    pub notify: Option<Vec<String>>,
+    pub on_failure: Option<String>,
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +91,17 @@ pub struct PruneDefaults {
     pub keep_monthly: Option<usize>,
     pub keep_yearly: Option<usize>,
     pub keep_within: Option<String>,
+    pub notify: Option<Vec<String>>,
+    pub on_failure: Option<String>,
+    pub metrics_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyDefaults {
+    pub notify: Option<Vec<String>>,
+    pub on_failure: Option<String>,
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -195,6 +216,21 @@ mod tests {
             Some(&["age1example".to_string()][..])
         );
         assert!(toml::from_str::<Config>("[s3]\nendpoint = 1").is_err());
+        let c: Config = toml::from_str(
+            r#"
+            [dump]
+            notify = ["https://hc-ping.com/a"]
+            metrics_file = "/var/lib/node_exporter/textfile/haul.prom"
+            [verify]
+            notify = ["https://hc-ping.com/b"]
+            on_failure = "logger haul"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.verify.notify.unwrap(), ["https://hc-ping.com/b"]);
+        assert_eq!(c.verify.on_failure.as_deref(), Some("logger haul"));
+        assert!(c.dump.metrics_file.is_some() && c.prune.notify.is_none());
+        assert!(toml::from_str::<Config>("[verify]\nagainst = \"x\"").is_err());
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn apply_config(command: &mut Command, m: &clap::ArgMatches, cfg: &Config) -
                 a.recipient = d.recipients.clone().unwrap_or_default();
                 a.recipients_file = d.recipients_file.iter().cloned().collect();
             }
+            watch(&mut a.watch, &d.notify, &d.on_failure, &d.metrics_file);
         }
         Command::Restore(a) | Command::Plan(a) => {
             if let Some(t) = &a.target {
@@ -74,6 +75,11 @@ pub fn apply_config(command: &mut Command, m: &clap::ArgMatches, cfg: &Config) -
             if let Some(t) = &a.against {
                 a.against = Some(cfg.url(t)?);
             }
+            if let Some(t) = &a.restore_into {
+                a.restore_into = Some(cfg.url(t)?);
+            }
+            let v = &cfg.verify;
+            watch(&mut a.watch, &v.notify, &v.on_failure, &v.metrics_file);
         }
         Command::Prune(a) => {
             let p = &cfg.prune;
@@ -94,8 +100,28 @@ pub fn apply_config(command: &mut Command, m: &clap::ArgMatches, cfg: &Config) -
                     UsageError(format!("config file [prune] keep_within {w:?}: {e}"))
                 })?);
             }
+            watch(&mut a.watch, &p.notify, &p.on_failure, &p.metrics_file);
         }
         Command::Inspect(_) => {}
     }
     Ok(())
+}
+
+/// The config file's `notify`, `on_failure` and `metrics_file`, each where
+/// the command line gave none.
+fn watch(
+    a: &mut super::WatchArgs,
+    notify: &Option<Vec<String>>,
+    on_failure: &Option<String>,
+    metrics_file: &Option<std::path::PathBuf>,
+) {
+    if a.notify.is_empty() {
+        a.notify = notify.clone().unwrap_or_default();
+    }
+    if a.on_failure.is_none() {
+        a.on_failure = on_failure.clone();
+    }
+    if a.metrics_file.is_none() {
+        a.metrics_file = metrics_file.clone();
+    }
 }

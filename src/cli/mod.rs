@@ -40,7 +40,7 @@ pub struct Cli {
     )]
     pub json: Option<JsonMode>,
     /// Config file: named connections (@name) and defaults for dump,
-    /// restore and prune (flags and HAUL_* variables win).
+    /// restore, prune and verify (flags and HAUL_* variables win).
     #[arg(long, global = true, env = "HAUL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Read the password of every connection whose URL has none from the
@@ -116,6 +116,28 @@ pub struct PruneArgs {
     /// (faster on large backups; by default every chunk is checked).
     #[arg(long)]
     pub no_verify: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// What a scheduled run reports besides its exit code (docs/upgrades.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct WatchArgs {
+    /// Ping URL when the run starts (URL/start), succeeds (URL) and fails
+    /// (URL/fail), as healthchecks.io takes them: a POST whose body is the
+    /// summary or error line. A ping that fails is a warning (exit 8 if the
+    /// run succeeded). Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub notify: Vec<String>,
+    /// Run CMD with sh -c when the run fails, with HAUL_ERROR (the error
+    /// line), HAUL_COMMAND and HAUL_EXIT_CODE in its environment.
+    #[arg(long, value_name = "CMD")]
+    pub on_failure: Option<String>,
+    /// Update this Prometheus textfile (node_exporter's textfile collector)
+    /// with the run's time, duration, size, rows and exit code, labelled by
+    /// command and database; other series in it are kept.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The key that opens encrypted archives.
@@ -174,6 +196,8 @@ pub struct DumpArgs {
     /// zstd compression level (1-19).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
     pub level: i32,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 #[derive(Debug, Args)]
@@ -326,16 +350,24 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Archive file, or s3://BUCKET/KEY.
+    /// Archive file, or s3://BUCKET/KEY; a backup directory or
+    /// s3://BUCKET/PREFIX/ verifies the archive written there last.
     pub archive: PathBuf,
     #[command(flatten)]
     pub key: IdentityArgs,
     /// Also compare row counts and content with this live database.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "restore_into")]
     pub against: Option<String>,
+    /// Test restore: create this database (it must not exist; `sqlite:`
+    /// alone for a temporary file), restore the archive into it, compare
+    /// it as --against does, and drop it, also when something fails.
+    #[arg(long, value_name = "URL")]
+    pub restore_into: Option<String>,
     /// Parallel workers (default: number of cores).
     #[arg(short, long, env = "HAUL_JOBS")]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// Parse sizes like `8MiB`, `512k`, `1G`, `1000000`.

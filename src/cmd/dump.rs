@@ -9,12 +9,14 @@ use crate::dump::dump;
 use crate::error::UsageError;
 use crate::progress::human_bytes;
 use crate::storage::Location;
+use crate::watch::Ran;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::sync::Arc;
 
-pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
+pub fn run(args: DumpArgs, g: &Global, ran: &mut Ran) -> Result<()> {
     let spec = ConnSpec::parse(&args.source, g.password_file.as_deref())?;
+    ran.database = Some(spec.database.clone());
     let recipients = Recipients::parse(&args.recipient, &args.recipients_file)?.map(Arc::new);
     // `lock`, on the --into directory or prefix, is held until the dump ends.
     let (out, no_replace, lock) = match (&args.output, &args.into) {
@@ -71,32 +73,36 @@ pub fn run(args: DumpArgs, g: &Global) -> Result<()> {
     if !summary.warnings.is_empty() {
         crate::error::warned();
     }
-    if g.json {
-        let line = serde_json::to_string(&summary)?;
-        if to_stdout {
-            eprintln!("{line}");
+    let line = format!(
+        "dumped {} tables, {} rows from {} in {:.1}s: {} of CSV stored as {} ({:.1}x){} {} {}",
+        summary.tables,
+        summary.rows,
+        spec,
+        summary.seconds,
+        human_bytes(summary.raw_bytes),
+        human_bytes(summary.stored_bytes),
+        summary.raw_bytes as f64 / summary.stored_bytes.max(1) as f64,
+        if summary.encrypted {
+            ", encrypted with age,"
         } else {
-            println!("{line}");
+            ""
+        },
+        if out.is_s3() { "uploaded to" } else { "in" },
+        summary.archive
+    );
+    if g.json {
+        let json = serde_json::to_string(&summary)?;
+        if to_stdout {
+            eprintln!("{json}");
+        } else {
+            println!("{json}");
         }
     } else if !g.quiet {
-        eprintln!(
-            "haul: dumped {} tables, {} rows from {} in {:.1}s: {} of CSV stored as {} ({:.1}x){} {} {}",
-            summary.tables,
-            summary.rows,
-            spec,
-            summary.seconds,
-            human_bytes(summary.raw_bytes),
-            human_bytes(summary.stored_bytes),
-            summary.raw_bytes as f64 / summary.stored_bytes.max(1) as f64,
-            if summary.encrypted {
-                ", encrypted with age,"
-            } else {
-                ""
-            },
-            if out.is_s3() { "uploaded to" } else { "in" },
-            summary.archive
-        );
+        eprintln!("haul: {line}");
     }
+    ran.rows = Some(summary.rows);
+    ran.bytes = Some(summary.stored_bytes);
+    ran.summary = Some(line);
     Ok(())
 }
 

@@ -9,8 +9,10 @@ pub mod verify;
 
 use crate::cli::config::Config;
 use crate::cli::{Cli, Command, TableArgs};
+use crate::display::escape_lines;
 use crate::error::UsageError;
 use crate::model::TableFilter;
+use crate::watch::{Ran, Watch};
 use anyhow::Result;
 
 /// Options every command sees.
@@ -53,14 +55,43 @@ pub fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         s3: crate::storage::S3Config::resolve(&cfg.s3),
     };
     match cli.command {
-        Command::Dump(a) => dump::run(a, &g),
+        Command::Dump(a) => watched("dump", a.watch.clone(), |ran| dump::run(a, &g, ran)),
         Command::Restore(a) => restore::run(a, &g, false),
         Command::Plan(a) => restore::run(a, &g, true),
         Command::Copy(a) => copy::run(a, &g),
         Command::Inspect(a) => inspect::run(a, &g),
-        Command::Verify(a) => verify::run(a, &g),
-        Command::Prune(a) => prune::run(a, &g),
+        Command::Verify(a) => watched("verify", a.watch.clone(), |ran| verify::run(a, &g, ran)),
+        Command::Prune(a) => watched("prune", a.watch.clone(), |ran| prune::run(a, &g, ran)),
     }
+}
+
+/// Run a scheduled command with its reports (`--notify`, `--on-failure`,
+/// `--metrics-file`): what fails in them is a warning, printed even with
+/// `--quiet`.
+fn watched(
+    command: &'static str,
+    w: crate::cli::WatchArgs,
+    run: impl FnOnce(&mut Ran) -> Result<()>,
+) -> Result<()> {
+    let watch = Watch::new(command, &w.notify, w.on_failure, w.metrics_file)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let warn = |warnings: Vec<String>| {
+        for w in warnings {
+            eprintln!("haul: warning: {}", escape_lines(&w));
+            crate::error::warned();
+        }
+    };
+    warn(watch.start());
+    let mut ran = Ran::default();
+    let result = run(&mut ran);
+    match &result {
+        Ok(()) => warn(watch.succeeded(&ran, crate::error::has_warned())),
+        Err(e) => {
+            let line = escape_lines(&crate::error::one_line(e)).into_owned();
+            warn(watch.failed(&ran, &line, crate::error::exit_code(e) as i32));
+        }
+    }
+    result
 }
 
 /// An archive location from the command line (exit 2 when unusable).

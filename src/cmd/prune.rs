@@ -10,6 +10,7 @@ use crate::display::escape;
 use crate::error::UsageError;
 use crate::progress::human_bytes;
 use crate::storage::{Location, Store};
+use crate::watch::Ran;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ struct Entry {
     reasons: Vec<String>,
 }
 
-pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
+pub fn run(args: PruneArgs, g: &Global, ran: &mut Ran) -> Result<()> {
     let policy = Policy {
         last: args.keep_last,
         hourly: args.keep_hourly,
@@ -54,6 +55,8 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
         _ => Held::Bucket(BucketLock::exclusive(Arc::clone(&store), &dir.to_string())?),
     };
     let mut found: Vec<(String, i64, u64, String)> = Vec::new();
+    // The databases the archives hold (the metrics' label).
+    let mut databases = std::collections::BTreeSet::new();
     let mut notes = Vec::new();
     let day_ago = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -101,6 +104,7 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
             });
         match opened {
             Ok(r) => {
+                databases.insert(r.manifest().source.database.clone());
                 let started = r.manifest().started_at.clone();
                 let secs = humantime::parse_rfc3339_weak(&started)
                     .ok()
@@ -157,6 +161,24 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
     }
     let kept = entries.iter().filter(|e| e.keep).count();
     let removed = entries.len() - kept;
+    let summary = format!(
+        "{}kept {kept}, {} {removed} ({}){}",
+        if args.dry_run { "dry run: " } else { "" },
+        if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        },
+        human_bytes(freed),
+        if args.dry_run {
+            "; nothing was removed"
+        } else {
+            ""
+        }
+    );
+    ran.database = Some(databases.into_iter().collect::<Vec<_>>().join(","));
+    ran.bytes = Some(if args.dry_run { 0 } else { freed });
+    ran.summary = Some(summary.clone());
     if g.json {
         println!(
             "{}",
@@ -186,21 +208,7 @@ pub fn run(args: PruneArgs, g: &Global) -> Result<()> {
         println!("note    {}", escape(n));
     }
     if !g.quiet {
-        eprintln!(
-            "haul: {}kept {kept}, {} {removed} ({}){}",
-            if args.dry_run { "dry run: " } else { "" },
-            if args.dry_run {
-                "would remove"
-            } else {
-                "removed"
-            },
-            human_bytes(freed),
-            if args.dry_run {
-                "; nothing was removed"
-            } else {
-                ""
-            }
-        );
+        eprintln!("haul: {}", escape(&summary));
     }
     Ok(())
 }

@@ -1,17 +1,23 @@
 //! `haul verify`: re-read every chunk (checksums, counts, CSV shape); with
 //! `--against`, compare row counts and an order-independent content hash per
 //! table with a live database of the archive's engine, and its objects
-//! (`restore::objects::compare`).
+//! (`restore::objects::compare`); with `--restore-into`, restore into a
+//! scratch database first (`scratch`), and compare with that.
 
 use super::{jobs, open_archive, runtime, Global};
 use crate::archive::{ArchiveError, ArchiveReader};
 use crate::cli::VerifyArgs;
 use crate::conn::ConnSpec;
-use crate::display::escape;
+use crate::display::{escape, escape_lines};
 use crate::engine::{self, Part, Source};
 use crate::error::{MismatchError, UsageError};
 use crate::model::TableFilter;
+use crate::restore::plan::Options;
+use crate::restore::session::{Input, Outcome, Request};
+use crate::restore::Policy;
+use crate::scratch::{self, Scratch};
 use crate::stream::{ChunkSink, ContentHash};
+use crate::watch::Ran;
 use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex};
 
@@ -29,19 +35,40 @@ struct TableCheck {
     same: Option<bool>,
 }
 
-pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
+pub fn run(mut args: VerifyArgs, g: &Global, ran: &mut Ran) -> Result<()> {
     let against = args
         .against
         .as_deref()
         .map(|u| ConnSpec::parse(u, g.password_file.as_deref()))
         .transpose()?;
+    let restore_into = args
+        .restore_into
+        .as_deref()
+        .map(|u| scratch::parse(u, g.password_file.as_deref()))
+        .transpose()?;
+    // A backup directory or prefix: its newest archive.
+    let loc = super::location(&args.archive)?;
+    if crate::backups::is_dir(&loc) {
+        args.archive = crate::backups::newest(&loc, &g.s3)?.to_string().into();
+    }
     let reader = open_archive(&args.archive, &args.key, g)?;
     let m = reader.manifest();
-    if let Some(spec) = &against {
+    ran.database = Some(m.source.database.clone());
+    let live_spec = against
+        .clone()
+        .or_else(|| restore_into.as_ref().map(|s| s.0.clone()));
+    if let Some(spec) = &live_spec {
         if spec.engine != m.source.engine {
             return Err(UsageError(format!(
-                "the archive comes from {}, {} is {}: --against compares with a database of the same engine",
-                m.source.engine, spec, spec.engine
+                "the archive comes from {}, {} is {}: {} a database of the same engine",
+                m.source.engine,
+                spec,
+                spec.engine,
+                if against.is_some() {
+                    "--against compares with"
+                } else {
+                    "--restore-into restores into"
+                }
             ))
             .into());
         }
@@ -67,47 +94,65 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
             same: None,
         });
     }
-    let mut differ = Vec::new();
-    let mut object_diffs: Vec<String> = Vec::new();
-    if let Some(spec) = &against {
-        let jobs = jobs(args.jobs);
-        let rt = runtime(jobs)?;
-        let (live, objects) = rt
-            .block_on(hash_live(spec, &reader, jobs))
-            .with_context(|| format!("cannot compare with {spec}"))?;
-        object_diffs =
-            crate::restore::objects::compare(&m.schema.extras, &objects, m.source.engine);
-        differ.extend(object_diffs.iter().cloned());
-        for (c, (rows, hash)) in checks.iter_mut().zip(live) {
-            c.same = Some(rows == c.archive_rows && hash.hex() == c.archive_hash);
-            if c.same == Some(false) {
-                differ.push(format!(
-                    "{} (archive {} rows, live {} rows{})",
-                    c.name,
-                    c.archive_rows,
-                    rows,
-                    if rows == c.archive_rows {
-                        ", content differs"
-                    } else {
-                        ""
-                    }
-                ));
-            }
-            c.live_rows = Some(rows);
-            c.live_hash = Some(hash.hex());
+    let jobs = jobs(args.jobs);
+    let mut restored = None;
+    let live = match (&against, restore_into) {
+        (Some(spec), _) => Some(
+            runtime(jobs)?
+                .block_on(hash_live(spec, &reader, jobs))
+                .with_context(|| format!("cannot compare with {spec}"))?,
+        ),
+        (None, Some((spec, temporary))) => {
+            let (live, r) = test_restore(&args, &reader, spec, temporary, jobs, g)?;
+            restored = Some(r);
+            Some(live)
         }
+        (None, None) => None,
+    };
+    let compared_with = live_spec
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let (live, objects) = match live {
+        Some((l, o)) => (Some(l), Some(o)),
+        None => (None, None),
+    };
+    let object_diffs: Vec<String> = objects
+        .map(|o| crate::restore::objects::compare(&m.schema.extras, &o, m.source.engine))
+        .unwrap_or_default();
+    let mut differ = object_diffs.clone();
+    for (c, (rows, hash)) in checks.iter_mut().zip(live.into_iter().flatten()) {
+        c.same = Some(rows == c.archive_rows && hash.hex() == c.archive_hash);
+        if c.same == Some(false) {
+            differ.push(format!(
+                "{} (archive {} rows, live {} rows{})",
+                c.name,
+                c.archive_rows,
+                rows,
+                if rows == c.archive_rows {
+                    ", content differs"
+                } else {
+                    ""
+                }
+            ));
+        }
+        c.live_rows = Some(rows);
+        c.live_hash = Some(hash.hex());
     }
     if g.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "archive": args.archive.display().to_string(),
-                "ok": differ.is_empty(),
-                "against": against.as_ref().map(|s| s.to_string()),
-                "tables": checks,
-                "objects": object_diffs,
-            }))?
-        );
+        let mut v = serde_json::json!({
+            "archive": args.archive.display().to_string(),
+            "ok": differ.is_empty(),
+            "against": against.as_ref().map(|s| s.to_string()),
+            "tables": checks,
+            "objects": object_diffs,
+        });
+        if let Some(r) = &restored {
+            v["restore_into"] = compared_with.clone().into();
+            v["restore_seconds"] = r.seconds.into();
+            v["dropped"] = r.dropped.into();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for c in &checks {
             let name = escape(&c.name);
@@ -126,37 +171,172 @@ pub fn run(args: VerifyArgs, g: &Global) -> Result<()> {
             println!("DIFFERS   {}", escape(d));
         }
     }
+    let restore_note = restored
+        .as_ref()
+        .map(|r| {
+            format!(
+                " (restored in {:.1}s; {})",
+                r.seconds,
+                if r.dropped {
+                    "the scratch database was dropped"
+                } else {
+                    "the scratch database could NOT be dropped"
+                }
+            )
+        })
+        .unwrap_or_default();
     if !differ.is_empty() {
         return Err(MismatchError(format!(
-            "{} differs from {}: {}",
+            "{} differs from {compared_with}{restore_note}: {}",
             args.archive.display(),
-            against.map(|s| s.to_string()).unwrap_or_default(),
             differ.join(", ")
         ))
         .into());
     }
+    let chunks: usize = m.tables.iter().map(|t| t.chunks.len()).sum();
+    let and_objects = match (m.source.engine, m.schema.extras.len()) {
+        (crate::model::EngineKind::Postgres, n) if n > 0 => format!(" and its {n} objects"),
+        _ => String::new(),
+    };
+    let summary = match (&live_spec, &restored) {
+        (Some(s), Some(r)) => format!(
+            "{} verified: {chunks} chunks intact, restored into {s} in {:.1}s, every table{and_objects} identical; {}",
+            args.archive.display(),
+            r.seconds,
+            if r.dropped {
+                "the scratch database was dropped"
+            } else {
+                "the scratch database could NOT be dropped"
+            }
+        ),
+        (Some(s), None) => format!(
+            "{} verified: {chunks} chunks intact, every table{and_objects} identical to {s}",
+            args.archive.display()
+        ),
+        (None, _) => format!(
+            "{} verified: {chunks} chunks, {} rows, checksums and counts intact",
+            args.archive.display(),
+            m.total_rows()
+        ),
+    };
+    ran.rows = Some(m.total_rows());
+    ran.bytes = Some(m.stored_bytes());
+    ran.restore_seconds = restored.as_ref().map(|r| r.seconds);
     if !g.quiet && !g.json {
-        let chunks: usize = m.tables.iter().map(|t| t.chunks.len()).sum();
-        match &against {
-            Some(s) => eprintln!(
-                "haul: {} verified: {} chunks intact, every table{} identical to {s}",
-                args.archive.display(),
-                chunks,
-                match (m.source.engine, m.schema.extras.len()) {
-                    (crate::model::EngineKind::Postgres, n) if n > 0 =>
-                        format!(" and its {n} objects"),
-                    _ => String::new(),
-                }
-            ),
-            None => eprintln!(
-                "haul: {} verified: {} chunks, {} rows, checksums and counts intact",
-                args.archive.display(),
-                chunks,
-                m.total_rows()
-            ),
-        }
+        eprintln!("haul: {}", escape_lines(&summary));
     }
+    ran.summary = Some(summary);
     Ok(())
+}
+
+/// Each archive table's row count and content hash in a live database,
+/// and the live database's objects.
+type LiveState = (Vec<(u64, ContentHash)>, Vec<crate::model::NativeObject>);
+
+/// How a test restore went.
+struct Restored {
+    seconds: f64,
+    dropped: bool,
+}
+
+/// Create the scratch database, restore the archive into it, hash its
+/// tables, and drop it (also when the restore or the hashing failed).
+fn test_restore(
+    args: &VerifyArgs,
+    reader: &ArchiveReader,
+    spec: ConnSpec,
+    temporary: bool,
+    jobs: usize,
+    g: &Global,
+) -> Result<(LiveState, Restored)> {
+    let scratch = Scratch::create(spec, temporary)?;
+    let spec = scratch.spec().clone();
+    let started = std::time::Instant::now();
+    let result = (|| {
+        let req = Request {
+            input: Input::Archive(args.archive.clone()),
+            access: super::access(&args.key, g)?,
+            spec: spec.clone(),
+            jobs,
+            opts: Options::default(),
+            policy: Policy::Fail,
+            // Never written: duplicates stop a test restore (exit 7).
+            rejects: std::env::temp_dir().join("haul-verify-rejects.haul"),
+            analyze: false,
+            resume: false,
+            abandon: false,
+            allow_downgrade: false,
+            dry_run: false,
+            mode: g.progress_mode(false),
+        };
+        let seconds = match crate::restore::session::run(req)? {
+            Outcome::Done {
+                report,
+                plan_warnings,
+                ..
+            } => {
+                // As `haul restore` reports them.
+                if !report.warnings.is_empty() {
+                    crate::error::warned();
+                }
+                if !g.quiet {
+                    for w in report
+                        .warnings
+                        .iter()
+                        .filter(|w| !plan_warnings.contains(w))
+                    {
+                        eprintln!("haul: warning: {}", escape_lines(w));
+                    }
+                }
+                started.elapsed().as_secs_f64()
+            }
+            _ => anyhow::bail!("the restore did not run"),
+        };
+        crate::restore::failpoint::failpoint("verify-compare");
+        let live = runtime(jobs)?
+            .block_on(hash_live(&spec, reader, jobs))
+            .context("cannot compare with the restored database")?;
+        Ok((live, seconds))
+    })();
+    let dropped = scratch.drop_now();
+    if scratch.interrupted() {
+        anyhow::bail!("interrupted; the scratch database {spec} was dropped");
+    }
+    let what = if scratch.temporary() {
+        "temporary file"
+    } else {
+        "database"
+    };
+    match (result, dropped) {
+        (Ok((live, seconds)), Ok(())) => Ok((
+            live,
+            Restored {
+                seconds,
+                dropped: true,
+            },
+        )),
+        (Ok((live, seconds)), Err(e)) => {
+            eprintln!(
+                "haul: warning: {}; drop it by hand",
+                escape_lines(&crate::error::one_line(&e))
+            );
+            crate::error::warned();
+            Ok((
+                live,
+                Restored {
+                    seconds,
+                    dropped: false,
+                },
+            ))
+        }
+        (Err(e), Ok(())) => Err(e.context(format!(
+            "the test restore into {spec} failed; the scratch {what} was dropped"
+        ))),
+        (Err(e), Err(d)) => Err(e.context(format!(
+            "the test restore into {spec} failed, and the scratch {what} could not be dropped ({}); drop it by hand",
+            crate::error::one_line(&d)
+        ))),
+    }
 }
 
 /// Each table's content hash, every chunk read (checksum checked) and
@@ -220,11 +400,7 @@ fn hash_chunks(reader: &ArchiveReader, jobs: usize) -> Result<Vec<ContentHash>, 
 
 /// Row count and content hash of each archive table, read from the live
 /// database in one snapshot, and the live database's objects.
-async fn hash_live(
-    spec: &ConnSpec,
-    reader: &ArchiveReader,
-    jobs: usize,
-) -> Result<(Vec<(u64, ContentHash)>, Vec<crate::model::NativeObject>)> {
+async fn hash_live(spec: &ConnSpec, reader: &ArchiveReader, jobs: usize) -> Result<LiveState> {
     let m = reader.manifest();
     let source: Arc<dyn Source> = Arc::from(engine::open_source(spec, jobs).await?);
     let filter = TableFilter {

@@ -8,7 +8,7 @@ mod said;
 pub mod sqltext;
 mod target;
 
-pub use target::{BulkLoad, Catalog, Ddl, Dialect, JournalStore, Merge, Sql, Target};
+pub use target::{Admin, BulkLoad, Catalog, Ddl, Dialect, JournalStore, Merge, Sql, Target};
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -32,6 +32,9 @@ pub enum EngineError {
     Auth { target: String, reason: String },
     #[error("{target}: database {database:?} does not exist")]
     NoDatabase { target: String, database: String },
+    /// A database haul was to create is there already (exit 5).
+    #[error("{target}: database {database:?} exists already")]
+    Exists { target: String, database: String },
     #[error("{target}: table {table:?} does not exist")]
     NoTable { target: String, table: String },
     #[error("{context}: {message}")]
@@ -319,6 +322,17 @@ pub async fn open_target(spec: &ConnSpec, jobs: usize) -> Result<Box<dyn Target>
         EngineKind::Postgres => Ok(Box::new(postgres::PgTarget::open(spec, jobs).await?)),
         EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteTarget::open(spec)?)),
         EngineKind::Mysql => Ok(Box::new(mysql::MyTarget::open(spec, jobs).await?)),
+    }
+}
+
+/// Connect to the server of `spec` to create and drop whole databases
+/// (from a session on another database: PostgreSQL's `postgres`, none on
+/// MySQL); on SQLite, database names are file paths.
+pub async fn open_admin(spec: &ConnSpec) -> Result<Box<dyn Admin>, EngineError> {
+    match spec.engine {
+        EngineKind::Postgres => Ok(Box::new(postgres::PgAdmin::open(spec).await?)),
+        EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteAdmin)),
+        EngineKind::Mysql => Ok(Box::new(mysql::MyAdmin::open(spec).await?)),
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`Ddl`] (schema changes), [`BulkLoad`], [`JournalStore`], [`Merge`], and
 //! [`Sql`], the raw statements the engines' own default operations use.
 //! [`Target`] is all of them; restore code names operations, never SQL.
+//! [`Admin`] creates and drops whole databases on a server.
 
 use super::{
     duplicates_sql, groups, merge, parse_count, ChunkMark, Constraint, EngineError, Lingering,
@@ -476,6 +477,18 @@ pub trait Merge: Catalog + Ddl {
             .await
             .map(|_| ())
     }
+}
+
+/// Creating and dropping whole databases, from a session that is in none
+/// of them: the scratch database of `verify --restore-into`.
+#[async_trait]
+pub trait Admin: Dialect {
+    /// Create database `name`, empty; [`EngineError::Exists`] when the
+    /// server has one of that name.
+    async fn create_database(&self, name: &str) -> Result<(), EngineError>;
+
+    /// Drop database `name` if it exists, ending the sessions still in it.
+    async fn drop_database(&self, name: &str) -> Result<(), EngineError>;
 }
 
 /// A database being restored into: every role together.

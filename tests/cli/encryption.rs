@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// A fresh age key pair made by age-keygen: (identity file, public key).
-fn age_key(dir: &Path, name: &str) -> (String, String) {
+pub fn age_key(dir: &Path, name: &str) -> (String, String) {
     let file = dir.join(name);
     run_tool_bytes(
         Command::new("age-keygen").arg("-o").arg(&file),

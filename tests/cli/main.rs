@@ -26,3 +26,4 @@ mod secrets;
 mod sqlite;
 mod storage;
 mod tls;
+mod watch;

@@ -68,7 +68,8 @@ async fn open(spec: &ConnSpec, extra: &[&str], multi: bool) -> Result<Conn, Engi
         .tcp_port(spec.port)
         .user(Some(user))
         .pass(spec.password.clone())
-        .db_name(Some(spec.database.clone()))
+        // No database: a session for creating and dropping them.
+        .db_name((!spec.database.is_empty()).then(|| spec.database.clone()))
         .prefer_socket(false)
         // Accept any row the server sends; the server enforces its own limit.
         .max_allowed_packet(Some(1 << 30))

@@ -29,6 +29,7 @@
 //! the chunk (with `LOCAL`, the server downgrades bad values and duplicate
 //! keys to warnings).
 
+mod admin;
 mod conn;
 mod create;
 mod ddl;
@@ -41,6 +42,7 @@ mod source;
 mod target;
 mod types;
 
+pub use admin::MyAdmin;
 pub use source::MySource;
 pub use target::MyTarget;
 

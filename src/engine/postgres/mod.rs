@@ -7,6 +7,7 @@
 //! are written and read in one canonical form.
 
 mod acl;
+mod admin;
 mod conn;
 mod copy_text;
 mod ddl;
@@ -23,6 +24,7 @@ mod target;
 mod types;
 mod uncarried;
 
+pub use admin::PgAdmin;
 pub use source::PgSource;
 pub use target::PgTarget;
 

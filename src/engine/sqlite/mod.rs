@@ -10,6 +10,7 @@
 //! in Rust's shortest round-trip form, which always has a `.`, an `e`, `inf`
 //! or `NaN`, so a NUMERIC column's integers and reals stay apart.
 
+mod admin;
 mod ddl;
 mod introspect;
 mod journal;
@@ -19,6 +20,7 @@ mod source;
 mod target;
 mod types;
 
+pub use admin::SqliteAdmin;
 pub use source::SqliteSource;
 pub use target::SqliteTarget;
 
