@@ -380,21 +380,7 @@ pub fn zero_date_not_null(c: &Column, from: EngineKind) -> bool {
 /// Whether a MySQL column holds geometry (MySQL's internal form, a 4-byte
 /// SRID and WKB, travels as bytes to other engines).
 pub fn is_mysql_geometry(c: &Column, from: EngineKind) -> bool {
-    let n = c.native_type.to_ascii_lowercase();
-    from == EngineKind::Mysql
-        && [
-            "geometry",
-            "point",
-            "linestring",
-            "polygon",
-            "multipoint",
-            "multilinestring",
-            "multipolygon",
-            "geometrycollection",
-            "geomcollection",
-        ]
-        .iter()
-        .any(|g| n.starts_with(g))
+    from == EngineKind::Mysql && crate::model::is_spatial_type(&c.native_type)
 }
 
 /// Whether a value of type `src` into a column of type `dst` is written as

@@ -482,7 +482,7 @@ pub trait Merge: Catalog + Ddl {
 /// Creating and dropping whole databases, from a session that is in none
 /// of them: the scratch database of `verify --restore-into`.
 #[async_trait]
-pub trait Admin: Dialect {
+pub trait Admin: Send + Sync {
     /// Create database `name`, empty; [`EngineError::Exists`] when the
     /// server has one of that name.
     async fn create_database(&self, name: &str) -> Result<(), EngineError>;

@@ -560,6 +560,24 @@ fn checked(value: PortableDefault, ty: &NeutralType) -> Result<PortableDefault, 
     }
 }
 
+/// Whether a MySQL column type (`point`, `geometry`, ...) is spatial.
+pub fn is_spatial_type(native: &str) -> bool {
+    let n = native.to_ascii_lowercase();
+    [
+        "geometry",
+        "point",
+        "linestring",
+        "polygon",
+        "multipoint",
+        "multilinestring",
+        "multipolygon",
+        "geometrycollection",
+        "geomcollection",
+    ]
+    .iter()
+    .any(|g| n.starts_with(g))
+}
+
 /// The sequence a PostgreSQL default `nextval('name'::regclass)` draws
 /// from, unquoted; `None` for any other default.
 pub fn nextval_sequence(default: &str) -> Option<String> {

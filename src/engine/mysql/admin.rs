@@ -3,8 +3,7 @@
 use super::conn::{connect_single, server_code, server_err};
 use super::qi;
 use crate::conn::ConnSpec;
-use crate::engine::{Admin, Dialect, EngineError};
-use crate::model::EngineKind;
+use crate::engine::{Admin, EngineError};
 use async_trait::async_trait;
 use mysql_async::prelude::*;
 
@@ -38,28 +37,10 @@ impl MyAdmin {
     }
 }
 
-impl Dialect for MyAdmin {
-    fn kind(&self) -> EngineKind {
-        EngineKind::Mysql
-    }
-
-    fn quote(&self, ident: &str) -> String {
-        qi(ident)
-    }
-
-    fn text_sql(&self, column: &str) -> String {
-        format!("CAST({column} AS CHAR)")
-    }
-
-    fn same_value_sql(&self, a: &str, b: &str) -> String {
-        format!("CAST({a} AS BINARY) <=> CAST({b} AS BINARY)")
-    }
-}
-
 #[async_trait]
 impl Admin for MyAdmin {
     async fn create_database(&self, name: &str) -> Result<(), EngineError> {
-        let sql = format!("CREATE DATABASE {}", self.quote(name));
+        let sql = format!("CREATE DATABASE {}", qi(name));
         let mut c = self.conn.lock().await;
         match c.query_drop(sql).await {
             Ok(()) => Ok(()),
@@ -94,7 +75,7 @@ impl Admin for MyAdmin {
                 _ => {}
             }
         }
-        c.query_drop(format!("DROP DATABASE IF EXISTS {}", self.quote(name)))
+        c.query_drop(format!("DROP DATABASE IF EXISTS {}", qi(name)))
             .await
             .map_err(|e| server_err(&ctx, e))
     }

@@ -111,20 +111,7 @@ pub(super) fn neutral_type(
 
 /// Whether `native` is a spatial type.
 fn is_spatial(native: &str) -> bool {
-    let n = native.to_ascii_lowercase();
-    [
-        "geometry",
-        "point",
-        "linestring",
-        "polygon",
-        "multipoint",
-        "multilinestring",
-        "multipolygon",
-        "geometrycollection",
-        "geomcollection",
-    ]
-    .iter()
-    .any(|g| n.starts_with(g))
+    crate::model::is_spatial_type(native)
 }
 
 /// How a column's values travel.

@@ -3,8 +3,7 @@
 
 use super::conn::{col, connect, describe, server_err};
 use crate::conn::ConnSpec;
-use crate::engine::{quote_ident, Admin, Dialect, EngineError};
-use crate::model::EngineKind;
+use crate::engine::{quote_ident, Admin, EngineError};
 use async_trait::async_trait;
 use tokio_postgres::error::SqlState;
 
@@ -48,30 +47,12 @@ impl PgAdmin {
     }
 }
 
-impl Dialect for PgAdmin {
-    fn kind(&self) -> EngineKind {
-        EngineKind::Postgres
-    }
-
-    fn quote(&self, ident: &str) -> String {
-        quote_ident(ident)
-    }
-
-    fn text_sql(&self, column: &str) -> String {
-        format!("{column}::text")
-    }
-
-    fn same_value_sql(&self, a: &str, b: &str) -> String {
-        format!("{a}::text IS NOT DISTINCT FROM {b}::text")
-    }
-}
-
 #[async_trait]
 impl Admin for PgAdmin {
     async fn create_database(&self, name: &str) -> Result<(), EngineError> {
         // template0, as pg_restore's documentation advises: nothing a site
         // added to template1 comes in beside the archive's objects.
-        let sql = format!("CREATE DATABASE {} TEMPLATE template0", self.quote(name));
+        let sql = format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(name));
         match self.client.execute(sql.as_str(), &[]).await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Err(EngineError::Exists {
@@ -88,7 +69,7 @@ impl Admin for PgAdmin {
 
     async fn drop_database(&self, name: &str) -> Result<(), EngineError> {
         let ctx = format!("dropping database {name} on {}", self.shown(name));
-        let quoted = self.quote(name);
+        let quoted = quote_ident(name);
         if self.version >= 130_000 {
             let sql = format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)");
             self.client

@@ -1,7 +1,6 @@
 //! [`SqliteAdmin`]: a SQLite database is a file, named by its path.
 
-use crate::engine::{quote_ident, Admin, Dialect, EngineError};
-use crate::model::EngineKind;
+use crate::engine::{Admin, EngineError};
 use async_trait::async_trait;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -26,24 +25,6 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> EngineError {
     EngineError::Server {
         context: format!("{what} {}", path.display()),
         message: e.to_string(),
-    }
-}
-
-impl Dialect for SqliteAdmin {
-    fn kind(&self) -> EngineKind {
-        EngineKind::Sqlite
-    }
-
-    fn quote(&self, ident: &str) -> String {
-        quote_ident(ident)
-    }
-
-    fn text_sql(&self, column: &str) -> String {
-        format!("CAST({column} AS TEXT)")
-    }
-
-    fn same_value_sql(&self, a: &str, b: &str) -> String {
-        format!("{a} IS {b} COLLATE BINARY")
     }
 }
 
