@@ -34,6 +34,8 @@ pub enum EngineError {
     NoDatabase { target: String, database: String },
     #[error("{target}: table {table:?} does not exist")]
     NoTable { target: String, table: String },
+    #[error("{target}: schema {schema:?} does not exist")]
+    NoSchema { target: String, schema: String },
     #[error("{context}: {message}")]
     Server { context: String, message: String },
     /// A driver or server error: `message` is its one-line form, `source`

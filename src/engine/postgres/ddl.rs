@@ -144,10 +144,17 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
             ai.sequence.as_ref()
         })
     });
+    // The schemas first: sequences and tables may be theirs.
+    for x in schema.extras.iter().filter(|x| x.kind == "schema") {
+        sql.push(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(&x.name)
+        ));
+    }
     for s in owned.chain(schema.sequences.iter()) {
         sql.push(format!(
             "CREATE SEQUENCE IF NOT EXISTS {} {}",
-            quote_ident(&s.name),
+            qtable(&s.name),
             s.options.as_deref().unwrap_or("")
         ));
     }
@@ -155,7 +162,7 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
         if let Some(v) = s.last_value {
             sql.push(format!(
                 "SELECT setval({}, {v}, {})",
-                quote_literal(&quote_ident(&s.name)),
+                quote_literal(&qtable(&s.name)),
                 s.is_called
             ));
         }
@@ -218,7 +225,7 @@ pub(super) fn create_table_sql(
             {
                 sql.push(format!(
                     "ALTER SEQUENCE {} OWNED BY {}.{}",
-                    quote_ident(&s.name),
+                    qtable(&s.name),
                     qtable(&table.name),
                     quote_ident(&c.name)
                 ));
