@@ -98,6 +98,12 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether it is a partitioned table (PostgreSQL `PARTITION BY`): it
+    /// holds no rows, its partitions (tables inheriting from it) do.
+    pub fn is_partitioned(&self) -> bool {
+        self.options.iter().any(|(k, _)| k == "partition_by")
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

@@ -3,7 +3,9 @@
 //! both), a restore gives them back as `pg_dump` and `COPY` see them;
 //! `--schemas` and `--exclude-schemas`; `verify --against` notices a
 //! schema's table missing; another engine refuses a non-default schema's
-//! tables by name.
+//! tables by name. A partitioned table (range by date, two partitions and
+//! a default, a domain-typed column) comes back partitioned, its rows in
+//! the same partitions; another engine refuses it by name.
 
 use crate::common::*;
 use crate::oracle::{assert_same, pg_snapshot};
@@ -35,6 +37,19 @@ CREATE VIEW billing.unpaid AS
      WHERE NOT EXISTS (SELECT 1 FROM billing.payment p WHERE p.invoice_id = i.id);
 CREATE FUNCTION billing.total(c int) RETURNS numeric LANGUAGE sql
     AS 'SELECT sum(amount) FROM billing.invoice WHERE customer_id = c';
+CREATE DOMAIN severity AS smallint CHECK (VALUE BETWEEN 0 AND 7);
+CREATE TABLE event_log (
+    id bigint NOT NULL,
+    at date NOT NULL,
+    level severity NOT NULL DEFAULT 3,
+    message text,
+    PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE INDEX event_log_level_idx ON event_log (level);
+CREATE TABLE event_log_2025 PARTITION OF event_log FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE event_log_2026 PARTITION OF event_log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE event_log_other PARTITION OF event_log DEFAULT;
+INSERT INTO event_log (id, at, level, message)
+    SELECT g, date '2024-12-01' + g * 7, g % 8, 'event ' || g FROM generate_series(1, 150) g;
 INSERT INTO customer (name) SELECT 'customer ' || g FROM generate_series(1, 10) g;
 INSERT INTO invoice (customer_id, total) SELECT 1 + g % 10, g * 1.5 FROM generate_series(1, 30) g;
 INSERT INTO billing.invoice (customer_id, amount, note)
@@ -72,7 +87,16 @@ fn every_schema_round_trips_and_verify_notices_a_missing_one() {
     haul(&["dump", &src.url(), "-o", a, "--jobs", "2"]).ok();
     assert_eq!(
         tables_of(&archive),
-        ["billing.invoice", "billing.payment", "customer", "invoice"]
+        [
+            "billing.invoice",
+            "billing.payment",
+            "customer",
+            "event_log",
+            "event_log_2025",
+            "event_log_2026",
+            "event_log_other",
+            "invoice"
+        ]
     );
     let target = PgDb::new("haul_pgsch_t");
     haul(&["restore", a, &target.url()]).ok();
@@ -86,7 +110,7 @@ fn every_schema_round_trips_and_verify_notices_a_missing_one() {
         src.sql("SELECT billing.total(3)").trim()
     );
     let v = haul(&["verify", a, "--against", &target.url()]).ok();
-    assert_eq!(v.stdout.matches("identical").count(), 4, "{}", v.stdout);
+    assert_eq!(v.stdout.matches("identical").count(), 8, "{}", v.stdout);
     // New rows take the next ids in both schemas.
     target.sql("INSERT INTO billing.payment (invoice_id) VALUES (1)");
     assert_eq!(
@@ -118,7 +142,17 @@ fn schemas_and_exclude_schemas_choose_what_a_dump_reads() {
     let without = dir.path().join("without.haul");
     let w = without.to_str().unwrap();
     haul(&["dump", &src.url(), "-o", w, "--exclude-schemas", "billing"]).ok();
-    assert_eq!(tables_of(&without), ["customer", "invoice"]);
+    assert_eq!(
+        tables_of(&without),
+        [
+            "customer",
+            "event_log",
+            "event_log_2025",
+            "event_log_2026",
+            "event_log_other",
+            "invoice"
+        ]
+    );
     let target = PgDb::new("haul_pgsch_x");
     haul(&["restore", w, &target.url()]).ok();
     assert_eq!(
@@ -152,12 +186,24 @@ fn another_engine_refuses_a_schema_table_by_name() {
         "{}",
         r.stderr
     );
+    assert!(
+        r.stderr
+            .contains("table event_log is partitioned (PARTITION BY RANGE (at))"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("table event_log_other is a partition of event_log (DEFAULT)"),
+        "{}",
+        r.stderr
+    );
     let r = haul(&[
         "restore",
         a,
         &lite.url(),
         "--exclude-tables",
-        "billing.invoice,billing.payment",
+        "billing.invoice,billing.payment,event_log,event_log_2025,event_log_2026,event_log_other",
     ]);
     assert!(r.code == 0 || r.code == 8, "{}", r.all());
     let conn = lite.conn();

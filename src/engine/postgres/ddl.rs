@@ -208,9 +208,29 @@ pub(super) fn create_table_sql(
         qtable(&table.name),
         defs.join(",\n  ")
     );
-    if same && !table.inherits.is_empty() {
-        let parents: Vec<String> = table.inherits.iter().map(|p| qtable(p)).collect();
-        create.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+    match (same, option("partition"), table.inherits.first()) {
+        (true, Some(bound), Some(parent)) => {
+            // A partition's columns are all its parent's: only its own
+            // constraints are written.
+            create = format!(
+                "CREATE TABLE {} PARTITION OF {}{} {bound}",
+                qtable(&table.name),
+                qtable(parent),
+                if defs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (\n  {}\n)", defs.join(",\n  "))
+                }
+            );
+        }
+        (true, _, Some(_)) => {
+            let parents: Vec<String> = table.inherits.iter().map(|p| qtable(p)).collect();
+            create.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+        }
+        _ => {}
+    }
+    if let (true, Some(key)) = (same, option("partition_by")) {
+        create.push_str(&format!(" PARTITION BY {key}"));
     }
     if let (true, Some(with)) = (same, option("with")) {
         create.push_str(&format!(" WITH ({with})"));

@@ -108,10 +108,12 @@ pub(super) async fn introspect(
                             JOIN pg_namespace pn ON pn.oid = p.relnamespace
                            WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
                     ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)
+                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                    CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = ANY($1)
-                AND c.relkind = 'r' AND NOT c.relispartition
+                AND c.relkind IN ('r', 'p')
                 AND NOT (n.nspname = $2 AND c.relname IN ('haul_journal', 'haul_journal_chunks'))
               ORDER BY n.nspname, c.relname",
             &[&schemas, &default],
@@ -147,6 +149,14 @@ pub(super) async fn introspect(
         let with: String = col(&r, 5, &table_ctx)?;
         if !with.is_empty() {
             options.push(("with".to_string(), with));
+        }
+        // A partitioned table holds no rows (its partitions do); a
+        // partition is created `PARTITION OF` its parent.
+        if let Some(key) = col::<Option<String>>(&r, 9, &table_ctx)? {
+            options.push(("partition_by".to_string(), key));
+        }
+        if let Some(bound) = col::<Option<String>>(&r, 10, &table_ctx)? {
+            options.push(("partition".to_string(), bound));
         }
         tables.push((
             col(&r, 0, &table_ctx)?,
@@ -384,9 +394,10 @@ pub(super) async fn introspect(
                             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
                            ORDER BY k.o),
                     pg_get_expr(i.indpred, i.indrelid),
-                    (SELECT am.amname::text FROM pg_am am WHERE am.oid = ic.relam)
+                    (SELECT am.amname::text FROM pg_am am WHERE am.oid = ic.relam),
+                    quote_ident(ic.relname)
                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-              WHERE i.indrelid = ANY($1)
+              WHERE i.indrelid = ANY($1) AND NOT ic.relispartition
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c
                                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
                                    AND c.contype IN ('p', 'u', 'x'))
@@ -399,10 +410,24 @@ pub(super) async fn introspect(
         let Some(&ti) = by_oid.get(&col::<u32>(&r, 0, &index_ctx)?) else {
             continue;
         };
+        let name: String = col(&r, 1, &index_ctx)?;
+        let native: String = col(&r, 2, &index_ctx)?;
+        // A partitioned table's index is created on its partitions too
+        // (`ON ONLY` would leave it invalid until each were attached).
+        let unique: bool = col(&r, 3, &index_ctx)?;
+        let only = format!(
+            "CREATE {}INDEX {} ON ONLY ",
+            if unique { "UNIQUE " } else { "" },
+            col::<String>(&r, 7, &index_ctx)?
+        );
+        let native = match native.strip_prefix(&only) {
+            Some(rest) => format!("{} ON {rest}", &only[..only.len() - " ON ONLY ".len()]),
+            None => native,
+        };
         tables[ti].1.indexes.push(Index {
-            name: col(&r, 1, &index_ctx)?,
-            native: Some(col(&r, 2, &index_ctx)?),
-            unique: col(&r, 3, &index_ctx)?,
+            name,
+            native: Some(native),
+            unique,
             columns: col(&r, 4, &index_ctx)?,
             predicate: col(&r, 5, &index_ctx)?,
             method: col::<Option<String>>(&r, 6, &index_ctx)?.filter(|m| m != "btree"),
@@ -463,9 +488,7 @@ pub(super) async fn introspect(
     })
 }
 
-/// Refuse what a dump would leave out silently (the rows of partitioned
-/// tables, which live in partitions) or what a restore could not re-create
-/// (columns of a domain, composite or range type of a schema other than
+/// Refuse what a restore could not re-create (columns of a domain, composite or range type of a schema other than
 /// the current one, or of a table's row type), before any archive is
 /// written; `default` and `schemas` as [`dumped_schemas`] gives them.
 pub(super) async fn refuse_unsupported(
@@ -475,29 +498,6 @@ pub(super) async fn refuse_unsupported(
     schemas: &[String],
 ) -> Result<(), EngineError> {
     let ctx = |what: &str| format!("reading the {what} catalog");
-    let table_ctx = ctx("table");
-    for r in client
-        .query(
-            "SELECT n.nspname::text, c.relname::text FROM pg_class c
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = ANY($1) AND c.relkind = 'p'
-              ORDER BY 1, 2",
-            &[&schemas],
-        )
-        .await
-        .map_err(|e| server_err(&table_ctx, e))?
-    {
-        let name = archive_name(
-            default,
-            &col::<String>(&r, 0, &table_ctx)?,
-            &col::<String>(&r, 1, &table_ctx)?,
-        );
-        if filter.wants(&name) {
-            return Err(EngineError::Unsupported(format!(
-                "table {name} is partitioned, which haul cannot dump yet; leave it out with --exclude-tables {name}"
-            )));
-        }
-    }
     let column_ctx = ctx("column");
     for r in client
         .query(
@@ -514,7 +514,7 @@ pub(super) async fn refuse_unsupported(
                LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
                JOIN pg_namespace n ON n.oid = coalesce(et.typnamespace, t.typnamespace)
                LEFT JOIN pg_class tc ON tc.oid = coalesce(et.typrelid, t.typrelid)
-              WHERE cn.nspname = ANY($1) AND c.relkind = 'r'
+              WHERE cn.nspname = ANY($1) AND c.relkind IN ('r', 'p')
                 AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
                 AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'r', 'm')
                 AND n.nspname NOT IN ('pg_catalog', 'information_schema')

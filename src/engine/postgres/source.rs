@@ -217,6 +217,11 @@ impl Source for PgSource {
         part: &Part,
         sink: &mut ChunkSink,
     ) -> Result<(), EngineError> {
+        // A partitioned table's rows are its partitions', each dumped as a
+        // table of its own.
+        if table.is_partitioned() {
+            return Ok(());
+        }
         let cols: Vec<&Column> = table.data_columns().collect();
         if cols.is_empty() {
             return self.read_empty_rows(table, part, sink).await;

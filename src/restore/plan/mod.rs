@@ -339,6 +339,20 @@ pub async fn make(
                 table.name
             ));
         }
+        if from == EngineKind::Postgres && target.kind() != EngineKind::Postgres {
+            for (k, v) in &table.options {
+                let what = match k.as_str() {
+                    "partition_by" => format!("is partitioned (PARTITION BY {v})"),
+                    "partition" => format!("is a partition of {} ({v})", table.inherits.join(", ")),
+                    _ => continue,
+                };
+                problems.push(format!(
+                    "table {} {what}, which {} cannot carry; leave the partitioned table and its partitions out with --exclude-tables",
+                    table.name,
+                    target.kind()
+                ));
+            }
+        }
         if table.columns.is_empty() && from != target.kind() {
             problems.push(format!(
                 "table {} has no columns, which only {from} allows; leave it out with --exclude-tables {}",
