@@ -85,7 +85,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 EngineError::Connect { .. }
                 | EngineError::Auth { .. }
                 | EngineError::NoDatabase { .. } => Exit::Connection,
-                EngineError::NoTable { .. } | EngineError::NoSchema { .. } => Exit::Usage,
+                EngineError::NoTable { .. }
+                | EngineError::NoSchema { .. }
+                | EngineError::NoSchemas { .. } => Exit::Usage,
                 EngineError::Unsafe(_) => Exit::BadArchive,
                 EngineError::Busy { .. } | EngineError::Reserved { .. } => Exit::Refused,
                 _ => Exit::Failure,

@@ -1,7 +1,8 @@
 //! PostgreSQL schemas: a dump reads every user schema (tables, sequences,
 //! views and functions of `public` and of `billing`, the same table name in
 //! both), a restore gives them back as `pg_dump` and `COPY` see them;
-//! `--schemas` and `--exclude-schemas`; `verify --against` notices a
+//! `--schemas` and `--exclude-schemas` (dump and copy; refused on other
+//! engines); `verify --against` notices a
 //! schema's table missing; another engine refuses a non-default schema's
 //! tables by name. A partitioned table (range by date, two partitions and
 //! a default, a domain-typed column) comes back partitioned, its rows in
@@ -161,6 +162,19 @@ fn schemas_and_exclude_schemas_choose_what_a_dump_reads() {
             .trim(),
         "0"
     );
+    // copy reads the schemas it is told to.
+    let copied = PgDb::new("haul_pgsch_c");
+    haul(&["copy", &src.url(), &copied.url(), "--schemas", "billing"]).ok();
+    assert_eq!(
+        copied.sql("SELECT count(*) FROM billing.invoice").trim(),
+        "100"
+    );
+    assert_eq!(
+        copied
+            .sql("SELECT count(*) FROM pg_class WHERE relname = 'customer'")
+            .trim(),
+        "0"
+    );
     let r = haul(&["dump", &src.url(), "-o", w, "--schemas", "nosuch"]);
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(
@@ -208,4 +222,21 @@ fn another_engine_refuses_a_schema_table_by_name() {
     assert!(r.code == 0 || r.code == 8, "{}", r.all());
     let conn = lite.conn();
     assert_eq!(sqlite_rows(&conn, "SELECT count(*) FROM invoice"), ["30"]);
+    // Only PostgreSQL has schemas to choose.
+    let out = dir.path().join("lite.haul");
+    let r = haul(&[
+        "dump",
+        &lite.url(),
+        "-o",
+        out.to_str().unwrap(),
+        "--schemas",
+        "main",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("--schemas and --exclude-schemas are for PostgreSQL sources"),
+        "{}",
+        r.stderr
+    );
 }
