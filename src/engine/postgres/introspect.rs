@@ -75,9 +75,9 @@ pub(super) async fn introspect(
         .query(
             "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
                FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
-              WHERE t.typnamespace = current_schema()::regnamespace
+              WHERE t.typnamespace = current_schema()::regnamespace AND current_schema() = ANY($1)
               GROUP BY t.typname ORDER BY t.typname",
-            &[],
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(&enum_ctx, e))?

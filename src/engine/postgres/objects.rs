@@ -87,7 +87,11 @@ pub(super) async fn catalog(
         grant_on: Some(format!("SCHEMA {}", quote_ident(name))),
         ..Default::default()
     };
-    reg.add("pg_namespace", nsp_oid, entry(&nsp));
+    // The current schema's own objects, unless it is left out.
+    let here = schemas.contains(&nsp);
+    if here {
+        reg.add("pg_namespace", nsp_oid, entry(&nsp));
+    }
     let others: Vec<&String> = schemas.iter().filter(|s| **s != nsp).collect();
     let ctx = "reading the schema catalog";
     for r in client
@@ -106,14 +110,18 @@ pub(super) async fn catalog(
     }
     relations::register_tables(client, &nsp, schemas, schema, &mut reg).await?;
     extensions(client, &nsp, &mut reg, &mut out).await?;
-    collations(client, &nsp, &mut reg, &mut out).await?;
-    types(client, &nsp, schema, &mut reg, &mut out).await?;
-    domains(client, &nsp, &mut reg, &mut out).await?;
+    if here {
+        collations(client, &nsp, &mut reg, &mut out).await?;
+        types(client, &nsp, schema, &mut reg, &mut out).await?;
+        domains(client, &nsp, &mut reg, &mut out).await?;
+    }
     routines(client, &nsp, schemas, &mut reg, &mut out).await?;
-    aggregates(client, &nsp, &mut reg, &mut out).await?;
-    operators(client, &nsp, &mut reg, &mut out).await?;
+    if here {
+        aggregates(client, &nsp, &mut reg, &mut out).await?;
+        operators(client, &nsp, &mut reg, &mut out).await?;
+    }
     casts(client, &nsp, &mut reg, &mut out).await?;
-    relations::objects(client, &nsp, schemas, schema, &mut reg, &mut out).await?;
+    relations::objects(client, &nsp, here, schemas, schema, &mut reg, &mut out).await?;
     depend::fill(client, &reg, &mut out).await?;
     acl::comments(client, &nsp, &reg, &mut out).await?;
     acl::labels(client, &nsp, &reg, &mut out).await?;

@@ -37,8 +37,7 @@ pub(super) async fn register_tables(
                         AND d.deptype IN ('a', 'i') LIMIT 1),
                     n.nspname::text
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE (n.nspname = ANY($1) OR c.relnamespace = current_schema()::regnamespace)
-                AND c.relkind IN ('r', 'p', 'S')
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'S')
               ORDER BY c.oid",
             &[&schemas],
         )
@@ -146,9 +145,14 @@ pub(super) async fn register_tables(
 }
 
 /// The objects of relations, after the data.
+///
+/// `here`: whether the current schema `nsp` is dumped; of the other
+/// `schemas`, only views are read.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn objects(
     client: &Client,
     nsp: &str,
+    here: bool,
     schemas: &[String],
     schema: &Schema,
     reg: &mut Registry,
@@ -156,6 +160,9 @@ pub(super) async fn objects(
 ) -> Result<(), EngineError> {
     let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
     views(client, nsp, schemas, reg, out).await?;
+    if !here {
+        return Ok(());
+    }
     triggers(client, nsp, &names, reg, out).await?;
     rules(client, nsp, &names, reg, out).await?;
     policies(client, nsp, &names, reg, out).await?;
@@ -186,9 +193,9 @@ async fn views(
                 {}, (SELECT upper(substr(o, 14)) FROM unnest(c.reloptions) o WHERE o LIKE 'check_option=%'),
                 n.nspname::text
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE (c.relnamespace = current_schema()::regnamespace
-                 OR (n.nspname = ANY($1) AND c.relkind = 'v'))
-            AND c.relkind IN ('v', 'm') AND {}
+          WHERE n.nspname = ANY($1)
+            AND (c.relkind = 'v' OR (c.relkind = 'm' AND c.relnamespace = current_schema()::regnamespace))
+            AND {}
           ORDER BY c.oid",
         options_sql("c.reloptions", "o NOT LIKE 'check_option=%'"),
         not_member("pg_class", "c.oid")

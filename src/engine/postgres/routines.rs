@@ -21,8 +21,7 @@ pub(super) async fn routines(
         "SELECT p.oid, p.oid::regprocedure::text, p.prokind::text, pg_get_functiondef(p.oid),
                 n.nspname::text
            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-          WHERE (n.nspname = ANY($1) OR p.pronamespace = current_schema()::regnamespace)
-            AND p.prokind IN ('f', 'p', 'w') AND {}
+          WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p', 'w') AND {}
           ORDER BY p.oid",
         not_member("pg_proc", "p.oid")
     );
