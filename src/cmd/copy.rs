@@ -16,7 +16,7 @@ pub fn run(args: CopyArgs, g: &Global) -> Result<()> {
             chunk_size: args.chunk_size,
             schemas: {
                 let f = super::with_schemas(Default::default(), &args.schemas);
-                (f.schemas, f.exclude_schemas)
+                Box::new((f.schemas, f.exclude_schemas))
             },
         },
         Default::default(),

@@ -27,7 +27,7 @@ pub enum Input {
         source: ConnSpec,
         chunk_size: usize,
         /// The source schemas read (`--schemas`, `--exclude-schemas`).
-        schemas: (Vec<String>, Vec<String>),
+        schemas: Box<(Vec<String>, Vec<String>)>,
     },
 }
 
