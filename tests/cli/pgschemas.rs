@@ -247,3 +247,27 @@ fn another_engine_refuses_a_schema_table_by_name() {
         r.stderr
     );
 }
+
+/// A column of a type of another schema, which a dump does not carry, is
+/// refused at dump, naming it.
+#[test]
+fn a_column_of_another_schemas_type_is_refused_at_dump() {
+    let src = PgDb::new("haul_pgsch_ty");
+    src.sql(
+        "CREATE SCHEMA billing;
+         CREATE TYPE billing.mood AS ENUM ('ok', 'late');
+         CREATE TABLE billing.ticket (id int PRIMARY KEY, m billing.mood)",
+    );
+    let dir = tempdir();
+    let out = dir.path().join("ty.haul");
+    let r = haul(&["dump", &src.url(), "-o", out.to_str().unwrap()]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains(
+            "table billing.ticket, column m: type billing.mood is an enum type of schema billing"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+}

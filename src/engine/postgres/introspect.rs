@@ -488,9 +488,9 @@ pub(super) async fn introspect(
     })
 }
 
-/// Refuse what a restore could not re-create (columns of a domain, composite or range type of a schema other than
-/// the current one, or of a table's row type), before any archive is
-/// written; `default` and `schemas` as [`dumped_schemas`] gives them.
+/// Refuse what a restore could not re-create (columns of a domain, enum,
+/// composite or range type of a schema other than the current one, or of
+/// a table's row type), before any archive is written; `default` and `schemas` as [`dumped_schemas`] gives them.
 pub(super) async fn refuse_unsupported(
     client: &Client,
     filter: &TableFilter,
@@ -504,8 +504,8 @@ pub(super) async fn refuse_unsupported(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), cn.nspname::text,
                     CASE WHEN tc.relkind IS NOT NULL AND tc.relkind <> 'c'
                          THEN 'the row type of ' || tc.relname::text
-                         ELSE 'a ' || CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'domain'
-                                           WHEN 'c' THEN 'composite' ELSE 'range' END
+                         ELSE CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'a domain'
+                                   WHEN 'c' THEN 'a composite' WHEN 'e' THEN 'an enum' ELSE 'a range' END
                               || ' type of schema ' || n.nspname::text END
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
@@ -516,7 +516,7 @@ pub(super) async fn refuse_unsupported(
                LEFT JOIN pg_class tc ON tc.oid = coalesce(et.typrelid, t.typrelid)
               WHERE cn.nspname = ANY($1) AND c.relkind IN ('r', 'p')
                 AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
-                AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'r', 'm')
+                AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'e', 'r', 'm')
                 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                 AND (n.oid <> current_schema()::regnamespace OR (tc.relkind IS NOT NULL AND tc.relkind <> 'c'))
               ORDER BY 4, 1, 2",
