@@ -162,6 +162,25 @@ fn schemas_and_exclude_schemas_choose_what_a_dump_reads() {
             .trim(),
         "0"
     );
+    // A partitioned table without some of its partitions: their rows are
+    // named as not dumped (exit 8).
+    let part = dir.path().join("part.haul");
+    let args = [
+        "dump",
+        &src.url(),
+        "-o",
+        part.to_str().unwrap(),
+        "--exclude-tables",
+        "event_log_other",
+    ];
+    let r = haul(&args).expect(8);
+    assert!(
+        r.stderr.contains(
+            "table event_log is partitioned and its partitions event_log_other are left out"
+        ),
+        "{}",
+        r.stderr
+    );
     // copy reads the schemas it is told to.
     let copied = PgDb::new("haul_pgsch_c");
     // A foreign key into public, left out, is named (exit 8).

@@ -488,6 +488,50 @@ pub(super) async fn introspect(
     })
 }
 
+/// One warning per dumped partitioned table some of whose partitions the
+/// dump leaves out (`--tables`, `--exclude-tables`, `--schemas`): their
+/// rows are not in the archive.
+pub(super) async fn partitions_left_out(
+    client: &Client,
+    default: &str,
+    schema: &Schema,
+) -> Result<Vec<String>, EngineError> {
+    let ctx = "reading the partition catalog";
+    let mut left: Vec<(String, Vec<String>)> = Vec::new();
+    for r in client
+        .query(
+            "SELECT pn.nspname::text, p.relname::text, n.nspname::text, c.relname::text
+               FROM pg_inherits i
+               JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+              WHERE p.relkind = 'p'
+              ORDER BY 1, 2, 3, 4",
+            &[],
+        )
+        .await
+        .map_err(|e| server_err(ctx, e))?
+    {
+        let parent = archive_name(default, &col::<String>(&r, 0, ctx)?, &col::<String>(&r, 1, ctx)?);
+        let child = archive_name(default, &col::<String>(&r, 2, ctx)?, &col::<String>(&r, 3, ctx)?);
+        if schema.table(&parent).is_none() || schema.table(&child).is_some() {
+            continue;
+        }
+        match left.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, v)) => v.push(child),
+            None => left.push((parent, vec![child])),
+        }
+    }
+    Ok(left
+        .into_iter()
+        .map(|(p, v)| {
+            format!(
+                "table {p} is partitioned and its partitions {} are left out: their rows are not dumped",
+                v.join(", ")
+            )
+        })
+        .collect())
+}
+
 /// Refuse what a restore could not re-create (columns of a domain, enum,
 /// composite or range type of a schema other than the current one, or of
 /// a table's row type), before any archive is written; `default` and `schemas` as [`dumped_schemas`] gives them.

@@ -3,7 +3,7 @@
 
 use super::conn::{col, connect, identity, server_err};
 use super::copy_text::{CopyTextParser, ParseError};
-use super::introspect::{dumped_schemas, introspect, refuse_unsupported};
+use super::introspect::{dumped_schemas, introspect, partitions_left_out, refuse_unsupported};
 use super::objects;
 use super::{column_list, qtable};
 use crate::archive::SourceInfo;
@@ -166,8 +166,10 @@ impl Source for PgSource {
         let found = objects::catalog(&self.coordinator, &schema, &schemas).await?;
         schema.extras = found.objects;
         schema.roles = found.roles;
+        let mut warnings = partitions_left_out(&self.coordinator, &default, &schema).await?;
+        warnings.extend(found.warnings);
         if let Ok(mut w) = self.warnings.lock() {
-            *w = found.warnings;
+            *w = warnings;
         }
         Ok(schema)
     }
