@@ -87,7 +87,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 EngineError::Connect { .. }
                 | EngineError::Auth { .. }
                 | EngineError::NoDatabase { .. } => Exit::Connection,
-                EngineError::NoTable { .. } => Exit::Usage,
+                EngineError::NoTable { .. }
+                | EngineError::NoSchema { .. }
+                | EngineError::NoSchemas { .. } => Exit::Usage,
                 EngineError::Unsafe(_) => Exit::BadArchive,
                 EngineError::Busy { .. }
                 | EngineError::Reserved { .. }

@@ -161,6 +161,17 @@ pub struct TableArgs {
     pub exclude_tables: Vec<String>,
 }
 
+/// Which PostgreSQL schemas a dump or copy reads (default: every user schema).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SchemaArgs {
+    /// Only these schemas (comma-separated; PostgreSQL sources).
+    #[arg(long, value_delimiter = ',', value_name = "S1,S2")]
+    pub schemas: Vec<String>,
+    /// Leave out these schemas (comma-separated; PostgreSQL sources).
+    #[arg(long, value_delimiter = ',', value_name = "S1,S2")]
+    pub exclude_schemas: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct DumpArgs {
     /// Database to dump (connection URL, or @name from the config file).
@@ -187,6 +198,8 @@ pub struct DumpArgs {
     pub name: String,
     #[command(flatten)]
     pub tables: TableArgs,
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
     /// Parallel workers (default: number of cores).
     #[arg(short, long, env = "HAUL_JOBS")]
     pub jobs: Option<usize>,
@@ -226,6 +239,8 @@ pub struct CopyArgs {
     /// Target database (connection URL, or @name from the config file);
     /// SQLite files are created if missing.
     pub target: String,
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
     /// Uncompressed size at which a chunk is cut (e.g. 4MiB).
     #[arg(long, default_value = "4MiB", value_parser = parse_size)]
     pub chunk_size: usize,

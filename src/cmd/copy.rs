@@ -14,6 +14,10 @@ pub fn run(args: CopyArgs, g: &Global) -> Result<()> {
         Input::Live {
             source,
             chunk_size: args.chunk_size,
+            schemas: {
+                let f = super::with_schemas(Default::default(), &args.schemas);
+                Box::new((f.schemas, f.exclude_schemas))
+            },
         },
         Default::default(),
         &args.target,

@@ -56,7 +56,7 @@ pub fn run(args: DumpArgs, g: &Global, ran: &mut Ran) -> Result<()> {
         recipients,
     };
     let jobs = jobs(args.jobs);
-    let filter = filter(&args.tables);
+    let filter = super::with_schemas(filter(&args.tables), &args.schemas);
     let rt = runtime(jobs)?;
     let mode = g.progress_mode(to_stdout);
     let summary = rt

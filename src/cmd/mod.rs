@@ -8,7 +8,7 @@ pub mod restore;
 pub mod verify;
 
 use crate::cli::config::Config;
-use crate::cli::{Cli, Command, TableArgs};
+use crate::cli::{Cli, Command, SchemaArgs, TableArgs};
 use crate::display::escape_lines;
 use crate::error::UsageError;
 use crate::model::TableFilter;
@@ -154,5 +154,19 @@ pub fn filter(t: &TableArgs) -> TableFilter {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect(),
+        ..Default::default()
     }
+}
+
+/// `filter` with the schemas `s` covers (dump and copy).
+pub fn with_schemas(mut filter: TableFilter, s: &SchemaArgs) -> TableFilter {
+    let list = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    filter.schemas = list(&s.schemas);
+    filter.exclude_schemas = list(&s.exclude_schemas);
+    filter
 }

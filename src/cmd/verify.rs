@@ -406,6 +406,7 @@ async fn hash_live(spec: &ConnSpec, reader: &ArchiveReader, jobs: usize) -> Resu
     let filter = TableFilter {
         include: m.tables.iter().map(|t| t.name.clone()).collect(),
         exclude: vec![],
+        ..Default::default()
     };
     let schema = match source.schema(&filter).await {
         // A table of the archive that the live database lacks is a

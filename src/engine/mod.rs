@@ -37,6 +37,11 @@ pub enum EngineError {
     Exists { target: String, database: String },
     #[error("{target}: table {table:?} does not exist")]
     NoTable { target: String, table: String },
+    #[error("{target}: schema {schema:?} does not exist")]
+    NoSchema { target: String, schema: String },
+    /// `--schemas` or `--exclude-schemas` on an engine without schemas.
+    #[error("--schemas and --exclude-schemas are for PostgreSQL sources; {engine} has no schemas (the database is the one the URL names)")]
+    NoSchemas { engine: String },
     #[error("{context}: {message}")]
     Server { context: String, message: String },
     /// A driver or server error: `message` is its one-line form, `source`
@@ -355,6 +360,17 @@ pub fn duplicates_sql(
         conditions.join(" AND "),
         columns.join(", "),
     )
+}
+
+/// Refuse `--schemas`/`--exclude-schemas` on a source of `engine`, which
+/// has no schemas.
+pub fn refuse_schema_filter(filter: &TableFilter, engine: &str) -> Result<(), EngineError> {
+    if filter.schemas.is_empty() && filter.exclude_schemas.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::NoSchemas {
+        engine: engine.to_string(),
+    })
 }
 
 /// Quote an identifier with double quotes (PostgreSQL, SQLite).

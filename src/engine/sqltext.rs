@@ -254,6 +254,7 @@ pub fn create_problem(kind: &str, ddl: &str) -> Option<String> {
         "rule" => &["RULE"],
         "policy" => &["POLICY"],
         "statistics" => &["STATISTICS"],
+        "schema" => &["SCHEMA"],
         _ => return Some(format!("haul does not replay objects of kind {kind:?}")),
     };
     let mut words = ddl.split_ascii_whitespace();

@@ -98,6 +98,12 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether it is a partitioned table (PostgreSQL `PARTITION BY`): it
+    /// holds no rows, its partitions (tables inheriting from it) do.
+    pub fn is_partitioned(&self) -> bool {
+        self.options.iter().any(|(k, _)| k == "partition_by")
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -418,9 +424,19 @@ pub struct TableFilter {
     /// Only these (empty: all).
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    /// Only these schemas (empty: every user schema; PostgreSQL dumps).
+    pub schemas: Vec<String>,
+    /// Leave out these schemas (PostgreSQL dumps).
+    pub exclude_schemas: Vec<String>,
 }
 
 impl TableFilter {
+    /// Whether schema `name` is covered (`--schemas`, `--exclude-schemas`).
+    pub fn wants_schema(&self, name: &str) -> bool {
+        (self.schemas.is_empty() || self.schemas.iter().any(|s| s == name))
+            && !self.exclude_schemas.iter().any(|s| s == name)
+    }
+
     pub fn wants(&self, name: &str) -> bool {
         (self.include.is_empty() || self.include.iter().any(|t| t == name))
             && !self.exclude.iter().any(|t| t == name)
@@ -700,6 +716,7 @@ mod tests {
         let f = TableFilter {
             include: vec![],
             exclude: vec!["b".into()],
+            ..Default::default()
         };
         assert!(f.wants("a"));
         assert!(!f.wants("b"));

@@ -23,7 +23,12 @@ pub enum Input {
     /// An archive file (`haul restore`, `haul plan`).
     Archive(PathBuf),
     /// A live database (`haul copy`), read in chunks of `chunk_size`.
-    Live { source: ConnSpec, chunk_size: usize },
+    Live {
+        source: ConnSpec,
+        chunk_size: usize,
+        /// The source schemas read (`--schemas`, `--exclude-schemas`).
+        schemas: Box<(Vec<String>, Vec<String>)>,
+    },
 }
 
 /// A validated restore, plan or copy.
@@ -212,13 +217,19 @@ pub fn run(req: Request) -> Result<Outcome> {
             Some(j) => TableFilter {
                 include: j.plan.tables.iter().map(|t| t.name.clone()).collect(),
                 exclude: vec![],
+        ..Default::default()
             },
             None => opts.filter.clone(),
         };
         let feed = Arc::new(match (&input, &reader) {
             (_, Some(r)) => Feed::Archive(Arc::clone(r)),
-            (Input::Live { chunk_size, .. }, None) => {
+            (Input::Live { chunk_size, schemas, .. }, None) => {
                 let source = source.clone().ok_or_else(|| anyhow::anyhow!("a source that was not opened"))?;
+                let filter = TableFilter {
+                    schemas: schemas.0.clone(),
+                    exclude_schemas: schemas.1.clone(),
+                    ..filter.clone()
+                };
                 let mut feed = live_feed(source, *chunk_size, &filter).await?;
                 if let Feed::Live { manifest, .. } = &mut feed {
                     let from = manifest.source.engine;
@@ -551,6 +562,7 @@ async fn target_markers(
     let filter = TableFilter {
         include: names,
         exclude: vec![],
+        ..Default::default()
     };
     let schema = source.schema(&filter).await?;
     let found = markers::read_live(source.as_ref(), &schema).await;

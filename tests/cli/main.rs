@@ -20,6 +20,7 @@ mod merge;
 mod myobjects;
 mod mysql;
 mod pgobjects;
+mod pgschemas;
 mod postgres;
 mod resume;
 mod secrets;

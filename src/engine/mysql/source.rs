@@ -154,6 +154,7 @@ impl Source for MySource {
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
+        crate::engine::refuse_schema_filter(filter, "MariaDB")?;
         let mut conn = self.coordinator.lock().await;
         let (mut schema, left_out) =
             introspect(&mut conn, filter, self.mariadb, &self.target).await?;

@@ -144,10 +144,17 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
             ai.sequence.as_ref()
         })
     });
+    // The schemas first: sequences and tables may be theirs.
+    for x in schema.extras.iter().filter(|x| x.kind == "schema") {
+        sql.push(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(&x.name)
+        ));
+    }
     for s in owned.chain(schema.sequences.iter()) {
         sql.push(format!(
             "CREATE SEQUENCE IF NOT EXISTS {} {}",
-            quote_ident(&s.name),
+            qtable(&s.name),
             s.options.as_deref().unwrap_or("")
         ));
     }
@@ -155,7 +162,7 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
         if let Some(v) = s.last_value {
             sql.push(format!(
                 "SELECT setval({}, {v}, {})",
-                quote_literal(&quote_ident(&s.name)),
+                quote_literal(&qtable(&s.name)),
                 s.is_called
             ));
         }
@@ -201,9 +208,29 @@ pub(super) fn create_table_sql(
         qtable(&table.name),
         defs.join(",\n  ")
     );
-    if same && !table.inherits.is_empty() {
-        let parents: Vec<String> = table.inherits.iter().map(|p| qtable(p)).collect();
-        create.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+    match (same, option("partition"), table.inherits.first()) {
+        (true, Some(bound), Some(parent)) => {
+            // A partition's columns are all its parent's: only its own
+            // constraints are written.
+            create = format!(
+                "CREATE TABLE {} PARTITION OF {}{} {bound}",
+                qtable(&table.name),
+                qtable(parent),
+                if defs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (\n  {}\n)", defs.join(",\n  "))
+                }
+            );
+        }
+        (true, _, Some(_)) => {
+            let parents: Vec<String> = table.inherits.iter().map(|p| qtable(p)).collect();
+            create.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+        }
+        _ => {}
+    }
+    if let (true, Some(key)) = (same, option("partition_by")) {
+        create.push_str(&format!(" PARTITION BY {key}"));
     }
     if let (true, Some(with)) = (same, option("with")) {
         create.push_str(&format!(" WITH ({with})"));
@@ -218,7 +245,7 @@ pub(super) fn create_table_sql(
             {
                 sql.push(format!(
                     "ALTER SEQUENCE {} OWNED BY {}.{}",
-                    quote_ident(&s.name),
+                    qtable(&s.name),
                     qtable(&table.name),
                     quote_ident(&c.name)
                 ));

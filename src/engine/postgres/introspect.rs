@@ -1,6 +1,9 @@
-//! Catalog reading: the current schema's tables, types and sequences as the
-//! neutral schema model, and what haul refuses to dump. The other objects
-//! are read in `objects.rs`.
+//! Catalog reading: the dumped schemas' tables, the current schema's enum
+//! types, sequences, as the neutral schema model, and what haul refuses
+//! to dump. The other objects are read in `objects.rs`.
+//!
+//! Tables of the default schema (the session's current schema) are named
+//! as they are; a table of another schema `s` is named `s.table`.
 
 use super::conn::{col, server_err};
 use super::types::neutral_type;
@@ -9,10 +12,61 @@ use crate::model::*;
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
 
-/// Read the schema of the current schema's ordinary tables.
+/// The user schemas a dump covers: the default schema's name (the
+/// session's current schema, empty if it has none) and the covered
+/// schemas, the default first; not the system schemas nor an extension's.
+pub(super) async fn dumped_schemas(
+    client: &Client,
+    filter: &TableFilter,
+) -> Result<(String, Vec<String>), EngineError> {
+    let ctx = "reading the schema catalog";
+    let mut default = String::new();
+    let mut all = Vec::new();
+    for r in client
+        .query(
+            "SELECT n.nspname::text, n.nspname = coalesce(current_schema(), '') FROM pg_namespace n
+              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+                AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
+                                  AND d.objid = n.oid AND d.deptype = 'e')
+              ORDER BY 2 DESC, 1",
+            &[],
+        )
+        .await
+        .map_err(|e| server_err(ctx, e))?
+    {
+        let name: String = col(&r, 0, ctx)?;
+        if col::<bool>(&r, 1, ctx)? {
+            default = name.clone();
+        }
+        all.push(name);
+    }
+    if let Some(s) = filter.schemas.iter().find(|s| !all.contains(s)) {
+        return Err(EngineError::NoSchema {
+            target: "the database".into(),
+            schema: s.clone(),
+        });
+    }
+    all.retain(|s| filter.wants_schema(s));
+    Ok((default, all))
+}
+
+/// How the archive names relation `rel` of schema `nsp`: unqualified in
+/// the default schema, `nsp.rel` in another.
+pub(super) fn archive_name(default: &str, nsp: &str, rel: &str) -> String {
+    if nsp == default {
+        rel.to_string()
+    } else {
+        format!("{nsp}.{rel}")
+    }
+}
+
+/// Read the ordinary tables of `schemas` (`default` is the current one).
 pub(super) async fn introspect(
     client: &Client,
     filter: &TableFilter,
+    default: &str,
+    schemas: &[String],
 ) -> Result<Schema, EngineError> {
     let ctx = |what: &str| format!("reading the {what} catalog");
     let mut enums: Vec<EnumType> = Vec::new();
@@ -21,9 +75,9 @@ pub(super) async fn introspect(
         .query(
             "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
                FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
-              WHERE t.typnamespace = current_schema()::regnamespace
+              WHERE t.typnamespace = current_schema()::regnamespace AND current_schema() = ANY($1)
               GROUP BY t.typname ORDER BY t.typname",
-            &[],
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(&enum_ctx, e))?
@@ -49,23 +103,44 @@ pub(super) async fn introspect(
                         UNION ALL
                         SELECT format('toast.%s=%L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
                           FROM pg_class t, unnest(t.reloptions) o WHERE t.oid = c.reltoastrelid), ', '),
+                    n.nspname::text,
+                    ARRAY(SELECT pn.nspname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                            JOIN pg_namespace pn ON pn.oid = p.relnamespace
+                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
                     ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)
-               FROM pg_class c
-              WHERE c.relnamespace = current_schema()::regnamespace
-                AND c.relkind = 'r' AND NOT c.relispartition
-                AND c.relname NOT IN ('haul_journal', 'haul_journal_chunks')
-              ORDER BY c.relname",
-            &[],
+                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                    CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY($1)
+                AND c.relkind IN ('r', 'p')
+                AND NOT (n.nspname = $2 AND c.relname IN ('haul_journal', 'haul_journal_chunks'))
+              ORDER BY n.nspname, c.relname",
+            &[&schemas, &default],
         )
         .await
         .map_err(|e| server_err(&table_ctx, e))?;
     let mut tables: Vec<(u32, Table)> = Vec::new();
     for r in rows {
-        let name: String = col(&r, 1, &table_ctx)?;
+        let nsp: String = col(&r, 6, &table_ctx)?;
+        let rel: String = col(&r, 1, &table_ctx)?;
+        let name = archive_name(default, &nsp, &rel);
         if !filter.wants(&name) {
             continue;
         }
+        if nsp == default && rel.contains('.') {
+            return Err(EngineError::Unsupported(format!(
+                "table {rel:?} has a '.' in its name, which haul reads as a schema's; \
+                 rename it or leave it out with --exclude-tables {rel}"
+            )));
+        }
+        let parent_nsps: Vec<String> = col(&r, 7, &table_ctx)?;
+        let parent_rels: Vec<String> = col(&r, 8, &table_ctx)?;
+        let inherits = parent_nsps
+            .iter()
+            .zip(&parent_rels)
+            .map(|(n, p)| archive_name(default, n, p))
+            .collect();
         let tuples: f64 = col(&r, 2, &table_ctx)?;
         let mut options = Vec::new();
         if col::<String>(&r, 4, &table_ctx)? == "u" {
@@ -74,6 +149,14 @@ pub(super) async fn introspect(
         let with: String = col(&r, 5, &table_ctx)?;
         if !with.is_empty() {
             options.push(("with".to_string(), with));
+        }
+        // A partitioned table holds no rows (its partitions do); a
+        // partition is created `PARTITION OF` its parent.
+        if let Some(key) = col::<Option<String>>(&r, 9, &table_ctx)? {
+            options.push(("partition_by".to_string(), key));
+        }
+        if let Some(bound) = col::<Option<String>>(&r, 10, &table_ctx)? {
+            options.push(("partition".to_string(), bound));
         }
         tables.push((
             col(&r, 0, &table_ctx)?,
@@ -94,7 +177,7 @@ pub(super) async fn introspect(
                 } else {
                     None
                 },
-                inherits: col(&r, 6, &table_ctx)?,
+                inherits,
             },
         ));
     }
@@ -110,7 +193,7 @@ pub(super) async fn introspect(
                     a.attgenerated::text, t.typname::text, t.typtype::text, a.atttypmod,
                     col_description(a.attrelid, a.attnum),
                     CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
-                    pg_get_serial_sequence(quote_ident(c.relname), a.attname),
+                    pg_get_serial_sequence(format('%I.%I', c.relnamespace::regnamespace, c.relname), a.attname),
                     et.typname::text, et.typtype::text, a.attislocal, a.atttypid, coalesce(et.oid, 0)
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
@@ -210,19 +293,20 @@ pub(super) async fn introspect(
                 "SELECT format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s',
                                format_type(s.seqtypid, NULL), s.seqincrement, s.seqmin, s.seqmax,
                                s.seqstart, s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END),
-                        ps.last_value, ps.last_value IS NOT NULL
+                        ps.last_value, ps.last_value IS NOT NULL, ps.schemaname::text, ps.sequencename::text
                    FROM pg_sequence s JOIN pg_sequences ps
-                     ON ps.schemaname = current_schema() AND s.seqrelid = format('%I.%I', ps.schemaname, ps.sequencename)::regclass
+                     ON s.seqrelid = format('%I.%I', ps.schemaname, ps.sequencename)::regclass
                   WHERE s.seqrelid = $1::text::regclass",
                 &[&seq],
             )
             .await
             .map_err(|e| server_err(&seq_ctx, e))?;
         owned.insert(seq.clone());
-        let name = seq
-            .rsplit_once('.')
-            .map(|(_, n)| n.trim_matches('"').to_string())
-            .unwrap_or(seq);
+        let name = archive_name(
+            default,
+            &col::<String>(&r, 3, &seq_ctx)?,
+            &col::<String>(&r, 4, &seq_ctx)?,
+        );
         if let Some(ai) = tables[ti].1.columns[ci].auto_increment.as_mut() {
             ai.sequence = Some(Sequence {
                 name,
@@ -242,7 +326,8 @@ pub(super) async fn introspect(
                     fc.relname::text,
                     ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
                             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o),
-                    con.confdeltype::text, con.confupdtype::text
+                    con.confdeltype::text, con.confupdtype::text,
+                    (SELECT fn.nspname::text FROM pg_namespace fn WHERE fn.oid = fc.relnamespace)
                FROM pg_constraint con
                LEFT JOIN pg_class fc ON fc.oid = con.confrelid
               WHERE con.conrelid = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal
@@ -285,7 +370,10 @@ pub(super) async fn introspect(
             "f" => t.foreign_keys.push(ForeignKey {
                 name,
                 columns,
-                ref_table: col(&r, 5, &constraint_ctx)?,
+                ref_table: match col::<Option<String>>(&r, 9, &constraint_ctx)? {
+                    Some(n) => archive_name(default, &n, &col::<String>(&r, 5, &constraint_ctx)?),
+                    None => col(&r, 5, &constraint_ctx)?,
+                },
                 ref_columns: col(&r, 6, &constraint_ctx)?,
                 on_delete: action(&col::<String>(&r, 7, &constraint_ctx)?),
                 on_update: action(&col::<String>(&r, 8, &constraint_ctx)?),
@@ -306,9 +394,10 @@ pub(super) async fn introspect(
                             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
                            ORDER BY k.o),
                     pg_get_expr(i.indpred, i.indrelid),
-                    (SELECT am.amname::text FROM pg_am am WHERE am.oid = ic.relam)
+                    (SELECT am.amname::text FROM pg_am am WHERE am.oid = ic.relam),
+                    quote_ident(ic.relname)
                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-              WHERE i.indrelid = ANY($1)
+              WHERE i.indrelid = ANY($1) AND NOT ic.relispartition
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c
                                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
                                    AND c.contype IN ('p', 'u', 'x'))
@@ -321,10 +410,24 @@ pub(super) async fn introspect(
         let Some(&ti) = by_oid.get(&col::<u32>(&r, 0, &index_ctx)?) else {
             continue;
         };
+        let name: String = col(&r, 1, &index_ctx)?;
+        let native: String = col(&r, 2, &index_ctx)?;
+        // A partitioned table's index is created on its partitions too
+        // (`ON ONLY` would leave it invalid until each were attached).
+        let unique: bool = col(&r, 3, &index_ctx)?;
+        let only = format!(
+            "CREATE {}INDEX {} ON ONLY ",
+            if unique { "UNIQUE " } else { "" },
+            col::<String>(&r, 7, &index_ctx)?
+        );
+        let native = match native.strip_prefix(&only) {
+            Some(rest) => format!("{} ON {rest}", &only[..only.len() - " ON ONLY ".len()]),
+            None => native,
+        };
         tables[ti].1.indexes.push(Index {
-            name: col(&r, 1, &index_ctx)?,
-            native: Some(col(&r, 2, &index_ctx)?),
-            unique: col(&r, 3, &index_ctx)?,
+            name,
+            native: Some(native),
+            unique,
             columns: col(&r, 4, &index_ctx)?,
             predicate: col(&r, 5, &index_ctx)?,
             method: col::<Option<String>>(&r, 6, &index_ctx)?.filter(|m| m != "btree"),
@@ -340,10 +443,10 @@ pub(super) async fn introspect(
                            ps.data_type, ps.increment_by, ps.min_value, ps.max_value, ps.start_value,
                            ps.cache_size, CASE WHEN ps.cycle THEN 'CYCLE' ELSE 'NO CYCLE' END),
                     ps.last_value, ps.last_value IS NOT NULL,
-                    format('%I.%I', ps.schemaname, ps.sequencename)
-               FROM pg_sequences ps WHERE ps.schemaname = current_schema()
-              ORDER BY 1",
-            &[],
+                    format('%I.%I', ps.schemaname, ps.sequencename), ps.schemaname::text
+               FROM pg_sequences ps WHERE ps.schemaname = ANY($1)
+              ORDER BY ps.schemaname, 1",
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(&sequence_ctx, e))?
@@ -353,7 +456,11 @@ pub(super) async fn introspect(
             continue;
         }
         sequences.push(Sequence {
-            name: col(&r, 0, &sequence_ctx)?,
+            name: archive_name(
+                default,
+                &col::<String>(&r, 5, &sequence_ctx)?,
+                &col::<String>(&r, 0, &sequence_ctx)?,
+            ),
             options: col(&r, 1, &sequence_ctx)?,
             last_value: col(&r, 2, &sequence_ctx)?,
             is_called: col(&r, 3, &sequence_ctx)?,
@@ -381,65 +488,95 @@ pub(super) async fn introspect(
     })
 }
 
-/// Refuse what a dump would leave out silently (the rows of partitioned
-/// tables, which live in partitions) or what a restore could not re-create
-/// (columns of a domain, composite or range type of another schema, or of
-/// a table's row type), before any archive is written.
-pub(super) async fn refuse_unsupported(
+/// One warning per dumped partitioned table some of whose partitions the
+/// dump leaves out (`--tables`, `--exclude-tables`, `--schemas`): their
+/// rows are not in the archive.
+pub(super) async fn partitions_left_out(
     client: &Client,
-    filter: &TableFilter,
-) -> Result<(), EngineError> {
-    let ctx = |what: &str| format!("reading the {what} catalog");
-    let table_ctx = ctx("table");
+    default: &str,
+    schema: &Schema,
+) -> Result<Vec<String>, EngineError> {
+    let ctx = "reading the partition catalog";
+    let mut left: Vec<(String, Vec<String>)> = Vec::new();
     for r in client
         .query(
-            "SELECT relname::text FROM pg_class
-              WHERE relnamespace = current_schema()::regnamespace AND relkind = 'p'
-              ORDER BY 1",
+            "SELECT pn.nspname::text, p.relname::text, n.nspname::text, c.relname::text
+               FROM pg_inherits i
+               JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+              WHERE p.relkind = 'p'
+              ORDER BY 1, 2, 3, 4",
             &[],
         )
         .await
-        .map_err(|e| server_err(&table_ctx, e))?
+        .map_err(|e| server_err(ctx, e))?
     {
-        let name: String = col(&r, 0, &table_ctx)?;
-        if filter.wants(&name) {
-            return Err(EngineError::Unsupported(format!(
-                "table {name} is partitioned, which haul cannot dump yet; leave it out with --exclude-tables {name}"
-            )));
+        let parent = archive_name(default, &col::<String>(&r, 0, ctx)?, &col::<String>(&r, 1, ctx)?);
+        let child = archive_name(default, &col::<String>(&r, 2, ctx)?, &col::<String>(&r, 3, ctx)?);
+        if schema.table(&parent).is_none() || schema.table(&child).is_some() {
+            continue;
+        }
+        match left.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, v)) => v.push(child),
+            None => left.push((parent, vec![child])),
         }
     }
+    Ok(left
+        .into_iter()
+        .map(|(p, v)| {
+            format!(
+                "table {p} is partitioned and its partitions {} are left out: their rows are not dumped",
+                v.join(", ")
+            )
+        })
+        .collect())
+}
+
+/// Refuse what a restore could not re-create (columns of a domain, enum,
+/// composite or range type of a schema other than the current one, or of
+/// a table's row type), before any archive is written; `default` and `schemas` as [`dumped_schemas`] gives them.
+pub(super) async fn refuse_unsupported(
+    client: &Client,
+    filter: &TableFilter,
+    default: &str,
+    schemas: &[String],
+) -> Result<(), EngineError> {
+    let ctx = |what: &str| format!("reading the {what} catalog");
     let column_ctx = ctx("column");
     for r in client
         .query(
-            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), cn.nspname::text,
                     CASE WHEN tc.relkind IS NOT NULL AND tc.relkind <> 'c'
                          THEN 'the row type of ' || tc.relname::text
-                         ELSE 'a ' || CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'domain'
-                                           WHEN 'c' THEN 'composite' ELSE 'range' END
+                         ELSE CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'a domain'
+                                   WHEN 'c' THEN 'a composite' WHEN 'e' THEN 'an enum' ELSE 'a range' END
                               || ' type of schema ' || n.nspname::text END
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
+               JOIN pg_namespace cn ON cn.oid = c.relnamespace
                JOIN pg_type t ON t.oid = a.atttypid
                LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
                JOIN pg_namespace n ON n.oid = coalesce(et.typnamespace, t.typnamespace)
                LEFT JOIN pg_class tc ON tc.oid = coalesce(et.typrelid, t.typrelid)
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+              WHERE cn.nspname = ANY($1) AND c.relkind IN ('r', 'p')
                 AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
-                AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'r', 'm')
+                AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'e', 'r', 'm')
                 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                 AND (n.oid <> current_schema()::regnamespace OR (tc.relkind IS NOT NULL AND tc.relkind <> 'c'))
-              ORDER BY 1, 2",
-            &[],
+              ORDER BY 4, 1, 2",
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(&column_ctx, e))?
     {
-        let (table, column, ty, what): (String, String, String, String) = (
+        let (rel, column, ty, nsp, what): (String, String, String, String, String) = (
             col(&r, 0, &column_ctx)?,
             col(&r, 1, &column_ctx)?,
             col(&r, 2, &column_ctx)?,
             col(&r, 3, &column_ctx)?,
+            col(&r, 4, &column_ctx)?,
         );
+        let table = archive_name(default, &nsp, &rel);
         if filter.wants(&table) {
             return Err(EngineError::Unsupported(format!(
                 "table {table}, column {column}: type {ty} is {what}, which haul cannot restore yet; \

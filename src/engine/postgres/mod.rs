@@ -30,9 +30,14 @@ pub use target::PgTarget;
 
 use super::quote_ident;
 
-/// A table of the current schema, quoted.
+/// A table (or sequence, view) as the archive names it, quoted: `t` is of
+/// the current schema, `s.t` of schema `s` (split on the first '.'; a dump
+/// refuses a table of the current schema whose name has one).
 fn qtable(name: &str) -> String {
-    quote_ident(name)
+    match name.split_once('.') {
+        Some((s, t)) => format!("{}.{}", quote_ident(s), quote_ident(t)),
+        None => quote_ident(name),
+    }
 }
 
 /// Column names, quoted and joined with commas.

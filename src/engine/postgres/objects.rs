@@ -53,9 +53,15 @@ pub(super) fn object(
     }
 }
 
-/// Read every object of the current schema the dump carries, in archive
-/// order (the restore sorts them), for the dumped tables of `schema`.
-pub(super) async fn catalog(client: &Client, schema: &Schema) -> Result<Objects, EngineError> {
+/// Read every object the dump carries, in archive order (the restore
+/// sorts them), for the dumped tables of `schema`: every kind of the
+/// current schema `nsp`; of the other dumped `schemas`, the schema itself,
+/// sequences, views and routines (the rest are named as not carried).
+pub(super) async fn catalog(
+    client: &Client,
+    schema: &Schema,
+    schemas: &[String],
+) -> Result<Objects, EngineError> {
     let ctx = "reading the current schema";
     let row = client
         .query_one(
@@ -68,40 +74,61 @@ pub(super) async fn catalog(client: &Client, schema: &Schema) -> Result<Objects,
     let nsp_oid: u32 = col(&row, 1, ctx)?;
     let mut reg = Registry::default();
     let mut out = Vec::new();
-    reg.add(
-        "pg_namespace",
-        nsp_oid,
-        Entry {
-            key: ObjectRef {
-                kind: "schema".into(),
-                schema: None,
-                name: nsp.clone(),
-                table: None,
-            },
-            designation: format!("SCHEMA {}", quote_ident(&nsp)),
-            comments: true,
-            owner: Some(format!("SCHEMA {}", quote_ident(&nsp))),
-            grant_on: Some(format!("SCHEMA {}", quote_ident(&nsp))),
-            ..Default::default()
+    let entry = |name: &str| Entry {
+        key: ObjectRef {
+            kind: "schema".into(),
+            schema: None,
+            name: name.to_string(),
+            table: None,
         },
-    );
-    relations::register_tables(client, &nsp, schema, &mut reg).await?;
+        designation: format!("SCHEMA {}", quote_ident(name)),
+        comments: true,
+        owner: Some(format!("SCHEMA {}", quote_ident(name))),
+        grant_on: Some(format!("SCHEMA {}", quote_ident(name))),
+        ..Default::default()
+    };
+    // The current schema's own objects, unless it is left out.
+    let here = schemas.contains(&nsp);
+    if here {
+        reg.add("pg_namespace", nsp_oid, entry(&nsp));
+    }
+    let others: Vec<&String> = schemas.iter().filter(|s| **s != nsp).collect();
+    let ctx = "reading the schema catalog";
+    for r in client
+        .query(
+            "SELECT n.oid, n.nspname::text FROM pg_namespace n WHERE n.nspname = ANY($1) ORDER BY 2",
+            &[&others],
+        )
+        .await
+        .map_err(|e| server_err(ctx, e))?
+    {
+        let name: String = col(&r, 1, ctx)?;
+        let ddl = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&name));
+        let mut x = object(&name, "schema", name.clone(), Section::PreData, ddl);
+        x.schema = None;
+        reg.object("pg_namespace", col(&r, 0, ctx)?, &mut out, x, entry(&name));
+    }
+    relations::register_tables(client, &nsp, schemas, schema, &mut reg).await?;
     extensions(client, &nsp, &mut reg, &mut out).await?;
-    collations(client, &nsp, &mut reg, &mut out).await?;
-    types(client, &nsp, schema, &mut reg, &mut out).await?;
-    domains(client, &nsp, &mut reg, &mut out).await?;
-    routines(client, &nsp, &mut reg, &mut out).await?;
-    aggregates(client, &nsp, &mut reg, &mut out).await?;
-    operators(client, &nsp, &mut reg, &mut out).await?;
+    if here {
+        collations(client, &nsp, &mut reg, &mut out).await?;
+        types(client, &nsp, schema, &mut reg, &mut out).await?;
+        domains(client, &nsp, &mut reg, &mut out).await?;
+    }
+    routines(client, &nsp, schemas, &mut reg, &mut out).await?;
+    if here {
+        aggregates(client, &nsp, &mut reg, &mut out).await?;
+        operators(client, &nsp, &mut reg, &mut out).await?;
+    }
     casts(client, &nsp, &mut reg, &mut out).await?;
-    relations::objects(client, &nsp, schema, &mut reg, &mut out).await?;
+    relations::objects(client, &nsp, here, schemas, schema, &mut reg, &mut out).await?;
     depend::fill(client, &reg, &mut out).await?;
     acl::comments(client, &nsp, &reg, &mut out).await?;
     acl::labels(client, &nsp, &reg, &mut out).await?;
     acl::owners(client, &nsp, &reg, &mut out).await?;
     acl::grants(client, &nsp, &reg, &mut out).await?;
     let roles = acl::roles(client, &out).await?;
-    let warnings = uncarried::warnings(client, schema).await?;
+    let warnings = uncarried::warnings(client, schema, &others).await?;
     Ok(Objects {
         objects: out,
         roles,

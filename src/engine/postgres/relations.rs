@@ -6,17 +6,20 @@
 
 use super::conn::{col, server_err};
 use super::depend::{Entry, Registry};
+use super::introspect::archive_name;
 use super::objects::{not_member, object};
+use super::qtable;
 use super::settings::{column_options, policies, statistics, table_options};
 use crate::engine::{quote_ident, EngineError};
 use crate::model::{NativeObject, ObjectRef, Schema, Section};
 use tokio_postgres::Client;
 
-/// Register the current schema's tables (dumped or not), sequences, and
-/// the dumped tables' constraints and indexes.
+/// Register the dumped schemas' tables (dumped or not) and sequences, and
+/// the dumped tables' constraints and indexes; `nsp` is the current schema.
 pub(super) async fn register_tables(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     schema: &Schema,
     reg: &mut Registry,
 ) -> Result<(), EngineError> {
@@ -25,21 +28,26 @@ pub(super) async fn register_tables(
     for r in client
         .query(
             "SELECT c.oid, c.relname::text, c.relkind::text,
-                    (SELECT t.relname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                    (SELECT CASE WHEN t.relnamespace = current_schema()::regnamespace THEN t.relname::text
+                                 ELSE tn.nspname::text || '.' || t.relname::text END
+                       FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                       JOIN pg_namespace tn ON tn.oid = t.relnamespace
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                         AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                        AND d.deptype IN ('a', 'i') LIMIT 1)
-               FROM pg_class c
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'S')
+                        AND d.deptype IN ('a', 'i') LIMIT 1),
+                    n.nspname::text
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'S')
               ORDER BY c.oid",
-            &[],
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?
     {
         let oid: u32 = col(&r, 0, ctx)?;
-        let name: String = col(&r, 1, ctx)?;
-        let q = quote_ident(&name);
+        let rel_nsp: String = col(&r, 4, ctx)?;
+        let name = archive_name(nsp, &rel_nsp, &col::<String>(&r, 1, ctx)?);
+        let q = qtable(&name);
         if col::<String>(&r, 2, ctx)? == "S" {
             let owned_by: Option<String> = col(&r, 3, ctx)?;
             reg.add(
@@ -48,7 +56,7 @@ pub(super) async fn register_tables(
                 Entry {
                     key: ObjectRef {
                         kind: "sequence".into(),
-                        schema: Some(nsp.to_string()),
+                        schema: Some(rel_nsp),
                         name,
                         table: None,
                     },
@@ -68,7 +76,7 @@ pub(super) async fn register_tables(
             "pg_class",
             oid,
             Entry {
-                key: ObjectRef::table(Some(nsp), &name),
+                key: ObjectRef::table(Some(&rel_nsp), &name),
                 designation: format!("TABLE {q}"),
                 columns_of: dumped.then(|| q.clone()),
                 owner: dumped.then(|| format!("TABLE {q}")),
@@ -137,15 +145,24 @@ pub(super) async fn register_tables(
 }
 
 /// The objects of relations, after the data.
+///
+/// `here`: whether the current schema `nsp` is dumped; of the other
+/// `schemas`, only views are read.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn objects(
     client: &Client,
     nsp: &str,
+    here: bool,
+    schemas: &[String],
     schema: &Schema,
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
-    views(client, nsp, reg, out).await?;
+    views(client, nsp, schemas, reg, out).await?;
+    if !here {
+        return Ok(());
+    }
     triggers(client, nsp, &names, reg, out).await?;
     rules(client, nsp, &names, reg, out).await?;
     policies(client, nsp, &names, reg, out).await?;
@@ -166,27 +183,32 @@ pub(super) fn options_sql(array: &str, keep: &str) -> String {
 async fn views(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the view catalog";
     let sql = format!(
         "SELECT c.oid, c.relname::text, c.relkind::text, pg_get_viewdef(c.oid), c.relispopulated,
-                {}, (SELECT upper(substr(o, 14)) FROM unnest(c.reloptions) o WHERE o LIKE 'check_option=%')
-           FROM pg_class c
-          WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('v', 'm') AND {}
+                {}, (SELECT upper(substr(o, 14)) FROM unnest(c.reloptions) o WHERE o LIKE 'check_option=%'),
+                n.nspname::text
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = ANY($1)
+            AND (c.relkind = 'v' OR (c.relkind = 'm' AND c.relnamespace = current_schema()::regnamespace))
+            AND {}
           ORDER BY c.oid",
         options_sql("c.reloptions", "o NOT LIKE 'check_option=%'"),
         not_member("pg_class", "c.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {
         let oid: u32 = col(&r, 0, ctx)?;
-        let name: String = col(&r, 1, ctx)?;
-        let q = quote_ident(&name);
+        let view_nsp: String = col(&r, 7, ctx)?;
+        let name = archive_name(nsp, &view_nsp, &col::<String>(&r, 1, ctx)?);
+        let q = qtable(&name);
         let def: String = col(&r, 3, ctx)?;
         let def = def.trim_end().trim_end_matches(';');
         let opts: String = col(&r, 5, ctx)?;
@@ -215,7 +237,7 @@ async fn views(
                 format!("CREATE OR REPLACE VIEW {q}{with} AS {def}{check}"),
             )
         };
-        let x = object(nsp, kind, name, Section::PostData, ddl);
+        let x = object(&view_nsp, kind, name, Section::PostData, ddl);
         reg.object(
             "pg_class",
             oid,

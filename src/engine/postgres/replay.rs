@@ -95,7 +95,7 @@ pub(super) async fn create_objects(
 /// The statement dropping `x` if it exists and nothing else needs it, for
 /// kinds that do not go with a table.
 fn drop_sql(x: &NativeObject) -> Option<String> {
-    let q = quote_ident(&x.name);
+    let q = super::qtable(&x.name);
     Some(match x.kind.as_str() {
         "view" => format!("DROP VIEW IF EXISTS {q}"),
         "materialized view" => format!("DROP MATERIALIZED VIEW IF EXISTS {q}"),

@@ -12,20 +12,21 @@ use tokio_postgres::Client;
 pub(super) async fn routines(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the function catalog";
     let sql = format!(
-        "SELECT p.oid, p.oid::regprocedure::text, p.prokind::text, pg_get_functiondef(p.oid)
-           FROM pg_proc p
-          WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind IN ('f', 'p', 'w')
-            AND {}
+        "SELECT p.oid, p.oid::regprocedure::text, p.prokind::text, pg_get_functiondef(p.oid),
+                n.nspname::text
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p', 'w') AND {}
           ORDER BY p.oid",
         not_member("pg_proc", "p.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {
@@ -35,7 +36,9 @@ pub(super) async fn routines(
             _ => "function",
         };
         let word = kind.to_ascii_uppercase();
-        let x = object(nsp, kind, sig.clone(), Section::PreData, col(&r, 3, ctx)?);
+        let mut x = object(nsp, kind, sig.clone(), Section::PreData, col(&r, 3, ctx)?);
+        // A routine of another schema: its signature names the schema.
+        x.schema = Some(col(&r, 4, ctx)?);
         reg.object(
             "pg_proc",
             col(&r, 0, ctx)?,

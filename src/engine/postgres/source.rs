@@ -3,7 +3,7 @@
 
 use super::conn::{col, connect, identity, server_err};
 use super::copy_text::{CopyTextParser, ParseError};
-use super::introspect::{introspect, refuse_unsupported};
+use super::introspect::{dumped_schemas, introspect, partitions_left_out, refuse_unsupported};
 use super::objects;
 use super::{column_list, qtable};
 use crate::archive::SourceInfo;
@@ -133,16 +133,24 @@ impl Source for PgSource {
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
-        let mut schema = introspect(&self.coordinator, filter)
+        let named = |e| match e {
+            EngineError::NoTable { table, .. } => EngineError::NoTable {
+                target: self.target.clone(),
+                table,
+            },
+            EngineError::NoSchema { schema, .. } => EngineError::NoSchema {
+                target: self.target.clone(),
+                schema,
+            },
+            e => e,
+        };
+        let (default, schemas) = dumped_schemas(&self.coordinator, filter)
             .await
-            .map_err(|e| match e {
-                EngineError::NoTable { table, .. } => EngineError::NoTable {
-                    target: self.target.clone(),
-                    table,
-                },
-                e => e,
-            })?;
-        refuse_unsupported(&self.coordinator, filter).await?;
+            .map_err(named)?;
+        let mut schema = introspect(&self.coordinator, filter, &default, &schemas)
+            .await
+            .map_err(named)?;
+        refuse_unsupported(&self.coordinator, filter, &default, &schemas).await?;
         if !schema.tables.is_empty() {
             // Keep the tables from being dropped or altered under the dump.
             let names: Vec<String> = schema.tables.iter().map(|t| qtable(&t.name)).collect();
@@ -155,11 +163,13 @@ impl Source for PgSource {
                 .map_err(|e| server_err("locking the tables to dump", e))?;
         }
         schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
-        let found = objects::catalog(&self.coordinator, &schema).await?;
+        let found = objects::catalog(&self.coordinator, &schema, &schemas).await?;
         schema.extras = found.objects;
         schema.roles = found.roles;
+        let mut warnings = partitions_left_out(&self.coordinator, &default, &schema).await?;
+        warnings.extend(found.warnings);
         if let Ok(mut w) = self.warnings.lock() {
-            *w = found.warnings;
+            *w = warnings;
         }
         Ok(schema)
     }
@@ -209,6 +219,11 @@ impl Source for PgSource {
         part: &Part,
         sink: &mut ChunkSink,
     ) -> Result<(), EngineError> {
+        // A partitioned table's rows are its partitions', each dumped as a
+        // table of its own.
+        if table.is_partitioned() {
+            return Ok(());
+        }
         let cols: Vec<&Column> = table.data_columns().collect();
         if cols.is_empty() {
             return self.read_empty_rows(table, part, sink).await;

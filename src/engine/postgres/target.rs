@@ -6,7 +6,7 @@ use super::ddl::{
     constraint_sql, create_table_sql, drop_constraint_sql, long_names, prepare_sql,
     reset_sequence_sql,
 };
-use super::introspect::introspect;
+use super::introspect::{dumped_schemas, introspect};
 use super::load::load_chunk;
 use super::qtable;
 use super::replay::{create_objects, create_roles, drop_objects, role_names};
@@ -145,7 +145,11 @@ impl Catalog for PgTarget {
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
         let c = self.pool.get().await?;
-        let r = introspect(&c, filter).await;
+        let r = async {
+            let (default, schemas) = dumped_schemas(&c, filter).await?;
+            introspect(&c, filter, &default, &schemas).await
+        }
+        .await;
         self.pool.put(c).await;
         r
     }

@@ -98,6 +98,7 @@ impl Source for SqliteSource {
     }
 
     async fn schema(&self, filter: &TableFilter) -> Result<Schema, EngineError> {
+        crate::engine::refuse_schema_filter(filter, "SQLite")?;
         blocking(|| introspect::schema(&lock(&self.conn), filter, &self.target))
     }
 

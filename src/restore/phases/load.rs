@@ -2,7 +2,8 @@
 //! `jobs` workers, biggest tables first, each chunk recorded in the journal
 //! in its own transaction. When a table's last chunk is in, its keys and
 //! indexes go to the front of the queue, so index builds overlap the
-//! loading of other tables.
+//! loading of other tables. A partitioned table's keys and indexes, which
+//! are built on its partitions too, wait until its partitions are loaded.
 
 use super::super::context::{column_conversions, Ctx};
 use super::super::failpoint::chunk_failpoint;
@@ -38,8 +39,11 @@ struct Shared {
     target: Arc<dyn Target>,
     progress: Arc<Progress>,
     loaded: Arc<Vec<AtomicU64>>,
-    /// Work items left per table before its keys can be built.
+    /// Work items left per table before its keys can be built (for a
+    /// partitioned table, its partitions still loading).
     left: Vec<AtomicUsize>,
+    /// The partitioned table each table is a partition of, if restored.
+    parent: Vec<Option<usize>>,
     queue: Mutex<VecDeque<Work>>,
     /// What a resumed restore finds already built.
     built: Option<Schema>,
@@ -68,6 +72,21 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
             })
             .collect()
     };
+    let parent = partition_parents(cx);
+    // Partitions still to load, per partitioned table (nested ones count
+    // once they wait on partitions of their own).
+    let mut waiting = vec![0usize; plan.tables.len()];
+    let mut pending: Vec<usize> = (0..plan.tables.len())
+        .filter(|&pi| plan.tables[pi].action != Action::Keep && !todo(pi).is_empty())
+        .collect();
+    while let Some(pi) = pending.pop() {
+        if let Some(pj) = parent[pi] {
+            waiting[pj] += 1;
+            if waiting[pj] == 1 && todo(pj).is_empty() {
+                pending.push(pj);
+            }
+        }
+    }
     let mut work: VecDeque<Work> = VecDeque::new();
     let mut loading: Vec<usize> = Vec::new();
     for pi in order {
@@ -85,8 +104,10 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
             .table(pi)
             .add(cx.loaded[pi].load(Ordering::Relaxed), 0);
         if todo(pi).is_empty() {
-            cx.progress.table_done(pi);
-            work.push_front(Work::Keys(pi));
+            if waiting[pi] == 0 {
+                cx.progress.table_done(pi);
+                work.push_front(Work::Keys(pi));
+            }
         } else {
             loading.push(pi);
         }
@@ -109,7 +130,7 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
         }
     }
     let left = (0..plan.tables.len())
-        .map(|pi| AtomicUsize::new(todo(pi).len()))
+        .map(|pi| AtomicUsize::new(todo(pi).len() + waiting[pi]))
         .collect();
     let shared = Arc::new(Shared {
         plan: Arc::clone(plan),
@@ -118,6 +139,7 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
         progress: Arc::clone(&cx.progress),
         loaded: Arc::clone(&cx.loaded),
         left,
+        parent,
         queue: Mutex::new(work),
         built: cx.built().await?,
         column_convs: column_conversions(plan, cx.schema(), cx.target.kind()),
@@ -206,12 +228,37 @@ fn last_item(s: &Shared, pi: usize) -> bool {
     s.left[pi].fetch_sub(1, Ordering::AcqRel) == 1
 }
 
-/// Table `pi` is loaded: its keys go to the front of the queue.
+/// Table `pi` is loaded: its keys go to the front of the queue, and so
+/// do its partitioned parent's if it was the last partition loading.
 fn table_loaded(s: &Shared, pi: usize) {
     s.progress.table_done(pi);
     if let Ok(mut q) = s.queue.lock() {
         q.push_front(Work::Keys(pi));
     }
+    if let Some(pj) = s.parent[pi] {
+        if last_item(s, pj) {
+            table_loaded(s, pj);
+        }
+    }
+}
+
+/// For each plan table, the plan table it is a partition of, where that
+/// one is restored too.
+fn partition_parents(cx: &Ctx<'_>) -> Vec<Option<usize>> {
+    let plan = &cx.plan;
+    let tables = &cx.feed.manifest().schema.tables;
+    plan.tables
+        .iter()
+        .map(|t| {
+            let name = tables.get(t.index)?.inherits.first()?;
+            plan.tables.iter().position(|p| {
+                p.action != Action::Keep
+                    && tables
+                        .get(p.index)
+                        .is_some_and(|pt| &pt.name == name && pt.is_partitioned())
+            })
+        })
+        .collect()
 }
 
 /// Copy part `k` of plan table `pi`'s source table.

@@ -325,6 +325,34 @@ pub async fn make(
             &mut app_notes,
         );
         let table = plan.target_table.as_ref().unwrap_or(table);
+        // A PostgreSQL dump names a table of a schema other than the
+        // current one `schema.table`; the other engines have no schemas.
+        if let (EngineKind::Postgres, false, Some((s, _))) = (
+            from,
+            target.kind() == EngineKind::Postgres,
+            table.name.split_once('.'),
+        ) {
+            problems.push(format!(
+                "table {} is of PostgreSQL schema {s}, and {} has no schemas; leave it out with --exclude-tables {}",
+                table.name,
+                target.kind(),
+                table.name
+            ));
+        }
+        if from == EngineKind::Postgres && target.kind() != EngineKind::Postgres {
+            for (k, v) in &table.options {
+                let what = match k.as_str() {
+                    "partition_by" => format!("is partitioned (PARTITION BY {v})"),
+                    "partition" => format!("is a partition of {} ({v})", table.inherits.join(", ")),
+                    _ => continue,
+                };
+                problems.push(format!(
+                    "table {} {what}, which {} cannot carry; leave the partitioned table and its partitions out with --exclude-tables",
+                    table.name,
+                    target.kind()
+                ));
+            }
+        }
         if table.columns.is_empty() && from != target.kind() {
             problems.push(format!(
                 "table {} has no columns, which only {from} allows; leave it out with --exclude-tables {}",
