@@ -93,7 +93,8 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 EngineError::Unsafe(_) => Exit::BadArchive,
                 EngineError::Busy { .. }
                 | EngineError::Reserved { .. }
-                | EngineError::Exists { .. } => Exit::Refused,
+                | EngineError::Exists { .. }
+                | EngineError::Refused(_) => Exit::Refused,
                 _ => Exit::Failure,
             };
         }

@@ -70,6 +70,10 @@ pub enum EngineError {
     SinkClosed(#[from] SinkClosed),
     #[error("{0}")]
     Unsupported(String),
+    /// What haul will not dump or restore, said before anything is
+    /// written (exit 5).
+    #[error("{0}")]
+    Refused(String),
     /// The archive holds SQL text haul will not run (exit 4).
     #[error("{0}")]
     Unsafe(String),

@@ -129,7 +129,7 @@ pub(super) async fn introspect(
             continue;
         }
         if nsp == default && rel.contains('.') {
-            return Err(EngineError::Unsupported(format!(
+            return Err(EngineError::Refused(format!(
                 "table {rel:?} has a '.' in its name, which haul reads as a schema's; \
                  rename it or leave it out with --exclude-tables {rel}"
             )));
@@ -578,7 +578,7 @@ pub(super) async fn refuse_unsupported(
         );
         let table = archive_name(default, &nsp, &rel);
         if filter.wants(&table) {
-            return Err(EngineError::Unsupported(format!(
+            return Err(EngineError::Refused(format!(
                 "table {table}, column {column}: type {ty} is {what}, which haul cannot restore yet; \
                  leave the table out with --exclude-tables {table}"
             )));
