@@ -32,6 +32,27 @@ pub(super) struct Entry {
     pub object: Option<usize>,
 }
 
+impl Entry {
+    /// An object with comments and an owner of its own, which `COMMENT ON`
+    /// and `ALTER ... OWNER` both name `designation`.
+    pub fn owned(designation: String) -> Entry {
+        Entry {
+            owner: Some(designation.clone()),
+            designation,
+            comments: true,
+            ..Default::default()
+        }
+    }
+
+    /// [`Entry::owned`], with privileges granted on the same name.
+    pub fn granted(designation: String) -> Entry {
+        Entry {
+            grant_on: Some(designation.clone()),
+            ..Entry::owned(designation)
+        }
+    }
+}
+
 /// What a dump names, by (catalog, oid).
 #[derive(Default)]
 pub(super) struct Registry {

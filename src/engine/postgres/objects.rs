@@ -81,11 +81,7 @@ pub(super) async fn catalog(
             name: name.to_string(),
             table: None,
         },
-        designation: format!("SCHEMA {}", quote_ident(name)),
-        comments: true,
-        owner: Some(format!("SCHEMA {}", quote_ident(name))),
-        grant_on: Some(format!("SCHEMA {}", quote_ident(name))),
-        ..Default::default()
+        ..Entry::granted(format!("SCHEMA {}", quote_ident(name)))
     };
     // The current schema's own objects, unless it is left out.
     let here = schemas.contains(&nsp);
@@ -219,12 +215,7 @@ async fn collations(
             col(&r, 0, ctx)?,
             out,
             x,
-            Entry {
-                designation: format!("COLLATION {q}"),
-                comments: true,
-                owner: Some(format!("COLLATION {q}")),
-                ..Default::default()
-            },
+            Entry::owned(format!("COLLATION {q}")),
         );
     }
     Ok(())
@@ -240,13 +231,7 @@ async fn types(
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the type catalog";
-    let type_entry = |q: &str| Entry {
-        designation: format!("TYPE {q}"),
-        comments: true,
-        owner: Some(format!("TYPE {q}")),
-        grant_on: Some(format!("TYPE {q}")),
-        ..Default::default()
-    };
+    let type_entry = |q: &str| Entry::granted(format!("TYPE {q}"));
     for r in client
         .query(
             "SELECT t.oid, t.typname::text FROM pg_type t
@@ -426,13 +411,7 @@ async fn domains(
             oid,
             out,
             x,
-            Entry {
-                designation: format!("DOMAIN {q}"),
-                comments: true,
-                owner: Some(format!("DOMAIN {q}")),
-                grant_on: Some(format!("DOMAIN {q}")),
-                ..Default::default()
-            },
+            Entry::granted(format!("DOMAIN {q}")),
         );
         for (coid, cname, def) in later {
             let mut x = object(

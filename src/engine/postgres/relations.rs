@@ -244,12 +244,9 @@ async fn views(
             out,
             x,
             Entry {
-                designation: format!("{word} {q}"),
-                comments: true,
                 columns_of: Some(q.clone()),
-                owner: Some(format!("{word} {q}")),
                 grant_on: Some(format!("TABLE {q}")),
-                ..Default::default()
+                ..Entry::owned(format!("{word} {q}"))
             },
         );
     }

@@ -44,13 +44,7 @@ pub(super) async fn routines(
             col(&r, 0, ctx)?,
             out,
             x,
-            Entry {
-                designation: format!("{word} {sig}"),
-                comments: true,
-                owner: Some(format!("{word} {sig}")),
-                grant_on: Some(format!("{word} {sig}")),
-                ..Default::default()
-            },
+            Entry::granted(format!("{word} {sig}")),
         );
     }
     Ok(())
@@ -183,11 +177,8 @@ pub(super) async fn aggregates(
             out,
             x,
             Entry {
-                designation: format!("AGGREGATE {q}({identity})"),
-                comments: true,
-                owner: Some(format!("AGGREGATE {q}({identity})")),
                 grant_on: Some(format!("FUNCTION {sig}")),
-                ..Default::default()
+                ..Entry::owned(format!("AGGREGATE {q}({identity})"))
             },
         );
     }
@@ -256,12 +247,7 @@ pub(super) async fn operators(
             col(&r, 0, ctx)?,
             out,
             x,
-            Entry {
-                designation: format!("OPERATOR {sig}"),
-                comments: true,
-                owner: Some(format!("OPERATOR {sig}")),
-                ..Default::default()
-            },
+            Entry::owned(format!("OPERATOR {sig}")),
         );
     }
     Ok(())

@@ -156,12 +156,7 @@ pub(super) async fn statistics(
             col(&r, 0, ctx)?,
             out,
             x,
-            Entry {
-                designation: format!("STATISTICS {q}"),
-                comments: true,
-                owner: Some(format!("STATISTICS {q}")),
-                ..Default::default()
-            },
+            Entry::owned(format!("STATISTICS {q}")),
         );
         if let Some(n) = col::<Option<String>>(&r, 4, ctx)? {
             let n: i32 = n.parse().map_err(|_| EngineError::Server {
