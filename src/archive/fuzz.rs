@@ -285,7 +285,9 @@ fn exercise(path: &Path, target: &dyn Target) {
     }
     let planned = runtime().block_on(async {
         let existing = target.schema(&crate::model::TableFilter::default()).await?;
-        plan::make(m, target, &existing, &plan::Options::default()).await
+        let feed = crate::restore::ArchiveFeed::new(std::sync::Arc::new(r));
+        let contents = crate::restore::Feed::contents(&feed);
+        plan::make(contents, target, &existing, &plan::Options::default()).await
     });
     if let Err(e) = planned {
         panic!("an archive that opens cannot be planned: {e:#}");

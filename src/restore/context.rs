@@ -1,7 +1,7 @@
 //! What every phase of one restore run shares: the journal, the plan, the
 //! feed and the target, progress, the chunks already in and the row counts.
 
-use super::feed::{Feed, COMPLETE};
+use super::feed::Feed;
 use super::journal::Journal;
 use super::plan::{Action, Plan};
 use super::{merge, Run};
@@ -20,7 +20,7 @@ pub(super) struct Ctx<'r> {
     pub journal: Journal,
     pub resuming: bool,
     pub plan: Arc<Plan>,
-    pub feed: Arc<Feed>,
+    pub feed: Arc<dyn Feed>,
     pub target: Arc<dyn Target>,
     pub progress: Arc<Progress>,
     pub run: &'r Run<'r>,
@@ -40,7 +40,7 @@ impl<'r> Ctx<'r> {
     pub async fn open(
         journal: Journal,
         resuming: bool,
-        feed: Arc<Feed>,
+        feed: Arc<dyn Feed>,
         target: Arc<dyn Target>,
         progress: Arc<Progress>,
         run: &'r Run<'r>,
@@ -82,7 +82,7 @@ impl<'r> Ctx<'r> {
 
     /// The archive's (or live source's) schema.
     pub fn schema(&self) -> &Schema {
-        &self.feed.manifest().schema
+        &self.feed.contents().schema
     }
 
     /// The engine the rows come from.
@@ -94,13 +94,7 @@ impl<'r> Ctx<'r> {
     /// table counts only once complete: its rows come from a snapshot that
     /// a resumed copy cannot read again.
     pub fn started(&self, pi: usize) -> bool {
-        match self.feed.live() {
-            true => self.done.contains(&ChunkMark {
-                table: pi,
-                chunk: COMPLETE,
-            }),
-            false => self.done.iter().any(|m| m.table == pi),
-        }
+        self.feed.started(pi, &self.done)
     }
 
     /// The target's schema where a resumed run may find things built.
@@ -114,35 +108,25 @@ impl<'r> Ctx<'r> {
     /// Rows plan table `pi` holds from before this run.
     async fn rows_before(&self, pi: usize) -> Result<u64> {
         let t = &self.plan.tables[pi];
-        let entry = &self.feed.manifest().tables[t.index];
-        let live = self.feed.live();
-        let merged = self.journal.merged.iter().find(|m| m.table == t.name);
-        Ok(
-            if let (true, Some(m)) = (live && self.started(pi), merged) {
-                // Merged already: the table holds the target's rows too.
-                m.inserted + m.archived + m.identical
-            } else if live && self.started(pi) {
-                let name = match t.action {
-                    Action::Merge if self.journal.merges.contains(&pi) => {
-                        merge::staging_name(t, pi)
-                    }
-                    _ => t.name.clone(),
-                };
-                self.target
-                    .count_rows(
-                        &name,
-                        &format!("table {}: counting the rows copied before", t.name),
-                    )
-                    .await?
-            } else {
-                self.done
-                    .iter()
-                    .filter(|m| m.table == pi)
-                    .filter_map(|m| entry.chunks.get(m.chunk))
-                    .map(|c| c.rows)
-                    .sum()
-            },
-        )
+        if let Some(n) = self.feed.rows_done(&self.plan, pi, &self.done) {
+            return Ok(n);
+        }
+        // A copied table the marks say is complete.
+        if let Some(m) = self.journal.merged.iter().find(|m| m.table == t.name) {
+            // Merged already: the table holds the target's rows too.
+            return Ok(m.inserted + m.archived + m.identical);
+        }
+        let name = match t.action {
+            Action::Merge if self.journal.merges.contains(&pi) => merge::staging_name(t, pi),
+            _ => t.name.clone(),
+        };
+        Ok(self
+            .target
+            .count_rows(
+                &name,
+                &format!("table {}: counting the rows copied before", t.name),
+            )
+            .await?)
     }
 }
 

@@ -3,7 +3,6 @@
 
 use super::feed::Feed;
 use super::plan::{Action, Plan};
-use crate::archive::ArchiveReader;
 use crate::engine::{Constraint, Target};
 use crate::model::Table;
 use anyhow::{Context, Result};
@@ -79,9 +78,8 @@ pub struct Relaxed {
 }
 
 impl Journal {
-    /// The journal for a new restore of `plan` from `feed` (`source` names
-    /// a live feed's source).
-    pub fn new(plan: Plan, feed: &Feed, source: &str) -> Journal {
+    /// The journal for a new restore of `plan` from `feed`.
+    pub fn new(plan: Plan, feed: &dyn Feed) -> Journal {
         let relaxed = plan
             .tables
             .iter()
@@ -104,14 +102,11 @@ impl Journal {
             .filter(|(_, t)| t.action == Action::Merge)
             .map(|(i, _)| i)
             .collect();
-        let (archive, archive_id) = match feed {
-            Feed::Archive(r) => (r.path().display().to_string(), archive_id(r)),
-            Feed::Live { .. } => (source.to_string(), format!("copy from {source}")),
-        };
+        let origin = feed.origin();
         Journal {
-            archive,
-            archive_id,
-            copy: feed.live(),
+            archive: origin.name,
+            archive_id: origin.id,
+            copy: origin.copy,
             started_at: crate::archive::manifest::now_rfc3339(),
             phase: Phase::Loading,
             plan,
@@ -148,10 +143,4 @@ impl Journal {
             )?)),
         }
     }
-}
-
-/// What identifies an archive for `--resume`.
-pub fn archive_id(reader: &ArchiveReader) -> String {
-    let m = reader.manifest();
-    format!("{}@{}", m.schema_blake3, m.finished_at)
 }

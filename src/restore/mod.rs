@@ -24,8 +24,8 @@ pub mod session;
 mod tests;
 
 pub use abandon::abandon;
-pub use feed::Feed;
-pub use journal::{archive_id, Journal, Merged, Phase, Relaxed};
+pub use feed::{archive_id, ArchiveFeed, Contents, Feed, LiveFeed, TableContents};
+pub use journal::{Journal, Merged, Phase, Relaxed};
 pub use phases::merge;
 
 use crate::conn::ConnSpec;
@@ -97,7 +97,7 @@ pub struct Run<'a> {
 pub async fn execute(
     journal: Journal,
     resuming: bool,
-    feed: Arc<Feed>,
+    feed: Arc<dyn Feed>,
     target: Arc<dyn Target>,
     progress: Arc<Progress>,
     run: &Run<'_>,

@@ -4,7 +4,9 @@
 //! flags into a [`Request`] and prints the [`Outcome`].
 
 use super::plan::{self, Options, Plan};
-use super::{abandon, archive_id, execute, Feed, Journal, Policy, Report, Run};
+use super::{
+    abandon, archive_id, execute, ArchiveFeed, Feed, Journal, LiveFeed, Policy, Report, Run,
+};
 use crate::archive::ArchiveReader;
 use crate::conn::ConnSpec;
 use crate::engine::sqltext::strip_code;
@@ -91,21 +93,17 @@ pub fn run(req: Request) -> Result<Outcome> {
     } = &req;
     let (spec, jobs, dry_run) = (spec, *jobs, *dry_run);
     let mut no_code_warnings = Vec::new();
-    let reader = match input {
+    let mut archive = match input {
         Input::Archive(path) => {
             let loc = crate::storage::Location::parse(path)?;
-            let mut r = ArchiveReader::open_at(&loc, &req.access)?;
-            let from = r.manifest().source.engine;
-            if opts.no_code {
-                no_code_warnings = strip_code(&mut r.manifest_mut().schema, from);
-            }
-            if from != spec.engine {
-                r.manifest_mut().schema.adopt_sequence_defaults();
-            }
-            Some(Arc::new(r))
+            let r = ArchiveReader::open_at(&loc, &req.access)?;
+            let mut feed = ArchiveFeed::new(Arc::new(r));
+            no_code_warnings = adjust(feed.contents_mut(), opts, spec);
+            Some(feed)
         }
         Input::Live { .. } => None,
     };
+    let reader = archive.as_ref().map(|a| Arc::clone(a.reader()));
     let what = match input {
         Input::Archive(path) => path.display().to_string(),
         Input::Live { source, .. } => source.to_string(),
@@ -221,8 +219,8 @@ pub fn run(req: Request) -> Result<Outcome> {
             },
             None => opts.filter.clone(),
         };
-        let feed = Arc::new(match (&input, &reader) {
-            (_, Some(r)) => Feed::Archive(Arc::clone(r)),
+        let feed: Arc<dyn Feed> = match (&input, archive.take()) {
+            (_, Some(a)) => Arc::new(a),
             (Input::Live { chunk_size, schemas, .. }, None) => {
                 let source = source.clone().ok_or_else(|| anyhow::anyhow!("a source that was not opened"))?;
                 let filter = TableFilter {
@@ -230,23 +228,16 @@ pub fn run(req: Request) -> Result<Outcome> {
                     exclude_schemas: schemas.1.clone(),
                     ..filter.clone()
                 };
-                let mut feed = live_feed(source, *chunk_size, &filter).await?;
-                if let Feed::Live { manifest, .. } = &mut feed {
-                    let from = manifest.source.engine;
-                    if opts.no_code {
-                        no_code_warnings = strip_code(&mut manifest.schema, from);
-                    }
-                    if from != spec.engine {
-                        manifest.schema.adopt_sequence_defaults();
-                    }
-                }
-                feed
+                let mut feed = LiveFeed::open(source, &what, *chunk_size, &filter).await?;
+                no_code_warnings = adjust(feed.contents_mut(), opts, spec);
+                Arc::new(feed)
             }
             (Input::Archive(_), None) => anyhow::bail!("an archive that was not opened"),
-        });
-        if let (Some(j), Feed::Live { manifest, .. }) = (&mut journal, feed.as_ref()) {
+        };
+        if let (Some(j), None) = (&mut journal, &reader) {
             for t in &mut j.plan.tables {
-                t.index = manifest
+                t.index = feed
+                    .contents()
                     .tables
                     .iter()
                     .position(|e| e.name == t.name)
@@ -273,11 +264,11 @@ pub fn run(req: Request) -> Result<Outcome> {
             progress.finish();
             return Ok(Outcome::Done { report: report?, resumed: true, plan_warnings: vec![] });
         }
-        let manifest = feed.manifest();
+        let contents = feed.contents();
         // The target's catalog, read once for the markers and the plan.
         let existing = target.schema(&TableFilter::default()).await?;
         let relations = markers::relate(
-            &manifest.app_markers,
+            &contents.app_markers,
             &target_markers(spec, &existing).await?,
         );
         if let Some(r) = relations.iter().find(|r| r.refused()) {
@@ -289,7 +280,7 @@ pub fn run(req: Request) -> Result<Outcome> {
                 .into());
             }
         }
-        let mut plan = plan::make(manifest, target.as_ref(), &existing, opts)
+        let mut plan = plan::make(contents, target.as_ref(), &existing, opts)
             .await
             .with_context(|| format!("cannot {verb} {what} into {spec}"))?;
         let mut app: Vec<String> = relations.iter().map(|r| r.describe()).collect();
@@ -301,7 +292,7 @@ pub fn run(req: Request) -> Result<Outcome> {
             // What the live snapshot warned of (a table outside it, one
             // connection instead of several, a journal left out) is said
             // like the plan's own warnings.
-            plan.warnings.extend(manifest.warnings.iter().cloned());
+            plan.warnings.extend(contents.warnings.iter().cloned());
         }
         if let Some(reader) = &reader {
             // A damaged chunk found mid-load would leave partial tables
@@ -329,14 +320,12 @@ pub fn run(req: Request) -> Result<Outcome> {
             progress.note(&format!("warning: {w}"));
         }
         wrote.store(true, std::sync::atomic::Ordering::Relaxed);
-        let journal = Journal::new(plan.clone(), &feed, &what);
+        let journal = Journal::new(plan.clone(), feed.as_ref());
         let report = execute(journal, false, Arc::clone(&feed), target, Arc::clone(&progress), &run)
             .await
             .with_context(|| format!("{verb} of {what} into {spec} failed"));
         progress.finish();
-        if let Feed::Live { source, .. } = feed.as_ref() {
-            source.close().await?;
-        }
+        feed.close().await?;
         Ok(Outcome::Done { report: report?, resumed: false, plan_warnings: plan.warnings.clone() })
     });
     if (result.is_err() || dry_run) && created && !wrote.load(std::sync::atomic::Ordering::Relaxed)
@@ -457,55 +446,19 @@ async fn wait_for_earlier_run(
     .into())
 }
 
-/// Describe a live source's snapshot as a manifest without chunks: what
-/// `haul copy` plans and loads from.
-async fn live_feed(
-    source: Arc<dyn engine::Source>,
-    chunk_size: usize,
-    filter: &TableFilter,
-) -> Result<Feed> {
-    let schema = source.schema(filter).await?;
-    let reserved = source.reserved_tables().await?;
-    let mut warnings = source.warnings();
-    warnings.extend(engine::reserved_verdict(
-        &reserved,
-        &format!("database {}", source.info().database),
-    )?);
-    let app_markers = markers::read_live(source.as_ref(), &schema).await?;
-    let now = crate::archive::manifest::now_rfc3339();
-    let tables = schema
-        .tables
-        .iter()
-        .map(|t| crate::archive::manifest::TableEntry {
-            name: t.name.clone(),
-            dir: String::new(),
-            columns: t.data_columns().map(|c| c.name.clone()).collect(),
-            rows: t.estimated_rows.unwrap_or(0),
-            raw_bytes: 0,
-            stored_bytes: 0,
-            chunks: vec![],
-        })
-        .collect();
-    let manifest = crate::archive::Manifest {
-        format: crate::archive::manifest::FORMAT_NAME.into(),
-        format_version: crate::archive::manifest::FORMAT_VERSION,
-        haul_version: env!("CARGO_PKG_VERSION").into(),
-        source: source.info().clone(),
-        started_at: now.clone(),
-        finished_at: now,
-        snapshot: source.snapshot_method(),
-        app_markers,
-        warnings,
-        schema_blake3: String::new(),
-        schema,
-        tables,
+/// A feed's contents as the target needs them: code left out with
+/// `--no-code` (the warnings naming it), and into another engine, columns
+/// whose default is a sequence's next value made auto-increment.
+fn adjust(contents: &mut super::Contents, opts: &Options, spec: &ConnSpec) -> Vec<String> {
+    let from = contents.source.engine;
+    let warnings = match opts.no_code {
+        true => strip_code(&mut contents.schema, from),
+        false => Vec::new(),
     };
-    Ok(Feed::Live {
-        source,
-        manifest: Box::new(manifest),
-        chunk_size,
-        raw_bytes: Default::default(),
-    })
+    if from != spec.engine {
+        contents.schema.adopt_sequence_defaults();
+    }
+    warnings
 }
 
 /// Check the checksums of `chunks` on `jobs` threads; the first bad one is

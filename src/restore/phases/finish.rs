@@ -98,7 +98,7 @@ fn drop_definers(extras: &mut [NativeObject], me: Option<&str>) -> Vec<String> {
 /// Check counts against the manifest (archive rows = restored + rejected),
 /// remove the journal, and report.
 pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
-    let (plan, journal, live) = (&cx.plan, &cx.journal, cx.feed.live());
+    let (plan, journal, exact) = (&cx.plan, &cx.journal, cx.feed.exact_counts());
     let loaded = |pi: usize| cx.loaded[pi].load(Ordering::Relaxed);
     let mut rows = 0;
     for (pi, t) in plan.tables.iter().enumerate() {
@@ -106,7 +106,7 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
             continue;
         }
         let n = loaded(pi);
-        if n != t.rows && !live {
+        if n != t.rows && exact {
             anyhow::bail!(
                 "table {}: loaded {n} rows but the archive holds {}",
                 t.name,
@@ -143,8 +143,7 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
         .collect();
     rejects.dedup();
     cx.target.journal_clear().await?;
-    let manifest = cx.feed.manifest();
-    let chosen = || plan.tables.iter().map(|t| &manifest.tables[t.index]);
+    let (stored_bytes, raw_bytes) = cx.feed.bytes(plan);
     let constraints: usize =
         plan.tables.iter().map(|t| t.deferred.len()).sum::<usize>() + journal.relaxed.len();
     Ok(Report {
@@ -153,11 +152,8 @@ pub async fn check(cx: Ctx<'_>, mut warnings: Vec<String>) -> Result<Report> {
         rejected,
         replaced,
         rejects,
-        stored_bytes: chosen().map(|t| t.stored_bytes).sum(),
-        raw_bytes: match cx.feed.live_raw_bytes() {
-            Some(n) => n,
-            None => chosen().map(|t| t.raw_bytes).sum(),
-        },
+        stored_bytes,
+        raw_bytes,
         constraints,
         seconds: cx.progress.elapsed().as_secs_f64(),
         warnings,

@@ -7,13 +7,11 @@
 
 use super::super::context::{column_conversions, Ctx};
 use super::super::failpoint::chunk_failpoint;
-use super::super::feed::{copy_part, load_chunk, load_table, Feed, COMPLETE};
+use super::super::feed::{Feed, LoadTo};
 use super::super::plan::{Action, Plan};
 use super::keys::table_keys;
-use crate::archive::codec::ChunkDecoder;
-use crate::archive::ArchiveError;
 use crate::convert::{ColumnConv, Conversions};
-use crate::engine::{ChunkMark, Part, Target};
+use crate::engine::Target;
 use crate::model::Schema;
 use crate::progress::Progress;
 use anyhow::Result;
@@ -24,10 +22,8 @@ use std::sync::{Arc, Mutex};
 /// A unit of restore work.
 #[derive(Debug, Clone, Copy)]
 enum Work {
-    /// Load chunk `.1` of plan table `.0`.
-    Chunk(usize, usize),
-    /// Copy part `.1` of plan table `.0`'s source table (a live feed).
-    Part(usize, usize),
+    /// Load unit `.1` (a chunk, a source part) of plan table `.0`.
+    Unit(usize, usize),
     /// Add the keys and indexes of plan table `.0`.
     Keys(usize),
 }
@@ -35,7 +31,7 @@ enum Work {
 /// What the workers share.
 struct Shared {
     plan: Arc<Plan>,
-    feed: Arc<Feed>,
+    feed: Arc<dyn Feed>,
     target: Arc<dyn Target>,
     progress: Arc<Progress>,
     loaded: Arc<Vec<AtomicU64>>,
@@ -47,7 +43,6 @@ struct Shared {
     queue: Mutex<VecDeque<Work>>,
     /// What a resumed restore finds already built.
     built: Option<Schema>,
-    parts: Vec<Vec<Part>>,
     column_convs: Vec<Vec<ColumnConv>>,
     conversions: Arc<Conversions>,
     analyze: bool,
@@ -58,20 +53,13 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
     let (plan, feed, done, jobs) = (&cx.plan, &cx.feed, &cx.done, cx.jobs);
     let mut order: Vec<usize> = (0..plan.tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].rows));
-    let parts = live_parts(cx).await?;
-    let todo = |pi: usize| -> Vec<usize> {
-        if feed.live() {
-            return (0..parts[pi].len()).collect();
+    let mut units: Vec<Vec<usize>> = vec![Vec::new(); plan.tables.len()];
+    for (pi, t) in plan.tables.iter().enumerate() {
+        if t.action != Action::Keep {
+            units[pi] = feed.units(plan, pi, done, jobs).await?;
         }
-        (0..plan.tables[pi].chunks)
-            .filter(|&c| {
-                !done.contains(&ChunkMark {
-                    table: pi,
-                    chunk: c,
-                })
-            })
-            .collect()
-    };
+    }
+    let todo = |pi: usize| -> &[usize] { &units[pi] };
     let parent = partition_parents(cx);
     // Partitions still to load, per partitioned table (nested ones count
     // once they wait on partitions of their own).
@@ -116,15 +104,12 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
     // workers load different tables (two bulk loads into one table contend
     // for it), and a group's keys build while the next group loads.
     for group in loading.chunks(jobs) {
-        let lists: Vec<Vec<usize>> = group.iter().map(|&pi| todo(pi)).collect();
-        let most = lists.iter().map(Vec::len).max().unwrap_or(0);
+        let lists: Vec<&[usize]> = group.iter().map(|&pi| todo(pi)).collect();
+        let most = lists.iter().map(|l| l.len()).max().unwrap_or(0);
         for k in 0..most {
             for (g, &pi) in group.iter().enumerate() {
                 if let Some(&c) = lists[g].get(k) {
-                    work.push_back(match feed.live() {
-                        true => Work::Part(pi, c),
-                        false => Work::Chunk(pi, c),
-                    });
+                    work.push_back(Work::Unit(pi, c));
                 }
             }
         }
@@ -143,7 +128,6 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
         queue: Mutex::new(work),
         built: cx.built().await?,
         column_convs: column_conversions(plan, cx.schema(), cx.target.kind()),
-        parts,
         conversions: Arc::clone(&cx.conversions),
         analyze: cx.run.analyze,
     });
@@ -166,28 +150,6 @@ pub async fn load(cx: &Ctx<'_>) -> Result<()> {
     }
 }
 
-/// The parts of each source table a live feed still reads.
-async fn live_parts(cx: &Ctx<'_>) -> Result<Vec<Vec<Part>>> {
-    let mut parts: Vec<Vec<Part>> = vec![Vec::new(); cx.plan.tables.len()];
-    if let Feed::Live {
-        source, manifest, ..
-    } = cx.feed.as_ref()
-    {
-        for (pi, t) in cx.plan.tables.iter().enumerate() {
-            let complete = cx.done.contains(&ChunkMark {
-                table: pi,
-                chunk: COMPLETE,
-            });
-            if t.action != Action::Keep && !complete {
-                parts[pi] = source
-                    .parts(&manifest.schema.tables[t.index], cx.jobs)
-                    .await?;
-            }
-        }
-    }
-    Ok(parts)
-}
-
 /// Take work from the queue until it is empty; on an error, empty the
 /// queue so the other workers stop too.
 async fn worker(s: Arc<Shared>) -> Result<()> {
@@ -199,7 +161,7 @@ async fn worker(s: Arc<Shared>) -> Result<()> {
         let result = match item {
             Work::Keys(pi) => {
                 let tp = &s.plan.tables[pi];
-                let table = &s.feed.manifest().schema.tables[tp.index];
+                let table = &s.feed.contents().schema.tables[tp.index];
                 let from = s.plan.source_engine;
                 table_keys(
                     s.target.as_ref(),
@@ -211,8 +173,7 @@ async fn worker(s: Arc<Shared>) -> Result<()> {
                 )
                 .await
             }
-            Work::Part(pi, k) => copy(&s, pi, k).await,
-            Work::Chunk(pi, ci) => chunk(&s, pi, ci).await,
+            Work::Unit(pi, k) => unit(&s, pi, k).await,
         };
         if result.is_err() {
             if let Ok(mut q) = s.queue.lock() {
@@ -246,7 +207,7 @@ fn table_loaded(s: &Shared, pi: usize) {
 /// one is restored too.
 fn partition_parents(cx: &Ctx<'_>) -> Vec<Option<usize>> {
     let plan = &cx.plan;
-    let tables = &cx.feed.manifest().schema.tables;
+    let tables = &cx.feed.contents().schema.tables;
     plan.tables
         .iter()
         .map(|t| {
@@ -261,102 +222,24 @@ fn partition_parents(cx: &Ctx<'_>) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// Copy part `k` of plan table `pi`'s source table.
-async fn copy(s: &Shared, pi: usize, k: usize) -> Result<()> {
-    let Feed::Live {
-        source,
-        chunk_size,
-        raw_bytes,
-        ..
-    } = s.feed.as_ref()
-    else {
-        anyhow::bail!("a part of a table to copy without a source");
+/// Load unit `k` of plan table `pi`; after its last, the table's keys.
+async fn unit(s: &Shared, pi: usize, k: usize) -> Result<()> {
+    let loaded = |n: u64, bytes: u64| {
+        s.progress.table(pi).add(n, bytes);
+        s.loaded[pi].fetch_add(n, Ordering::Relaxed);
+        chunk_failpoint();
     };
-    copy_part(
-        &s.plan,
+    let to = LoadTo {
+        target: s.target.as_ref(),
+        plan: &s.plan,
         pi,
-        &s.parts[pi][k],
-        k,
-        Arc::clone(source),
-        *chunk_size,
-        s.feed.manifest(),
-        s.target.as_ref(),
-        &s.progress,
-        &s.loaded,
-        raw_bytes,
-        &s.column_convs[pi],
-        &s.conversions,
-    )
-    .await?;
+        convs: &s.column_convs[pi],
+        conversions: &s.conversions,
+        loaded: &loaded,
+    };
+    s.feed.load(&to, k).await?;
     if last_item(s, pi) {
-        s.target
-            .mark_chunk(ChunkMark {
-                table: pi,
-                chunk: COMPLETE,
-            })
-            .await?;
-        table_loaded(s, pi);
-    }
-    Ok(())
-}
-
-/// The records of a CSV chunk (`None` if it does not parse).
-fn count_records(csv: &[u8], width: usize) -> Option<u64> {
-    let mut dec = ChunkDecoder::new(csv, width);
-    while dec.next_row().ok()? {}
-    Some(dec.row_number())
-}
-
-/// Load chunk `ci` of plan table `pi` from the archive.
-async fn chunk(s: &Shared, pi: usize, ci: usize) -> Result<()> {
-    let Feed::Archive(reader) = s.feed.as_ref() else {
-        anyhow::bail!("a chunk to load without an archive");
-    };
-    let manifest = s.feed.manifest();
-    let tp = &s.plan.tables[pi];
-    let entry = &manifest.tables[tp.index];
-    let table = load_table(tp, pi, manifest);
-    let chunk = &entry.chunks[ci];
-    let csv = tokio::task::block_in_place(|| reader.read_chunk(&entry.name, chunk, false))?;
-    let mark = ChunkMark {
-        table: pi,
-        chunk: ci,
-    };
-    let loaded = load_chunk(
-        s.target.as_ref(),
-        tp,
-        &table,
-        &csv,
-        entry.columns.len(),
-        chunk.rows,
-        &chunk.member,
-        &s.column_convs[pi],
-        &s.conversions,
-        Some(mark),
-    )
-    .await;
-    let n = match loaded {
-        Ok(n) => n,
-        Err(e) => {
-            // A count the chunk itself contradicts is the archive's fault.
-            let found = count_records(&csv, entry.columns.len());
-            return Err(match found {
-                Some(found) if found != chunk.rows => ArchiveError::BadChunk {
-                    path: reader.path().to_path_buf(),
-                    table: entry.name.clone(),
-                    member: chunk.member.clone(),
-                    reason: format!("holds {found} rows, the manifest says {}", chunk.rows),
-                }
-                .into(),
-                _ => e,
-            });
-        }
-    };
-    drop(csv);
-    chunk_failpoint();
-    s.progress.table(pi).add(n, chunk.raw_bytes);
-    s.loaded[pi].fetch_add(n, Ordering::Relaxed);
-    if last_item(s, pi) {
+        s.feed.table_loaded(s.target.as_ref(), pi).await?;
         table_loaded(s, pi);
     }
     Ok(())

@@ -35,7 +35,7 @@ pub async fn relax(cx: &Ctx<'_>) -> Result<()> {
 pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
     let (plan, target, from) = (Arc::clone(&cx.plan), Arc::clone(&cx.target), cx.from());
     let feed = Arc::clone(&cx.feed);
-    let schema = &feed.manifest().schema;
+    let schema = &feed.contents().schema;
     let fresh: Vec<usize> = (0..plan.tables.len())
         .filter(|&pi| !cx.started(pi))
         .collect();

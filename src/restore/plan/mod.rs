@@ -13,8 +13,8 @@
 mod loss;
 mod render;
 
+use super::feed::Contents;
 use super::objects::ObjectOptions;
-use crate::archive::Manifest;
 use crate::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
 use crate::error::RefusedError;
@@ -133,7 +133,7 @@ pub struct Options {
 /// decide. Refuses (exit 5) before any write when the restore could not
 /// succeed, listing every reason.
 pub async fn make(
-    manifest: &Manifest,
+    manifest: &Contents,
     target: &dyn Target,
     existing: &Schema,
     opts: &Options,
@@ -201,7 +201,7 @@ pub async fn make(
             index,
             action: Action::Create,
             rows: entry.rows,
-            chunks: entry.chunks.len(),
+            chunks: entry.chunks,
             inline: vec![],
             deferred: vec![],
             columns: entry.columns.clone(),
