@@ -48,13 +48,16 @@ ls -l "$WORK"/a.* | awk '{printf "   %-40s %12d bytes\n", $9, $5}'
 
 echo "== restore, each into a fresh database ($ROUNDS rounds)"
 for round in $(seq 1 "$ROUNDS"); do
-  if [ $((round % 2)) -eq 1 ]; then order="haul bare pg"; else order="pg bare haul"; fi
+  if [ $((round % 2)) -eq 1 ]; then order="haul bare text pg"; else order="pg text bare haul"; fi
   for who in $order; do
     fresh "$DST"
     if [ "$who" = haul ]; then
       run "haul restore" "$HAUL restore $WORK/a.haul postgres://$PGUSER@$PGHOST/$DST -j $JOBS -q"
     elif [ "$who" = bare ]; then
       run "haul restore --no-analyze" "$HAUL restore $WORK/a.haul postgres://$PGUSER@$PGHOST/$DST -j $JOBS -q --no-analyze"
+    elif [ "$who" = text ]; then
+      # The same, every chunk re-encoded as COPY text (cheaper for the server to parse).
+      run "haul restore --no-analyze, COPY text" "env HAUL_PG_COPY=text $HAUL restore $WORK/a.haul postgres://$PGUSER@$PGHOST/$DST -j $JOBS -q --no-analyze"
     else
       run "pg_restore -j$JOBS" "pg_restore -j $JOBS -d $DST $WORK/a.dump"
     fi
@@ -70,8 +73,9 @@ echo "== ratios of the best times (haul / peer; lower is better)"
 echo "   dump:    $(ratio 'haul dump' 'pg_dump | zstd')x pg_dump|zstd (target < 0.8),  $(ratio 'haul dump' 'pg_dump -Fc')x pg_dump -Fc"
 echo "   restore: $(ratio 'haul restore' "pg_restore -j$JOBS")x pg_restore -j$JOBS (target <= 1.0); haul analyzes every table, pg_restore does not"
 echo "            $(ratio 'haul restore --no-analyze' "pg_restore -j$JOBS")x pg_restore -j$JOBS with --no-analyze (the same work)"
+echo "            $(ratio 'haul restore --no-analyze, COPY text' "pg_restore -j$JOBS")x pg_restore -j$JOBS with --no-analyze, chunks sent as COPY text"
 echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
 
-table "haul dump" "pg_dump | zstd" "pg_dump -Fc" "haul restore" "haul restore --no-analyze" "pg_restore -j$JOBS" "zstd -dc | psql"
+table "haul dump" "pg_dump | zstd" "pg_dump -Fc" "haul restore" "haul restore --no-analyze" "haul restore --no-analyze, COPY text" "pg_restore -j$JOBS" "zstd -dc | psql"
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $SRC WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DST WITH (FORCE)"

@@ -27,6 +27,15 @@ fn plain_csv(csv: &[u8]) -> bool {
     })
 }
 
+/// Whether chunks of plain values go to COPY's CSV mode as they are
+/// (`HAUL_PG_COPY=csv`, the default) or are re-encoded as COPY text
+/// (`HAUL_PG_COPY=text`), which the server parses with less CPU; a
+/// measuring knob for `bench/pg.sh`.
+fn csv_passthrough() -> bool {
+    static CSV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CSV.get_or_init(|| std::env::var("HAUL_PG_COPY").map_or(true, |v| v != "text"))
+}
+
 /// How much COPY data is sent at once.
 const FLUSH: usize = 1 << 20;
 
@@ -74,7 +83,7 @@ pub(super) async fn load_chunk(
     }
     // A chunk of plain values goes to COPY's CSV mode as it is, without
     // decoding and re-encoding every field.
-    let passthrough = (!binary.iter().any(|b| *b))
+    let passthrough = (csv_passthrough() && !binary.iter().any(|b| *b))
         .then(|| rows.raw_csv())
         .flatten()
         .filter(|csv| plain_csv(csv))
