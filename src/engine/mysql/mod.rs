@@ -37,6 +37,7 @@ mod extras;
 mod introspect;
 mod load;
 mod names;
+mod rawrow;
 mod replay;
 mod source;
 mod target;

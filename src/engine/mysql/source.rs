@@ -7,6 +7,7 @@ use super::conn::{
 };
 use super::introspect::introspect;
 use super::qi;
+use super::rawrow::RawFields;
 use super::types::{kind_of, Kind};
 use crate::archive::SourceInfo;
 use crate::conn::ConnSpec;
@@ -16,7 +17,7 @@ use crate::model::*;
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Value};
+use mysql_async::Conn;
 use tokio::sync::{Mutex, Semaphore};
 
 /// Tables larger than twice this are read in primary-key ranges of about
@@ -295,11 +296,17 @@ impl Source for MySource {
         let result = async {
             let mut res = conn.query_iter(sql).await.map_err(|e| lock_err(ctx(), e))?;
             let mut scratch = Vec::with_capacity(64);
-            while let Some(row) = res.next().await.map_err(|e| server_err(ctx(), e))? {
-                for (i, k) in kinds.iter().enumerate() {
-                    match row.as_ref(i) {
-                        None | Some(Value::NULL) => sink.null(),
-                        Some(Value::Bytes(b)) => match k {
+            let malformed = |why: &str| EngineError::Server {
+                context: ctx(),
+                message: format!("the server sent a row haul cannot read: {why}"),
+            };
+            // Each row's fields are read in place from the packet.
+            while let Some(row) = res.next_raw().await.map_err(|e| server_err(ctx(), e))? {
+                let mut fields = RawFields::new(&row);
+                for k in &kinds {
+                    match fields.next_field().map_err(malformed)? {
+                        None => sink.null(),
+                        Some(b) => match k {
                             Kind::Binary | Kind::Spatial => sink.bytes(b),
                             Kind::Bits(n) => {
                                 bit_string(b, *n, &mut scratch);
@@ -307,11 +314,10 @@ impl Source for MySource {
                             }
                             _ => sink.text(b),
                         },
-                        Some(other) => {
-                            let s = other.as_sql(true);
-                            sink.text(s.trim_matches('\'').as_bytes())
-                        }
                     }
+                }
+                if !fields.is_done() {
+                    return Err(malformed("more fields than columns"));
                 }
                 sink.end_row()?;
             }

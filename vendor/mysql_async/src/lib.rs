@@ -541,6 +541,17 @@ pub use mysql_common::value::json::{Deserialized, Serialized};
 #[doc(inline)]
 pub use self::queryable::query_result::{result_set_stream::ResultSetStream, QueryResult};
 
+/// A result set row as the server sent it (see [`QueryResult::next_raw`]);
+/// its buffer goes back to the pool when dropped.
+pub struct RawRow(buffer_pool::PooledBuf);
+
+impl std::ops::Deref for RawRow {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 #[doc(inline)]
 pub use self::queryable::transaction::{Transaction, TxOpts};
 

@@ -190,6 +190,39 @@ where
         Ok(())
     }
 
+    /// The next row of the current result set as the packet the server
+    /// sent, without decoding it into values (added for haul): for the text
+    /// protocol, one length-encoded string per column, or `0xFB` for NULL.
+    /// `None` once the result set is read.
+    pub async fn next_raw(&mut self) -> Result<Option<crate::RawRow>> {
+        loop {
+            match self.conn.as_mut().use_pending_result()?.cloned() {
+                Some(PendingResult::Pending(meta)) => {
+                    if meta.columns().is_empty() {
+                        self.conn.as_mut().set_pending_result(None)?;
+                        self.next_set().await?;
+                        return Ok(None);
+                    }
+                    let packet = match self.conn.as_mut().read_packet().await {
+                        Ok(packet) => packet,
+                        Err(err) => {
+                            self.conn.as_mut().set_pending_result(None)?;
+                            return Err(err);
+                        }
+                    };
+                    if P::is_last_result_set_packet(self.conn.capabilities(), &packet) {
+                        self.conn.as_mut().set_pending_result(None)?;
+                        self.next_set().await?;
+                        return Ok(None);
+                    }
+                    return Ok(Some(crate::RawRow(packet)));
+                }
+                Some(PendingResult::Taken(meta)) => self.skip_taken(meta).await?,
+                None => return Ok(None),
+            }
+        }
+    }
+
     #[doc(hidden)]
     pub async fn next(&mut self) -> Result<Option<Row>> {
         loop {
