@@ -6,6 +6,9 @@
 //! passes everything through. `docs/types.md` lists every case.
 
 pub mod apps;
+pub mod spatial;
+
+pub use spatial::is_mysql_geometry;
 
 use crate::archive::codec::{CodecError, Field};
 use crate::model::{Column, EngineKind, NeutralType};
@@ -60,6 +63,8 @@ enum Step {
     /// A blob of an untyped SQLite column (a plain value there) into a
     /// column that is not binary: refused.
     NoBlob,
+    /// MySQL's geometry bytes (hex) to PostGIS's hex EWKB.
+    Ewkb,
 }
 
 /// The conversions of one loaded column.
@@ -106,6 +111,14 @@ impl ColumnConv {
         }
         if uuid_as_hex(src_ty, dst) {
             steps.push(Step::UuidHex);
+        }
+        // A MySQL geometry into a PostgreSQL column of a type haul has no
+        // neutral name for: a PostGIS geometry.
+        if to == EngineKind::Postgres
+            && *dst == NeutralType::Other
+            && src.is_some_and(|c| is_mysql_geometry(c, from))
+        {
+            steps.push(Step::Ewkb);
         }
         match dst {
             NeutralType::Bool if to != EngineKind::Postgres => steps.push(Step::BoolDigits),
@@ -284,6 +297,7 @@ impl<'a> Converted<'a> {
                     String::from_utf8_lossy(&cur[..cur.len().min(32)])
                 ))
                 }
+                Step::Ewkb => Some(spatial::mysql_to_ewkb(cur)?),
                 Step::UuidHex => (cur.len() == 36
                     && [8, 13, 18, 23].iter().all(|&i| cur[i] == b'-'))
                 .then(|| cur.iter().copied().filter(|&b| b != b'-').collect()),
@@ -375,12 +389,6 @@ pub fn zero_date_not_null(c: &Column, from: EngineKind) -> bool {
         && c.default
             .as_deref()
             .is_some_and(|d| d.trim_matches('\'').starts_with("0000-00-00"))
-}
-
-/// Whether a MySQL column holds geometry (MySQL's internal form, a 4-byte
-/// SRID and WKB, travels as bytes to other engines).
-pub fn is_mysql_geometry(c: &Column, from: EngineKind) -> bool {
-    from == EngineKind::Mysql && crate::model::is_spatial_type(&c.native_type)
 }
 
 /// Whether a value of type `src` into a column of type `dst` is written as
