@@ -65,6 +65,9 @@ enum Step {
     NoBlob,
     /// MySQL's geometry bytes (hex) to PostGIS's hex EWKB.
     Ewkb,
+    /// A number in a SQLite date column (`DATETIME DEFAULT 0`'s rows):
+    /// NULL (counted) or an error, as zero dates.
+    DateNumber(ZeroDates),
 }
 
 /// The conversions of one loaded column.
@@ -127,6 +130,9 @@ impl ColumnConv {
                 if to == EngineKind::Postgres {
                     steps.push(Step::ZeroDate(zero_dates));
                 }
+                if from == EngineKind::Sqlite {
+                    steps.push(Step::DateNumber(zero_dates));
+                }
                 if matches!(dst, NeutralType::Timestamp { .. }) {
                     steps.push(Step::Utc);
                 }
@@ -157,16 +163,17 @@ impl ColumnConv {
     }
 }
 
-/// Lossy conversions counted over a whole restore, per table and column.
+/// Lossy conversions counted over a whole restore, per table and column:
+/// zero dates, and numbers in SQLite date columns.
 #[derive(Debug, Default)]
 pub struct Conversions {
-    counts: Mutex<BTreeMap<(String, String), u64>>,
+    counts: Mutex<BTreeMap<(String, String, bool), u64>>,
 }
 
 impl Conversions {
-    fn add(&self, table: &str, column: &str, n: u64) {
+    fn add(&self, table: &str, column: &str, number: bool, n: u64) {
         if let Ok(mut m) = self.counts.lock() {
-            *m.entry((table.to_string(), column.to_string()))
+            *m.entry((table.to_string(), column.to_string(), number))
                 .or_default() += n;
         }
     }
@@ -177,9 +184,14 @@ impl Conversions {
             return Vec::new();
         };
         m.iter()
-            .map(|((t, c), n)| {
+            .map(|((t, c, number), n)| {
+                let what = if *number {
+                    "number(s) in a SQLite date column (not a date)"
+                } else {
+                    "zero date(s) ('0000-00-00')"
+                };
                 format!(
-                    "table {t}, column {c}: {n} zero date(s) ('0000-00-00') loaded as NULL (--zero-dates error refuses them)"
+                    "table {t}, column {c}: {n} {what} loaded as NULL (--zero-dates error refuses them)"
                 )
             })
             .collect()
@@ -202,6 +214,7 @@ pub struct Converted<'a> {
     bufs: Vec<Vec<u8>>,
     out: Vec<Out>,
     zero: Vec<u64>,
+    numbers: Vec<u64>,
     counts: &'a Conversions,
 }
 
@@ -225,6 +238,7 @@ impl<'a> Converted<'a> {
             bufs: vec![Vec::new(); convs.len()],
             out: convs.iter().map(|_| Out::Pass).collect(),
             zero: vec![0; convs.len()],
+            numbers: vec![0; convs.len()],
             counts,
         }
     }
@@ -298,6 +312,24 @@ impl<'a> Converted<'a> {
                 ))
                 }
                 Step::Ewkb => Some(spatial::mysql_to_ewkb(cur)?),
+                Step::DateNumber(policy) => {
+                    if is_number(cur) {
+                        match policy {
+                            ZeroDates::Null => {
+                                self.numbers[i] += 1;
+                                self.out[i] = Out::Null;
+                                return Ok(());
+                            }
+                            ZeroDates::Error => {
+                                return Err(format!(
+                                    "{:?} in a date column is a number, not a date (--zero-dates null loads it as NULL)",
+                                    String::from_utf8_lossy(cur)
+                                ))
+                            }
+                        }
+                    }
+                    None
+                }
                 Step::UuidHex => (cur.len() == 36
                     && [8, 13, 18, 23].iter().all(|&i| cur[i] == b'-'))
                 .then(|| cur.iter().copied().filter(|&b| b != b'-').collect()),
@@ -322,10 +354,12 @@ impl<'a> Converted<'a> {
 
 impl Drop for Converted<'_> {
     fn drop(&mut self) {
-        for (i, n) in self.zero.iter().enumerate() {
-            if *n > 0 {
-                let name = self.columns.get(i).map(String::as_str).unwrap_or("?");
-                self.counts.add(self.table, name, *n);
+        for (number, counts) in [(false, &self.zero), (true, &self.numbers)] {
+            for (i, n) in counts.iter().enumerate() {
+                if *n > 0 {
+                    let name = self.columns.get(i).map(String::as_str).unwrap_or("?");
+                    self.counts.add(self.table, name, number, *n);
+                }
             }
         }
     }
@@ -424,6 +458,16 @@ fn latin1_to_utf8(v: &[u8]) -> Vec<u8> {
         s.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
     }
     s.into_bytes()
+}
+
+/// A plain number (`0`, `2024`, `-1.5`): what SQLite keeps in a date
+/// column given one, never a date.
+fn is_number(v: &[u8]) -> bool {
+    let d = v.strip_prefix(b"-").unwrap_or(v);
+    !d.is_empty()
+        && d.iter().all(|c| c.is_ascii_digit() || *c == b'.')
+        && d.iter().filter(|c| **c == b'.').count() <= 1
+        && d.iter().any(u8::is_ascii_digit)
 }
 
 /// `YYYY-MM-DD...` with a zero month or day (MySQL's zero dates).
@@ -789,5 +833,7 @@ mod tests {
         assert!(is_zero_date(b"0000-00-00"));
         assert!(is_zero_date(b"2024-00-10 00:00:00"));
         assert!(!is_zero_date(b"2024-02-29"));
+        assert!(is_number(b"0") && is_number(b"2024") && is_number(b"-1.5"));
+        assert!(!is_number(b"2024-01-01") && !is_number(b"20:00") && !is_number(b"."));
     }
 }
