@@ -3,7 +3,7 @@
 # MariaDB answering on 127.0.0.1, and the zstd, tar and age command-line
 # tools (the archive-format recipe tests use them), curl, and moto_server
 # (an S3-compatible test server from PyPI; tests/cli/storage.rs starts its
-# own on a free port for each test). Starts what is down. Both
+# own on a free port for each test), and PostGIS. Starts what is down. Both
 # servers get TLS from a test CA in /var/lib/haul-test-tls, and a role
 # haul_tls that may log in over TLS only (tests/cli/tls.rs).
 set -euo pipefail
@@ -47,6 +47,15 @@ done
 pg_up || { echo "services: PostgreSQL does not answer on 127.0.0.1:5432" >&2; exit 1; }
 my_up || { echo "services: MariaDB does not answer on 127.0.0.1:3306" >&2; exit 1; }
 
+# PostGIS for the cluster's PostgreSQL (tests/cli/crossengine/spatial.rs:
+# MySQL geometries become PostGIS ones). Installing the package does not
+# restart the server; the tests create the extension in their databases.
+pg_major=$(ls /etc/postgresql | head -n 1)
+if [ ! -f "/usr/share/postgresql/$pg_major/extension/postgis.control" ]; then
+  echo "services: installing postgresql-$pg_major-postgis-3"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$pg_major-postgis-3" >/dev/null
+fi
+
 # A CA and a server certificate for 127.0.0.1 and the name haul-test-server
 # (not localhost: the tests connect to localhost to see a host name check
 # fail). Made again only when missing or within a day of expiring.
@@ -81,6 +90,8 @@ if ! grep -q "haul_tls" "$hba"; then
 fi
 pg -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'haul_tls') THEN
   CREATE ROLE haul_tls LOGIN IN ROLE pg_read_all_data; END IF; END\$\$" -c "SELECT pg_reload_conf()" >/dev/null
+[ "$(pg -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")" = 1 ] ||
+  { echo "services: PostgreSQL has no PostGIS" >&2; exit 1; }
 [ "$(pg -c "SHOW ssl_cert_file")" = "$tls/server.pem" ] ||
   { echo "services: PostgreSQL did not take the TLS certificate" >&2; exit 1; }
 
@@ -115,4 +126,4 @@ if ! "$django_env/bin/python" -c "import django, psycopg, pymysql" >/dev/null 2>
     "Django==5.2.19" "psycopg[binary]==3.2.13" "PyMySQL==1.1.3"
 fi
 
-echo "services: PostgreSQL and MariaDB are up, with TLS; Django in $django_env"
+echo "services: PostgreSQL (with PostGIS) and MariaDB are up, with TLS; Django in $django_env"

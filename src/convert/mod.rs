@@ -6,6 +6,12 @@
 //! passes everything through. `docs/types.md` lists every case.
 
 pub mod apps;
+mod arrays;
+pub mod spatial;
+
+use arrays::{array_to_json, Elem};
+
+pub use spatial::is_mysql_geometry;
 
 use crate::archive::codec::{CodecError, Field};
 use crate::model::{Column, EngineKind, NeutralType};
@@ -23,15 +29,6 @@ pub enum ZeroDates {
     Null,
     /// Fail the chunk, naming the row and column.
     Error,
-}
-
-/// How an array element becomes JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Elem {
-    Number,
-    Bool,
-    Json,
-    Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +57,11 @@ enum Step {
     /// A blob of an untyped SQLite column (a plain value there) into a
     /// column that is not binary: refused.
     NoBlob,
+    /// MySQL's geometry bytes (hex) to PostGIS's hex EWKB.
+    Ewkb,
+    /// A number in a SQLite date column (`DATETIME DEFAULT 0`'s rows):
+    /// NULL (counted) or an error, as zero dates.
+    DateNumber(ZeroDates),
 }
 
 /// The conversions of one loaded column.
@@ -107,12 +109,23 @@ impl ColumnConv {
         if uuid_as_hex(src_ty, dst) {
             steps.push(Step::UuidHex);
         }
+        // A MySQL geometry into a PostgreSQL column of a type haul has no
+        // neutral name for: a PostGIS geometry.
+        if to == EngineKind::Postgres
+            && *dst == NeutralType::Other
+            && src.is_some_and(|c| is_mysql_geometry(c, from))
+        {
+            steps.push(Step::Ewkb);
+        }
         match dst {
             NeutralType::Bool if to != EngineKind::Postgres => steps.push(Step::BoolDigits),
             NeutralType::Bits { .. } if to == EngineKind::Mysql => steps.push(Step::NonEmptyBits),
             NeutralType::Date | NeutralType::Timestamp { .. } => {
                 if to == EngineKind::Postgres {
                     steps.push(Step::ZeroDate(zero_dates));
+                }
+                if from == EngineKind::Sqlite {
+                    steps.push(Step::DateNumber(zero_dates));
                 }
                 if matches!(dst, NeutralType::Timestamp { .. }) {
                     steps.push(Step::Utc);
@@ -144,16 +157,17 @@ impl ColumnConv {
     }
 }
 
-/// Lossy conversions counted over a whole restore, per table and column.
+/// Lossy conversions counted over a whole restore, per table and column:
+/// zero dates, and numbers in SQLite date columns.
 #[derive(Debug, Default)]
 pub struct Conversions {
-    counts: Mutex<BTreeMap<(String, String), u64>>,
+    counts: Mutex<BTreeMap<(String, String, bool), u64>>,
 }
 
 impl Conversions {
-    fn add(&self, table: &str, column: &str, n: u64) {
+    fn add(&self, table: &str, column: &str, number: bool, n: u64) {
         if let Ok(mut m) = self.counts.lock() {
-            *m.entry((table.to_string(), column.to_string()))
+            *m.entry((table.to_string(), column.to_string(), number))
                 .or_default() += n;
         }
     }
@@ -164,9 +178,14 @@ impl Conversions {
             return Vec::new();
         };
         m.iter()
-            .map(|((t, c), n)| {
+            .map(|((t, c, number), n)| {
+                let what = if *number {
+                    "number(s) in a SQLite date column (not a date)"
+                } else {
+                    "zero date(s) ('0000-00-00')"
+                };
                 format!(
-                    "table {t}, column {c}: {n} zero date(s) ('0000-00-00') loaded as NULL (--zero-dates error refuses them)"
+                    "table {t}, column {c}: {n} {what} loaded as NULL (--zero-dates error refuses them)"
                 )
             })
             .collect()
@@ -189,6 +208,7 @@ pub struct Converted<'a> {
     bufs: Vec<Vec<u8>>,
     out: Vec<Out>,
     zero: Vec<u64>,
+    numbers: Vec<u64>,
     counts: &'a Conversions,
 }
 
@@ -212,6 +232,7 @@ impl<'a> Converted<'a> {
             bufs: vec![Vec::new(); convs.len()],
             out: convs.iter().map(|_| Out::Pass).collect(),
             zero: vec![0; convs.len()],
+            numbers: vec![0; convs.len()],
             counts,
         }
     }
@@ -284,6 +305,25 @@ impl<'a> Converted<'a> {
                     String::from_utf8_lossy(&cur[..cur.len().min(32)])
                 ))
                 }
+                Step::Ewkb => Some(spatial::mysql_to_ewkb(cur)?),
+                Step::DateNumber(policy) => {
+                    if is_number(cur) {
+                        match policy {
+                            ZeroDates::Null => {
+                                self.numbers[i] += 1;
+                                self.out[i] = Out::Null;
+                                return Ok(());
+                            }
+                            ZeroDates::Error => {
+                                return Err(format!(
+                                    "{:?} in a date column is a number, not a date (--zero-dates null loads it as NULL)",
+                                    String::from_utf8_lossy(cur)
+                                ))
+                            }
+                        }
+                    }
+                    None
+                }
                 Step::UuidHex => (cur.len() == 36
                     && [8, 13, 18, 23].iter().all(|&i| cur[i] == b'-'))
                 .then(|| cur.iter().copied().filter(|&b| b != b'-').collect()),
@@ -308,10 +348,12 @@ impl<'a> Converted<'a> {
 
 impl Drop for Converted<'_> {
     fn drop(&mut self) {
-        for (i, n) in self.zero.iter().enumerate() {
-            if *n > 0 {
-                let name = self.columns.get(i).map(String::as_str).unwrap_or("?");
-                self.counts.add(self.table, name, *n);
+        for (number, counts) in [(false, &self.zero), (true, &self.numbers)] {
+            for (i, n) in counts.iter().enumerate() {
+                if *n > 0 {
+                    let name = self.columns.get(i).map(String::as_str).unwrap_or("?");
+                    self.counts.add(self.table, name, number, *n);
+                }
             }
         }
     }
@@ -377,12 +419,6 @@ pub fn zero_date_not_null(c: &Column, from: EngineKind) -> bool {
             .is_some_and(|d| d.trim_matches('\'').starts_with("0000-00-00"))
 }
 
-/// Whether a MySQL column holds geometry (MySQL's internal form, a 4-byte
-/// SRID and WKB, travels as bytes to other engines).
-pub fn is_mysql_geometry(c: &Column, from: EngineKind) -> bool {
-    from == EngineKind::Mysql && crate::model::is_spatial_type(&c.native_type)
-}
-
 /// Whether a value of type `src` into a column of type `dst` is written as
 /// 32 hex digits: a UUID into a text column of exactly 32 characters.
 pub fn uuid_as_hex(src: &NeutralType, dst: &NeutralType) -> bool {
@@ -416,6 +452,16 @@ fn latin1_to_utf8(v: &[u8]) -> Vec<u8> {
         s.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
     }
     s.into_bytes()
+}
+
+/// A plain number (`0`, `2024`, `-1.5`): what SQLite keeps in a date
+/// column given one, never a date.
+fn is_number(v: &[u8]) -> bool {
+    let d = v.strip_prefix(b"-").unwrap_or(v);
+    !d.is_empty()
+        && d.iter().all(|c| c.is_ascii_digit() || *c == b'.')
+        && d.iter().filter(|c| **c == b'.').count() <= 1
+        && d.iter().any(u8::is_ascii_digit)
 }
 
 /// `YYYY-MM-DD...` with a zero month or day (MySQL's zero dates).
@@ -525,143 +571,6 @@ fn to_utc(v: &[u8]) -> Option<Vec<u8>> {
     let mut out = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}").into_bytes();
     out.extend_from_slice(frac);
     Some(out)
-}
-
-/// A PostgreSQL array literal (`{1,2}`, `{{"a b",NULL}}`, `[0:1]={x,y}`)
-/// as a JSON array.
-fn array_to_json(v: &[u8], elem: Elem) -> Result<Vec<u8>, String> {
-    let bad = || {
-        format!(
-            "{:?} is not an array literal",
-            String::from_utf8_lossy(&v[..v.len().min(80)])
-        )
-    };
-    let body = if v.first() == Some(&b'[') {
-        let eq = memchr::memchr(b'=', v).ok_or_else(bad)?;
-        &v[eq + 1..]
-    } else {
-        v
-    };
-    let mut p = ArrayParser { b: body, i: 0 };
-    let mut out = Vec::with_capacity(v.len() + 8);
-    p.array(elem, &mut out).ok_or_else(bad)??;
-    if p.i != body.len() {
-        return Err(bad());
-    }
-    Ok(out)
-}
-
-struct ArrayParser<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl ArrayParser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-            self.i += 1;
-        }
-    }
-
-    /// `None`: malformed; `Some(Err)`: an element JSON cannot hold.
-    fn array(&mut self, elem: Elem, out: &mut Vec<u8>) -> Option<Result<(), String>> {
-        if self.peek()? != b'{' {
-            return None;
-        }
-        self.i += 1;
-        out.push(b'[');
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.i += 1;
-            out.push(b']');
-            return Some(Ok(()));
-        }
-        loop {
-            self.skip_ws();
-            match self.peek()? {
-                b'{' => {
-                    if let Err(e) = self.array(elem, out)? {
-                        return Some(Err(e));
-                    }
-                }
-                b'"' => {
-                    self.i += 1;
-                    let mut s = Vec::new();
-                    loop {
-                        match self.peek()? {
-                            b'"' => break,
-                            b'\\' => {
-                                self.i += 1;
-                                s.push(self.peek()?);
-                            }
-                            c => s.push(c),
-                        }
-                        self.i += 1;
-                    }
-                    self.i += 1;
-                    if let Err(e) = emit(&s, elem, out) {
-                        return Some(Err(e));
-                    }
-                }
-                _ => {
-                    let start = self.i;
-                    while !matches!(self.peek()?, b',' | b'}') {
-                        self.i += 1;
-                    }
-                    let raw = self.b[start..self.i].trim_ascii();
-                    if raw.eq_ignore_ascii_case(b"NULL") {
-                        out.extend_from_slice(b"null");
-                    } else if let Err(e) = emit(raw, elem, out) {
-                        return Some(Err(e));
-                    }
-                }
-            }
-            self.skip_ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    out.push(b',');
-                }
-                b'}' => {
-                    self.i += 1;
-                    out.push(b']');
-                    return Some(Ok(()));
-                }
-                _ => return None,
-            }
-        }
-    }
-}
-
-fn emit(s: &[u8], elem: Elem, out: &mut Vec<u8>) -> Result<(), String> {
-    let text = std::str::from_utf8(s).map_err(|_| "an array element is not UTF-8".to_string())?;
-    match elem {
-        Elem::Number => {
-            if serde_json::from_str::<serde_json::Number>(text).is_err() {
-                return Err(format!("array element {text:?} is not a JSON number"));
-            }
-            out.extend_from_slice(s);
-        }
-        Elem::Bool => out.extend_from_slice(match text {
-            "t" | "true" => b"true",
-            "f" | "false" => b"false",
-            _ => return Err(format!("array element {text:?} is not a boolean")),
-        }),
-        Elem::Json => {
-            if serde_json::from_str::<serde_json::Value>(text).is_err() {
-                return Err(format!("array element {text:?} is not JSON"));
-            }
-            out.extend_from_slice(s);
-        }
-        Elem::Text => {
-            serde_json::to_writer(&mut *out, text).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -781,5 +690,7 @@ mod tests {
         assert!(is_zero_date(b"0000-00-00"));
         assert!(is_zero_date(b"2024-00-10 00:00:00"));
         assert!(!is_zero_date(b"2024-02-29"));
+        assert!(is_number(b"0") && is_number(b"2024") && is_number(b"-1.5"));
+        assert!(!is_number(b"2024-01-01") && !is_number(b"20:00") && !is_number(b"."));
     }
 }

@@ -149,7 +149,8 @@ fn scan(engine: EngineKind, text: &str, semicolons: Semicolons) -> Option<&'stat
 }
 
 /// Why `ty` is not a PostgreSQL type name (names, optionally
-/// schema-qualified or quoted, `(n[,m])` modifiers, `[]`), or `None`.
+/// schema-qualified or quoted, `(n[,m])` or `(Word,n)` modifiers, `[]`),
+/// or `None`.
 pub fn pg_type_problem(ty: &str) -> Option<&'static str> {
     let b = ty.as_bytes();
     if b.is_empty() {
@@ -180,12 +181,22 @@ pub fn pg_type_problem(ty: &str) -> Option<&'static str> {
                     None => return Some("an unclosed '('"),
                 };
                 let args = &ty[i + 1..end];
+                // Numbers; PostGIS's types also take a word (`geometry(Point,4326)`).
+                let name = ty[..i].rsplit(['.', ' ', '"']).next().unwrap_or("");
+                let postgis = !ty[..i].contains(' ')
+                    && ["geometry", "geography"]
+                        .iter()
+                        .any(|n| name.eq_ignore_ascii_case(n));
                 let ok = args.split(',').all(|a| {
-                    let a = a.trim().trim_start_matches('-');
-                    !a.is_empty() && a.bytes().all(|d| d.is_ascii_digit())
+                    let a = a.trim();
+                    let n = a.trim_start_matches('-');
+                    (!n.is_empty() && n.bytes().all(|d| d.is_ascii_digit()))
+                        || (postgis
+                            && a.bytes().next().is_some_and(|d| d.is_ascii_alphabetic())
+                            && a.bytes().all(|d| d.is_ascii_alphanumeric() || d == b'_'))
                 });
                 if !ok {
-                    return Some("type modifiers other than numbers");
+                    return Some("type modifiers other than numbers and words");
                 }
                 i = end + 1;
             }
@@ -583,6 +594,8 @@ mod tests {
             "double precision",
             "public.\"My Type\"[]",
             "integer[3]",
+            "public.geometry(PointZ,4326)",
+            "geography(Point)",
         ] {
             assert_eq!(pg_type_problem(ok), None, "{ok}");
         }
@@ -592,6 +605,10 @@ mod tests {
             "int /* */",
             "text DEFAULT 'x'",
             "varchar(1) CHECK (false)",
+            "geometry('x')",
+            "geometry(a b)",
+            "varchar(1) geometry (x)",
+            "geometry(Point) REFERENCES geometry(id)",
             "\"a",
         ] {
             assert!(pg_type_problem(bad).is_some(), "{bad}");

@@ -101,6 +101,15 @@ pub trait Catalog: Dialect + Sql {
         None
     }
 
+    /// Whether MySQL geometries can be PostGIS geometries here (PostgreSQL
+    /// with the extension installed, or one the restoring user may create).
+    async fn postgis(&self) -> Result<crate::convert::spatial::Postgis, EngineError> {
+        Ok(crate::convert::spatial::Postgis::Unusable(format!(
+            "{} has no PostGIS",
+            self.kind()
+        )))
+    }
+
     /// Groups of rows sharing a value of `columns` (NULLs excluded; only
     /// rows meeting `predicate`, a partial index's condition in this
     /// engine's SQL, checked by `engine::sqltext` when read from an archive),

@@ -3,6 +3,7 @@
 
 use super::types::column_def;
 use super::{column_list, qtable};
+use crate::convert::spatial;
 use crate::engine::{quote_ident, quote_literal, Constraint};
 use crate::model::{AutoIncrement, Column, EngineKind, Schema, Table};
 
@@ -64,6 +65,11 @@ pub(super) fn constraint_sql(table: &Table, c: &Constraint, from: EngineKind) ->
             (Some(n), true) => n.clone(),
             // MySQL's FULLTEXT: a text-search index over the columns, with
             // the `simple` configuration (MySQL's parser knows no language).
+            // MySQL's SPATIAL over columns the plan made PostGIS geometries.
+            (_, false) if i.method.as_deref() == Some("gist") => format!(
+                "CREATE INDEX {name} ON {t} USING gist ({})",
+                cols(&i.columns)
+            ),
             (_, false) if i.method.as_deref() == Some("fulltext") => format!(
                 "CREATE INDEX {name} ON {t} USING gin (to_tsvector('simple'::regconfig, {}))",
                 i.columns
@@ -179,11 +185,12 @@ pub(super) fn create_table_sql(
     from: EngineKind,
 ) -> Vec<String> {
     let same = from == EngineKind::Postgres;
+    let postgis = spatial::postgis_schema(table).filter(|_| !same);
     let mut defs: Vec<String> = table
         .columns
         .iter()
         .filter(|c| !(same && c.inherited))
-        .map(|c| column_def(c, from))
+        .map(|c| column_def(c, from, postgis))
         .collect();
     for c in inline {
         let sql = constraint_sql(table, c, from);
@@ -235,7 +242,17 @@ pub(super) fn create_table_sql(
     if let (true, Some(with)) = (same, option("with")) {
         create.push_str(&format!(" WITH ({with})"));
     }
-    let mut sql = vec![create];
+    // The plan chose PostGIS where it is installed or may be created.
+    let mut sql: Vec<String> = postgis
+        .map(|schema| {
+            format!(
+                "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA {}",
+                quote_ident(schema)
+            )
+        })
+        .into_iter()
+        .collect();
+    sql.push(create);
     if from == EngineKind::Postgres {
         for c in &table.columns {
             if let Some(AutoIncrement {

@@ -115,6 +115,9 @@ pub(super) async fn introspect(
               WHERE n.nspname = ANY($1)
                 AND c.relkind IN ('r', 'p')
                 AND NOT (n.nspname = $2 AND c.relname IN ('haul_journal', 'haul_journal_chunks'))
+                -- An extension's own tables (PostGIS's spatial_ref_sys): it makes them.
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                   AND d.objid = c.oid AND d.deptype = 'e')
               ORDER BY n.nspname, c.relname",
             &[&schemas, &default],
         )

@@ -15,6 +15,7 @@ mod depend;
 mod introspect;
 mod load;
 mod objects;
+mod postgis;
 mod relations;
 mod replay;
 mod routines;

@@ -8,10 +8,12 @@ use super::ddl::{
 };
 use super::introspect::{dumped_schemas, introspect};
 use super::load::load_chunk;
+use super::postgis::postgis;
 use super::qtable;
 use super::replay::{create_objects, create_roles, drop_objects, role_names};
 use super::types::foreign_type;
 use crate::conn::ConnSpec;
+use crate::convert::spatial::{postgis_schema, Postgis};
 use crate::engine::{
     quote_ident, quote_literal, BulkLoad, Catalog, ChunkMark, Constraint, Ddl, Dialect,
     EngineError, JournalStore, Lingering, Merge, Sql, CHUNKS_TABLE, JOURNAL_TABLE,
@@ -181,8 +183,15 @@ impl Catalog for PgTarget {
         true
     }
 
-    fn column_type(&self, _table: &Table, column: &Column) -> Option<String> {
-        Some(foreign_type(column))
+    fn column_type(&self, table: &Table, column: &Column) -> Option<String> {
+        Some(foreign_type(column, postgis_schema(table)))
+    }
+
+    async fn postgis(&self) -> Result<Postgis, EngineError> {
+        let c = self.pool.get().await?;
+        let r = postgis(&c).await;
+        self.pool.put(c).await;
+        r
     }
 
     fn refuse_names(&self, table: &Table) -> Vec<String> {

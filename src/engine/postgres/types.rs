@@ -1,6 +1,7 @@
 //! Types: PostgreSQL catalog types to neutral types, and neutral types (or
 //! native ones, from PostgreSQL) to column definitions.
 
+use crate::convert::spatial;
 use crate::engine::quote_ident;
 use crate::engine::sqltext::{default_sql, literal};
 use crate::model::{portable_default, Column, EngineKind, NeutralType};
@@ -90,7 +91,12 @@ pub(super) fn neutral_type(
 /// The PostgreSQL type (and label CHECK) of a column from another engine.
 /// An unsigned 64-bit auto-increment column (Laravel's `id`) becomes
 /// `bigint`: an identity must be an integer type, and ids never reach 2^63.
-pub(super) fn foreign_type(c: &Column) -> String {
+/// `postgis`: the schema of the PostGIS extension, for a table whose
+/// spatial columns the plan made geometries.
+pub(super) fn foreign_type(c: &Column, postgis: Option<&str>) -> String {
+    if let (Some(schema), true) = (postgis, spatial::is_postgis_target(c)) {
+        return spatial::postgis_type(c, schema);
+    }
     let ty = match (&c.ty, &c.auto_increment) {
         (
             NeutralType::Int {
@@ -178,13 +184,14 @@ pub(super) fn labels_check(c: &Column) -> Option<String> {
 }
 
 /// A column's definition in CREATE TABLE: the native type from PostgreSQL,
-/// a mapped one (with a CHECK for enum and set labels) from other engines.
-pub(super) fn column_def(c: &Column, from: EngineKind) -> String {
+/// a mapped one (with a CHECK for enum and set labels) from other engines
+/// (`postgis` as for [`foreign_type`]).
+pub(super) fn column_def(c: &Column, from: EngineKind, postgis: Option<&str>) -> String {
     let same = from == EngineKind::Postgres;
     let ty = if same {
         c.native_type.clone()
     } else {
-        foreign_type(c)
+        foreign_type(c, postgis)
     };
     let mut s = format!("{} {ty}", quote_ident(&c.name));
     if let (true, Some(coll)) = (same, &c.collation) {

@@ -15,6 +15,7 @@ mod render;
 
 use super::feed::Contents;
 use super::objects::ObjectOptions;
+use crate::convert::spatial::Postgis;
 use crate::convert::ZeroDates;
 use crate::engine::{Constraint, Target};
 use crate::error::RefusedError;
@@ -189,6 +190,7 @@ pub async fn make(
             }
         }
     }
+    let postgis = postgis_choice(manifest, target, &chosen).await?;
     for (index, entry) in manifest.tables.iter().enumerate() {
         if !filter.wants(&entry.name) {
             continue;
@@ -324,6 +326,12 @@ pub async fn make(
             target.kind(),
             &mut app_notes,
         );
+        if let Some(Postgis::In(schema)) = &postgis {
+            let t = plan.target_table.as_ref().unwrap_or(table);
+            if let Some(t) = crate::convert::spatial::postgis_table(t, schema) {
+                plan.target_table = Some(t);
+            }
+        }
         let table = plan.target_table.as_ref().unwrap_or(table);
         // A PostgreSQL dump names a table of a schema other than the
         // current one `schema.table`; the other engines have no schemas.
@@ -371,11 +379,8 @@ pub async fn make(
                     plan.mapping
                         .push(format!("{} {} -> {ty}{on_update}", c.name, c.native_type));
                 }
-                if crate::convert::is_mysql_geometry(c, from) {
-                    warnings.push(format!(
-                        "table {}, column {}: {} is loaded as bytes (MySQL's form: a 4-byte SRID, then WKB), not as a geometry",
-                        table.name, c.name, c.native_type
-                    ));
+                if let Some(w) = geometry_warning(table, c, from, target.kind(), &postgis) {
+                    warnings.push(w);
                 }
                 if c.on_update_now && target.kind() == EngineKind::Sqlite {
                     warnings.push(format!(
@@ -442,9 +447,14 @@ pub async fn make(
                 ));
             }
         }
-        for c in Constraint::all_of(table) {
-            if let (Constraint::Index(i), true) = (&c, from != target.kind()) {
-                if let Some(why) = i.portability_problem(target.kind()) {
+        for mut c in Constraint::all_of(table) {
+            if let (Constraint::Index(i), true) = (&mut c, from != target.kind()) {
+                // A SPATIAL index over PostGIS geometries: GiST.
+                let gist = crate::convert::spatial::is_gist_spatial(table, i);
+                if gist {
+                    i.method = Some("gist".into());
+                }
+                if let Some(why) = i.portability_problem(target.kind()).filter(|_| !gist) {
                     warnings.push(format!(
                         "table {}: index {} is {why}, in {from}'s SQL: left out on {}",
                         table.name,
@@ -526,6 +536,53 @@ pub async fn make(
     let roles = target.roles().await?;
     super::objects::review(&mut plan, &manifest.schema, &roles);
     Ok(plan)
+}
+
+/// What MySQL geometries become on the target, asked only when a table
+/// created from a MySQL archive has some and the target is PostgreSQL.
+async fn postgis_choice(
+    manifest: &Contents,
+    target: &dyn Target,
+    chosen: &[&str],
+) -> Result<Option<Postgis>> {
+    let spatial = manifest
+        .schema
+        .tables
+        .iter()
+        .filter(|t| chosen.contains(&t.name.as_str()))
+        .flat_map(|t| &t.columns)
+        .any(|c| crate::convert::is_mysql_geometry(c, manifest.source.engine));
+    if !spatial || target.kind() != EngineKind::Postgres {
+        return Ok(None);
+    }
+    Ok(Some(target.postgis().await?))
+}
+
+/// The warning naming a geometry column that is not carried as a geometry.
+fn geometry_warning(
+    table: &Table,
+    c: &crate::model::Column,
+    from: EngineKind,
+    to: EngineKind,
+    postgis: &Option<Postgis>,
+) -> Option<String> {
+    if crate::convert::spatial::is_postgis(c, from) {
+        return Some(format!(
+            "table {}, column {}: PostGIS {} is loaded into {to} as its text (hex EWKB), not as a geometry",
+            table.name, c.name, c.native_type
+        ));
+    }
+    if !crate::convert::is_mysql_geometry(c, from) || !c.ty.is_binary() {
+        return None;
+    }
+    let why = match postgis {
+        Some(Postgis::Unusable(why)) => format!(": {why}"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "table {}, column {}: {} is loaded as bytes (MySQL's form: a 4-byte SRID, then WKB), not as a geometry{why}",
+        table.name, c.name, c.native_type
+    ))
 }
 
 /// Foreign keys of the target's other tables that reference `tt`, where the

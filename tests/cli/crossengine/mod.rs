@@ -70,6 +70,8 @@ enum Kind {
     Text,
     Binary,
     Json,
+    /// Binary digits (MySQL `BIT`), compared without leading zeros.
+    Bits,
 }
 
 /// The comparison kind of a MySQL column.
@@ -83,6 +85,7 @@ fn my_kind(data_type: &str, column_type: &str) -> Kind {
         "date" => Kind::Date,
         "datetime" | "timestamp" => Kind::Timestamp,
         "json" => Kind::Json,
+        "bit" => Kind::Bits,
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "geometry"
         | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
         | "multipolygon" | "geometrycollection" => Kind::Binary,
@@ -154,6 +157,10 @@ fn normalise(kind: Kind, v: Option<String>) -> Option<String> {
         Kind::Json => serde_json::from_str::<serde_json::Value>(&v)
             .expect("JSON")
             .to_string(),
+        Kind::Bits => match v.trim_start_matches('0') {
+            "" => "0".into(),
+            d => d.to_string(),
+        },
     })
 }
 
@@ -190,6 +197,7 @@ fn my_table(db: &MyDb, table: &str, cols: &[(String, Kind)]) -> TableRows {
         .iter()
         .map(|(c, k)| match k {
             Kind::Binary => format!("HEX(`{c}`)"),
+            Kind::Bits => format!("HEX(BIN(`{c}`))"),
             _ => format!("HEX(CONVERT(`{c}` USING utf8mb4))"),
         })
         .collect();
@@ -371,3 +379,5 @@ mod apps;
 mod copy;
 mod filmrental;
 mod hard_values;
+mod pgloader;
+mod spatial;
