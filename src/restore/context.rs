@@ -126,7 +126,7 @@ impl<'r> Ctx<'r> {
                     Action::Merge if self.journal.merges.contains(&pi) => {
                         merge::staging_name(t, pi)
                     }
-                    _ => t.name.clone(),
+                    _ => t.target().to_string(),
                 };
                 self.target
                     .count_rows(
