@@ -384,7 +384,9 @@ fn cross_engine_tables(schema: &Schema, scope: &Scope) -> Vec<String> {
         // (`plan::reshape`, which names them).
         let partition = |k: &str| k == "partition_by" || k == "partition";
         let folded = t.options.iter().any(|(k, _)| k == "partition")
-            && t.inherits.iter().any(|p| scope.restored.contains(p.as_str()));
+            && t.inherits
+                .iter()
+                .any(|p| scope.restored.contains(p.as_str()));
         if folded {
             continue;
         }

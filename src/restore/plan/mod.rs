@@ -263,7 +263,10 @@ pub async fn make(
             ));
             continue;
         }
-        if let Some(tt) = existing.table(&entry.name).filter(|_| !opts.clean && !reshaped) {
+        if let Some(tt) = existing
+            .table(&entry.name)
+            .filter(|_| !opts.clean && !reshaped)
+        {
             if opts.keep_target.contains(&entry.name) {
                 plan.action = Action::Keep;
                 plan.mapping
@@ -381,8 +384,10 @@ pub async fn make(
         let shaped = shape.table(base);
         if shaped != *base {
             if shaped.name != entry.name {
-                plan.mapping
-                    .push(format!("created as table {} ({to} has no schemas)", shaped.name));
+                plan.mapping.push(format!(
+                    "created as table {} ({to} has no schemas)",
+                    shaped.name
+                ));
             }
             plan.target_table = Some(shaped);
         }

@@ -31,7 +31,11 @@ impl Plan {
             if t.target() != t.name {
                 s.push_str(&format!(
                     " {} {}",
-                    if t.action == Action::Fold { "into" } else { "as" },
+                    if t.action == Action::Fold {
+                        "into"
+                    } else {
+                        "as"
+                    },
                     t.target()
                 ));
             }

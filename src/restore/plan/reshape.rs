@@ -25,7 +25,9 @@ impl Shape {
         }
         for name in chosen {
             if name.contains('.') {
-                shape.renamed.insert(name.to_string(), name.replace('.', "_"));
+                shape
+                    .renamed
+                    .insert(name.to_string(), name.replace('.', "_"));
             }
             let Some(t) = schema.table(name) else {
                 continue;
@@ -65,7 +67,9 @@ impl Shape {
             }
             t.uniques.iter_mut().for_each(|k| prefixed(&mut k.name));
             t.indexes.iter_mut().for_each(|i| prefixed(&mut i.name));
-            t.foreign_keys.iter_mut().for_each(|f| prefixed(&mut f.name));
+            t.foreign_keys
+                .iter_mut()
+                .for_each(|f| prefixed(&mut f.name));
             t.checks.iter_mut().for_each(|c| prefixed(&mut c.name));
         }
         if table.is_partitioned() || self.folded.contains_key(&table.name) {
@@ -100,10 +104,7 @@ impl Shape {
         for name in chosen.iter().filter(|n| !self.folded.contains_key(**n)) {
             let key = self.target_name(name);
             // MySQL and SQLite may compare table names ignoring case.
-            by_target
-                .entry(key.to_lowercase())
-                .or_default()
-                .push(name);
+            by_target.entry(key.to_lowercase()).or_default().push(name);
         }
         for names in by_target.values().filter(|v| v.len() > 1) {
             let named: Vec<String> = names
@@ -137,7 +138,10 @@ impl Shape {
                 .unwrap_or("");
             let rows = match parts.is_empty() {
                 true => "no partition of it is restored, so it has no rows".to_string(),
-                false => format!("loaded with the rows of its partitions {}", parts.join(", ")),
+                false => format!(
+                    "loaded with the rows of its partitions {}",
+                    parts.join(", ")
+                ),
             };
             warnings.push(format!(
                 "table {} is partitioned (PARTITION BY {by}), which {to} cannot carry: it is created as one table {}, {rows}; the partitions are not created as tables",

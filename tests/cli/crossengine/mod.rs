@@ -371,3 +371,4 @@ mod apps;
 mod copy;
 mod filmrental;
 mod hard_values;
+mod pgschemas;
