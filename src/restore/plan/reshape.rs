@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 /// plain table each restored partition's rows go into.
 #[derive(Debug, Default)]
 pub(super) struct Shape {
+    /// A PostgreSQL archive into another engine: anything to do at all.
+    active: bool,
     /// Archive name -> target name, for tables whose name changes.
     renamed: BTreeMap<String, String>,
     /// Partition (archive name) -> its topmost restored partitioned table.
@@ -19,8 +21,11 @@ pub(super) struct Shape {
 impl Shape {
     /// How `from`'s tables `chosen` of `schema` are created on `to`.
     pub(super) fn of(schema: &Schema, chosen: &[&str], from: EngineKind, to: EngineKind) -> Shape {
-        let mut shape = Shape::default();
-        if from != EngineKind::Postgres || to == EngineKind::Postgres {
+        let mut shape = Shape {
+            active: from == EngineKind::Postgres && to != EngineKind::Postgres,
+            ..Shape::default()
+        };
+        if !shape.active {
             return shape;
         }
         for name in chosen {
@@ -54,6 +59,9 @@ impl Shape {
     /// keys reference mapped, without partitioning or parents.
     pub(super) fn table(&self, table: &Table) -> Table {
         let mut t = table.clone();
+        if !self.active {
+            return t;
+        }
         t.name = self.target_name(&table.name).to_string();
         for fk in &mut t.foreign_keys {
             fk.ref_table = self.target_name(&fk.ref_table).to_string();
@@ -92,6 +100,9 @@ impl Shape {
         to: EngineKind,
     ) -> (Vec<String>, Vec<String>) {
         let (mut warnings, mut problems) = (Vec::new(), Vec::new());
+        if !self.active {
+            return (warnings, problems);
+        }
         for (from, target) in &self.renamed {
             if self.folded.contains_key(from) {
                 continue;
