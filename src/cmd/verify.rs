@@ -1,7 +1,7 @@
 //! `haul verify`: re-read every chunk (checksums, counts, CSV shape); with
 //! `--against`, compare row counts and an order-independent content hash per
 //! table with a live database of the archive's engine, and its objects
-//! (`restore::objects::compare`); with `--restore-into`, restore into a
+//! (PostgreSQL and MySQL: `restore::objects::compare`); with `--restore-into`, restore into a
 //! scratch database first (`scratch`), and compare with that.
 
 use super::{jobs, open_archive, runtime, Global};
@@ -195,8 +195,8 @@ pub fn run(mut args: VerifyArgs, g: &Global, ran: &mut Ran) -> Result<()> {
     }
     let chunks: usize = m.tables.iter().map(|t| t.chunks.len()).sum();
     let and_objects = match (m.source.engine, m.schema.extras.len()) {
-        (crate::model::EngineKind::Postgres, n) if n > 0 => format!(" and its {n} objects"),
-        _ => String::new(),
+        (crate::model::EngineKind::Sqlite, _) | (_, 0) => String::new(),
+        (_, n) => format!(" and its {n} objects"),
     };
     let summary = match (&live_spec, &restored) {
         (Some(s), Some(r)) => format!(

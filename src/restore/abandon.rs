@@ -20,7 +20,7 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
     drop_relaxed(&journal.relaxed, target, Some(&before)).await?;
     for (pi, t) in plan.tables.iter().enumerate() {
         match t.action {
-            Action::Create => target.drop_table(&t.name).await?,
+            Action::Create => target.drop_table(t.target()).await?,
             Action::Recreate => left.push(format!(
                 "table {} was dropped (--clean) and holds part of the archive's rows",
                 t.name
@@ -35,7 +35,7 @@ pub async fn abandon(journal: &Journal, target: &dyn Target) -> Result<Vec<Strin
                     ));
                 }
             }
-            Action::Load | Action::Keep => {}
+            Action::Load | Action::Keep | Action::Fold => {}
         }
     }
     for t in plan

@@ -118,7 +118,7 @@ impl<'r> Ctx<'r> {
         }
         let name = match t.action {
             Action::Merge if self.journal.merges.contains(&pi) => merge::staging_name(t, pi),
-            _ => t.name.clone(),
+            _ => t.target().to_string(),
         };
         Ok(self
             .target

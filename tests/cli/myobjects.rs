@@ -525,3 +525,159 @@ fn objects_keep_their_database_collation_and_settings_the_target_lacks_are_named
     );
     assert_eq!(other.sql("SELECT f('b')"), "b!\n");
 }
+
+/// The names of the objects of `kind` (`ROUTINES`, `VIEWS`, `TRIGGERS`,
+/// `EVENTS`) in `db`, from information_schema: the oracle.
+fn object_names(db: &MyDb, kind: &str) -> Vec<String> {
+    let (name, schema) = match kind {
+        "ROUTINES" => ("ROUTINE_NAME", "ROUTINE_SCHEMA"),
+        "VIEWS" => ("TABLE_NAME", "TABLE_SCHEMA"),
+        "TRIGGERS" => ("TRIGGER_NAME", "TRIGGER_SCHEMA"),
+        _ => ("EVENT_NAME", "EVENT_SCHEMA"),
+    };
+    db.sql(&format!(
+        "SELECT {name} FROM information_schema.{kind} WHERE {schema} = '{}' ORDER BY 1",
+        db.name
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+#[test]
+fn verify_against_compares_mysql_objects() {
+    let src = objects_db();
+    let dir = tempdir();
+    let archive = dir.path().join("objects.haul");
+    dump(&src.url(), &archive);
+    let a = archive.to_str().expect("utf-8");
+    let target = MyDb::new("haul_myobj_verify");
+    haul(&["restore", a, &target.url(), "-q"]).ok();
+    let r = haul(&["verify", a, "--against", &target.url()]).ok();
+    assert!(
+        r.stderr
+            .contains("every table and its 15 objects identical"),
+        "{}",
+        r.stderr
+    );
+    // Dropped, defined otherwise, and added on the target: each named.
+    target.sql("DROP PROCEDURE customer_count");
+    target.sql(
+        "DROP TRIGGER customer_touch; CREATE TRIGGER customer_touch BEFORE UPDATE ON customer \
+         FOR EACH ROW SET NEW.name = LOWER(NEW.name)",
+    );
+    target.sql(
+        "CREATE EVENT extra_job ON SCHEDULE EVERY 1 DAY STARTS '2035-01-01 00:00:00' DISABLE \
+         DO DELETE FROM audit",
+    );
+    let r = haul(&["verify", a, "--against", &target.url()]).expect(6);
+    for line in [
+        "DIFFERS   procedure customer_count: only in the archive",
+        "DIFFERS   trigger customer_touch on customer: defined otherwise",
+        "DIFFERS   event extra_job: only in the live database",
+    ] {
+        assert!(r.stdout.contains(line), "{line}:\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("DIFFERS   view"), "{}", r.stdout);
+    let j = haul(&["verify", a, "--against", &target.url(), "--json"]).expect(6);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("verify --json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(
+        v["objects"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        j.stdout
+    );
+}
+
+#[test]
+fn a_mysql_table_subset_keeps_the_objects_it_can_and_names_the_rest() {
+    let src = objects_db();
+    let dir = tempdir();
+    // A dump of chosen tables keeps the database's routines, events and
+    // views, and the triggers of those tables, as a PostgreSQL one does.
+    let archive = dir.path().join("subset.haul");
+    let a = archive.to_str().expect("utf-8");
+    haul(&[
+        "dump",
+        "-q",
+        &src.url(),
+        "--tables",
+        "customer,audit",
+        "-o",
+        a,
+    ])
+    .ok();
+    let i = haul(&["inspect", a]).ok();
+    assert!(
+        i.stdout
+            .contains("objects   3 procedure, 3 function, 3 view, 3 trigger, 2 event"),
+        "{}",
+        i.stdout
+    );
+    let target = MyDb::new("haul_myobj_subset");
+    let r = haul(&["restore", a, &target.url()]).expect(8);
+    assert!(
+        r.stderr.contains(
+            "view paid_orders not created: it reads table orders, which is not in the archive"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        object_names(&target, "ROUTINES"),
+        object_names(&src, "ROUTINES")
+    );
+    assert_eq!(object_names(&target, "EVENTS"), ["one_shot", "purge_audit"]);
+    assert_eq!(
+        object_names(&target, "TRIGGERS"),
+        ["customer_audit", "customer_lower", "customer_touch"]
+    );
+    // A view reading only the chosen tables (through another view) is there.
+    assert_eq!(
+        object_names(&target, "VIEWS"),
+        ["big_customers", "customer_summary"]
+    );
+    // verify does not call the restore identical: the view is missing.
+    let v = haul(&["verify", a, "--against", &target.url()]).expect(6);
+    assert!(
+        v.stdout
+            .contains("DIFFERS   view paid_orders: only in the archive"),
+        "{}",
+        v.stdout
+    );
+
+    // restore --tables of a whole archive: the same, said in --json too.
+    let whole = dir.path().join("whole.haul");
+    dump(&src.url(), &whole);
+    let part = MyDb::new("haul_myobj_part");
+    let r = haul(&[
+        "restore",
+        whole.to_str().expect("utf-8"),
+        &part.url(),
+        "--tables",
+        "orders,audit",
+        "--json",
+    ])
+    .expect(8);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("restore --json");
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    for w in [
+        "view customer_summary not created: it reads table customer, which this restore leaves out",
+        "view big_customers not created: it needs view customer_summary, which is not created",
+    ] {
+        assert!(warnings.contains(&w), "{w}: {warnings:?}");
+    }
+    assert_eq!(object_names(&part, "VIEWS"), ["paid_orders"]);
+    assert_eq!(object_names(&part, "TRIGGERS"), ["order_audit"]);
+    assert_eq!(
+        object_names(&part, "ROUTINES"),
+        object_names(&src, "ROUTINES")
+    );
+    assert_eq!(object_names(&part, "EVENTS"), ["one_shot", "purge_audit"]);
+}

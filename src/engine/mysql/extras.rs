@@ -7,7 +7,7 @@ use super::conn::{cell, cell_s, query_rows};
 use super::create::take_ident;
 use super::qi;
 use crate::engine::EngineError;
-use crate::model::{NativeObject, Table, TableFilter};
+use crate::model::{NativeObject, ObjectRef, Table, TableFilter};
 use mysql_async::{Conn, Row};
 
 /// The session settings a restore may set before creating an object, in
@@ -175,8 +175,11 @@ pub(super) struct Extras {
     pub(super) warnings: Vec<String>,
 }
 
-/// Routines, views and events (whole-database dumps only) and the triggers
-/// of the dumped tables, in the order a restore creates them.
+/// Routines, views and events of the database (a dump of chosen tables
+/// too, as a PostgreSQL dump keeps its functions and views: a restore
+/// leaves out, naming it, a view that reads a table it does not have) and
+/// the triggers of the dumped tables, in the order a restore creates them.
+/// A view of a name `--exclude-tables` gives is left out.
 pub(super) async fn extras(
     conn: &mut Conn,
     filter: &TableFilter,
@@ -192,79 +195,91 @@ pub(super) async fn extras(
              (it needs the SHOW CREATE ROUTINE privilege, or to be its definer)"
         )
     };
-    let whole = filter.include.is_empty();
-    if whole {
-        let routines = query_rows(
-            conn,
-            "SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER FROM information_schema.ROUTINES
-              WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_TYPE DESC, ROUTINE_NAME",
-            "reading the routine catalog",
-        )
-        .await?;
-        for r in &routines {
-            let (name, kind) = (cell_s(r, 0), cell_s(r, 1).to_ascii_lowercase());
-            if kind != "procedure" && kind != "function" {
-                out.warnings.push(format!(
-                    "{kind} {name} not dumped: haul does not carry MariaDB packages"
-                ));
-                continue;
-            }
-            let shown = Shown {
-                kind: &kind,
-                name: name.clone(),
-                table: None,
-                definer: cell(r, 2),
-                text: 2,
-                settings: &[
-                    ("sql_mode", 1),
-                    ("character_set_client", 3),
-                    ("collation_connection", 4),
-                    ("collation_database", 5),
-                ],
-            };
-            match shown.read(conn).await? {
-                Some(o) => out.objects.push(o),
-                None => out.warnings.push(unreadable(&kind, &name)),
-            }
-        }
-        let views = query_rows(
-            conn,
-            "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS
-              WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
-            "reading the view catalog",
-        )
-        .await?;
-        for r in &views {
-            let name = cell_s(r, 0);
-            if !filter.wants(&name) {
-                continue;
-            }
-            let shown = Shown {
-                kind: "view",
-                name: name.clone(),
-                table: None,
-                definer: cell(r, 1),
-                text: 1,
-                settings: &[("character_set_client", 2), ("collation_connection", 3)],
-            };
-            match shown.read(conn).await? {
-                Some(o) => out.objects.push(o),
-                None => out.warnings.push(unreadable("view", &name)),
-            }
-        }
-        let sequences = query_rows(
-            conn,
-            "SELECT TABLE_NAME FROM information_schema.TABLES
-              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME",
-            "reading the sequence catalog",
-        )
-        .await?;
-        for r in &sequences {
+    let routines = query_rows(
+        conn,
+        "SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER FROM information_schema.ROUTINES
+          WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_TYPE DESC, ROUTINE_NAME",
+        "reading the routine catalog",
+    )
+    .await?;
+    for r in &routines {
+        let (name, kind) = (cell_s(r, 0), cell_s(r, 1).to_ascii_lowercase());
+        if kind != "procedure" && kind != "function" {
             out.warnings.push(format!(
-                "sequence {} not dumped: haul does not carry MariaDB sequences",
-                cell_s(r, 0)
+                "{kind} {name} not dumped: haul does not carry MariaDB packages"
             ));
+            continue;
         }
+        let shown = Shown {
+            kind: &kind,
+            name: name.clone(),
+            table: None,
+            definer: cell(r, 2),
+            text: 2,
+            settings: &[
+                ("sql_mode", 1),
+                ("character_set_client", 3),
+                ("collation_connection", 4),
+                ("collation_database", 5),
+            ],
+        };
+        match shown.read(conn).await? {
+            Some(o) => out.objects.push(o),
+            None => out.warnings.push(unreadable(&kind, &name)),
+        }
+    }
+    let relations = query_rows(
+        conn,
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES
+          WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+        "reading the table catalog",
+    )
+    .await?;
+    let relations: Vec<(String, &str)> = relations
+        .iter()
+        .map(|r| {
+            let kind = match cell_s(r, 1).as_str() {
+                "VIEW" => "view",
+                "SEQUENCE" => "sequence",
+                _ => "table",
+            };
+            (cell_s(r, 0), kind)
+        })
+        .collect();
+    let views = query_rows(
+        conn,
+        "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS
+          WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+        "reading the view catalog",
+    )
+    .await?;
+    let mut read_views = Vec::new();
+    for r in &views {
+        let name = cell_s(r, 0);
+        if filter.exclude.contains(&name) {
+            continue;
+        }
+        let shown = Shown {
+            kind: "view",
+            name: name.clone(),
+            table: None,
+            definer: cell(r, 1),
+            text: 1,
+            settings: &[("character_set_client", 2), ("collation_connection", 3)],
+        };
+        match shown.read(conn).await? {
+            Some(mut o) => {
+                o.depends = view_depends(&o.ddl, &name, &relations);
+                read_views.push(o)
+            }
+            None => out.warnings.push(unreadable("view", &name)),
+        }
+    }
+    out.objects.extend(views_first_needed(read_views));
+    for (name, _) in relations.iter().filter(|(_, k)| *k == "sequence") {
+        out.warnings.push(format!(
+            "sequence {name} not dumped: haul does not carry MariaDB sequences"
+        ));
     }
     let triggers = query_rows(
         conn,
@@ -296,37 +311,82 @@ pub(super) async fn extras(
             None => out.warnings.push(unreadable("trigger", &name)),
         }
     }
-    if whole {
-        let events = query_rows(
-            conn,
-            "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS
-              WHERE EVENT_SCHEMA = DATABASE() ORDER BY EVENT_NAME",
-            "reading the event catalog",
-        )
-        .await?;
-        for r in &events {
-            let name = cell_s(r, 0);
-            let shown = Shown {
-                kind: "event",
-                name: name.clone(),
-                table: None,
-                definer: cell(r, 1),
-                text: 3,
-                settings: &[
-                    ("sql_mode", 1),
-                    ("time_zone", 2),
-                    ("character_set_client", 4),
-                    ("collation_connection", 5),
-                    ("collation_database", 6),
-                ],
-            };
-            match shown.read(conn).await? {
-                Some(o) => out.objects.push(o),
-                None => out.warnings.push(unreadable("event", &name)),
-            }
+    let events = query_rows(
+        conn,
+        "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS
+          WHERE EVENT_SCHEMA = DATABASE() ORDER BY EVENT_NAME",
+        "reading the event catalog",
+    )
+    .await?;
+    for r in &events {
+        let name = cell_s(r, 0);
+        let shown = Shown {
+            kind: "event",
+            name: name.clone(),
+            table: None,
+            definer: cell(r, 1),
+            text: 3,
+            settings: &[
+                ("sql_mode", 1),
+                ("time_zone", 2),
+                ("character_set_client", 4),
+                ("collation_connection", 5),
+                ("collation_database", 6),
+            ],
+        };
+        match shown.read(conn).await? {
+            Some(o) => out.objects.push(o),
+            None => out.warnings.push(unreadable("event", &name)),
         }
     }
     Ok(out)
+}
+
+/// What a view reads, as far as its text tells: every table or view of
+/// the database (`relations`: name and kind) that it names as an
+/// identifier (`SHOW CREATE VIEW` quotes them all and qualifies every
+/// column), other than as a column (after a `.`) or an alias (after
+/// `AS`). A table alias named like another table counts too: a restore
+/// then leaves the view out where that table is missing, never creates
+/// one that cannot work.
+fn view_depends(ddl: &str, me: &str, relations: &[(String, &str)]) -> Vec<ObjectRef> {
+    let named = |n: &str| {
+        let quoted = format!("`{}`", n.replace('`', "``"));
+        ddl.match_indices(&quoted).any(|(i, _)| {
+            let before = ddl[..i].trim_end();
+            let alias = before.len() >= 3
+                && before.is_char_boundary(before.len() - 3)
+                && before[before.len() - 3..].eq_ignore_ascii_case(" as");
+            !ddl[..i].ends_with('.') && !alias
+        })
+    };
+    relations
+        .iter()
+        .filter(|(n, k)| n != me && *k != "sequence")
+        .filter(|(n, _)| named(n))
+        .map(|(n, k)| ObjectRef {
+            kind: k.to_string(),
+            schema: None,
+            name: n.clone(),
+            table: None,
+        })
+        .collect()
+}
+
+/// `views` ordered so that each comes after the views it reads (by name
+/// otherwise; a cycle, which the server does not allow, as read).
+fn views_first_needed(mut views: Vec<NativeObject>) -> Vec<NativeObject> {
+    let mut out: Vec<NativeObject> = Vec::with_capacity(views.len());
+    while !views.is_empty() {
+        let ready = views.iter().position(|v| {
+            v.depends
+                .iter()
+                .filter(|d| d.kind == "view")
+                .all(|d| !views.iter().any(|w| w.name == d.name))
+        });
+        out.push(views.remove(ready.unwrap_or(0)));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -355,6 +415,29 @@ mod tests {
         // Only the head's clause: none there, nothing taken from the body.
         let body = "CREATE PROCEDURE `p`() SELECT 'DEFINER=`x`@`y` '";
         assert_eq!(strip_definer(body), body);
+    }
+
+    #[test]
+    fn what_a_view_reads() {
+        let rel = [
+            ("customer".to_string(), "table"),
+            ("orders".to_string(), "table"),
+            ("summary".to_string(), "view"),
+        ];
+        let names = |ddl: &str| -> Vec<String> {
+            view_depends(ddl, "v", &rel)
+                .into_iter()
+                .map(|r| format!("{} {}", r.kind, r.name))
+                .collect()
+        };
+        assert_eq!(
+            names("CREATE VIEW `v` AS select `c`.`id` AS `orders` from `customer` `c`"),
+            ["table customer"]
+        );
+        assert_eq!(
+            names("CREATE VIEW `v` AS select `summary`.`orders` AS `n` from `summary` join `orders` on(1)"),
+            ["table orders", "view summary"]
+        );
     }
 
     #[test]

@@ -22,10 +22,14 @@ pub async fn sequences(cx: &Ctx<'_>) -> Result<()> {
     let (target, schema) = (cx.target.as_ref(), cx.schema());
     for t in &cx.plan.tables {
         match (t.action, &t.target_table) {
-            (Action::Keep, _) => {}
+            (Action::Keep | Action::Fold, _) => {}
             (Action::Load | Action::Merge, Some(tt)) => {
                 let merged = with_source_positions(tt, &schema.tables[t.index]);
                 target.reset_sequences(&merged, target.kind()).await?
+            }
+            // Another engine's name or types (`plan::reshape`, `convert::apps`).
+            (Action::Create | Action::Recreate, Some(tt)) => {
+                target.reset_sequences(tt, cx.from()).await?
             }
             _ => {
                 target
@@ -57,8 +61,11 @@ pub async fn extras(cx: &mut Ctx<'_>) -> Result<Vec<String>> {
                 .plan
                 .tables
                 .iter()
-                .filter(|t| t.action != Action::Keep)
-                .map(|t| schema.tables[t.index].clone())
+                .filter(|t| !matches!(t.action, Action::Keep | Action::Fold))
+                .map(|t| match (t.action, &t.target_table) {
+                    (Action::Create | Action::Recreate, Some(tt)) => tt.clone(),
+                    _ => schema.tables[t.index].clone(),
+                })
                 .collect(),
             extras: after,
             ..schema.clone()

@@ -36,19 +36,21 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
     let (plan, target, from) = (Arc::clone(&cx.plan), Arc::clone(&cx.target), cx.from());
     let feed = Arc::clone(&cx.feed);
     let schema = &feed.contents().schema;
+    refuse_partial_fold(cx)?;
+    // A table that partitions load into has rows once one of them has.
     let fresh: Vec<usize> = (0..plan.tables.len())
-        .filter(|&pi| !cx.started(pi))
+        .filter(|&pi| !cx.started(pi) && !folded_in(cx, pi).any(|pj| cx.started(pj)))
         .collect();
     for &pi in &fresh {
         let t = &plan.tables[pi];
         match t.action {
-            Action::Recreate => target.drop_table(&t.name).await?,
-            Action::Create if cx.resuming => target.drop_table(&t.name).await?,
+            Action::Recreate => target.drop_table(t.target()).await?,
+            Action::Create if cx.resuming => target.drop_table(t.target()).await?,
             // Empty before the restore: whatever is there came from it.
             Action::Load if cx.resuming => {
                 target
                     .empty_table(
-                        &t.name,
+                        t.target(),
                         &format!("table {}: emptying it to load it again", t.name),
                     )
                     .await?;
@@ -111,7 +113,7 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
             target
                 .create_staging(
                     &staging,
-                    &t.name,
+                    t.target(),
                     &format!("table {}: creating its staging table {staging}", t.name),
                 )
                 .await?;
@@ -119,5 +121,40 @@ pub async fn create(cx: &mut Ctx<'_>) -> Result<()> {
     }
     let after = objects::at_stage(&plan, schema, Stage::AfterTables);
     cx.warn(target.create_objects(&after, from).await?);
+    Ok(())
+}
+
+/// The plan tables (partitions, another engine) whose rows load into plan
+/// table `pi`'s.
+fn folded_in<'a>(cx: &'a Ctx<'_>, pi: usize) -> impl Iterator<Item = usize> + 'a {
+    let t = &cx.plan.tables[pi];
+    let fold = t.action != Action::Fold;
+    cx.plan
+        .tables
+        .iter()
+        .enumerate()
+        .filter(move |(_, p)| fold && p.action == Action::Fold && p.target() == t.target())
+        .map(|(pj, _)| pj)
+}
+
+/// A resumed copy cannot finish loading partitions into one table: the
+/// rows of a partition copied in part are not told apart from the others'.
+fn refuse_partial_fold(cx: &Ctx<'_>) -> Result<()> {
+    if !cx.resuming || !cx.feed.origin().copy {
+        return Ok(());
+    }
+    for (pi, t) in cx.plan.tables.iter().enumerate() {
+        let group: Vec<usize> = std::iter::once(pi).chain(folded_in(cx, pi)).collect();
+        if group.len() > 1
+            && group.iter().any(|&p| cx.started(p))
+            && group.iter().any(|&p| !cx.started(p))
+        {
+            anyhow::bail!(
+                "the copy stopped while loading the partitions of {} into table {}; it cannot be resumed: undo it with --abandon and copy again",
+                t.name,
+                t.target()
+            );
+        }
+    }
     Ok(())
 }

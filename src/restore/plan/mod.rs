@@ -12,6 +12,7 @@
 
 mod loss;
 mod render;
+mod reshape;
 
 use super::feed::Contents;
 use super::objects::ObjectOptions;
@@ -41,6 +42,10 @@ pub enum Action {
     Merge,
     /// The target's rows are kept and the archive's are not loaded (a rule).
     Keep,
+    /// A partition, into an engine without partitioning: not created; its
+    /// rows load into the plain table its partitioned parent becomes
+    /// (`target_table`).
+    Fold,
 }
 
 /// The plan for one table.
@@ -71,6 +76,18 @@ pub struct TablePlan {
     /// The target's table had rows before the restore.
     #[serde(default)]
     pub had_rows: bool,
+}
+
+impl TablePlan {
+    /// The name of the table on the target its rows go into (a table of
+    /// another PostgreSQL schema `s.t` is `s_t` on the other engines; a
+    /// partition's rows go into its parent's).
+    pub fn target(&self) -> &str {
+        self.target_table
+            .as_ref()
+            .map(|t| t.name.as_str())
+            .unwrap_or(&self.name)
+    }
 }
 
 /// A whole restore.
@@ -191,6 +208,17 @@ pub async fn make(
         }
     }
     let postgis = postgis_choice(manifest, target, &chosen).await?;
+    let to = target.kind();
+    let shape = reshape::Shape::of(&manifest.schema, &chosen, from, to);
+    let (shaped, clashes) = shape.review(&manifest.schema, &chosen, to);
+    warnings.extend(shaped);
+    problems.extend(clashes);
+    // The target's names of the tables the restore creates or loads.
+    let chosen_targets: Vec<&str> = chosen
+        .iter()
+        .filter(|n| shape.folded_into(n).is_none())
+        .map(|n| shape.target_name(n))
+        .collect();
     for (index, entry) in manifest.tables.iter().enumerate() {
         if !filter.wants(&entry.name) {
             continue;
@@ -198,6 +226,7 @@ pub async fn make(
         let Some(table) = manifest.schema.table(&entry.name) else {
             anyhow::bail!("archive schema has no table {:?}", entry.name);
         };
+        let target_name = shape.target_name(&entry.name);
         let mut plan = TablePlan {
             name: entry.name.clone(),
             index,
@@ -213,7 +242,33 @@ pub async fn make(
             target_table: None,
             had_rows: false,
         };
-        if let Some(tt) = existing.table(&entry.name).filter(|_| !opts.clean) {
+        if let Some(top) = shape.folded_into(&entry.name) {
+            let Some(parent) = manifest.schema.table(top) else {
+                anyhow::bail!("archive schema has no table {top:?}");
+            };
+            plan.action = Action::Fold;
+            plan.target_table = Some(shape.table(parent));
+            plan.mapping.push(format!(
+                "a partition of {}: not created, its rows load into table {} ({to} has no partitioning)",
+                table.inherits.join(", "),
+                shape.target_name(top)
+            ));
+            tables.push(plan);
+            continue;
+        }
+        let reshaped = target_name != entry.name || (table.is_partitioned() && from != to);
+        if reshaped && existing.table(target_name).is_some() && !opts.clean {
+            problems.push(format!(
+                "table {} is created as one table {target_name} on {to}, which the target has already; \
+                 restore into an empty database, or replace it with --clean",
+                entry.name
+            ));
+            continue;
+        }
+        if let Some(tt) = existing
+            .table(&entry.name)
+            .filter(|_| !opts.clean && !reshaped)
+        {
             if opts.keep_target.contains(&entry.name) {
                 plan.action = Action::Keep;
                 plan.mapping
@@ -310,15 +365,16 @@ pub async fn make(
             tables.push(plan);
             continue;
         }
-        if let Some(old) = existing.table(&entry.name) {
+        if let Some(old) = existing.table(target_name) {
             plan.action = Action::Recreate;
             // Dropping the table drops other tables' foreign keys on it
             // (PostgreSQL's CASCADE): they are relaxed and come back.
             referencing.extend(referencing_fks(existing, old, target));
         }
-        problems.extend(target.refuse_names(table));
         // The app's own types on the target (Django's), where they differ
-        // from the mapping: the table is created as `target_table`.
+        // from the mapping, and another engine's name and shape for a
+        // PostgreSQL table (`reshape`): the table is created as
+        // `target_table`.
         plan.target_table = crate::convert::apps::app_table(
             table,
             &manifest.app_markers,
@@ -332,35 +388,19 @@ pub async fn make(
                 plan.target_table = Some(t);
             }
         }
-        let table = plan.target_table.as_ref().unwrap_or(table);
-        // A PostgreSQL dump names a table of a schema other than the
-        // current one `schema.table`; the other engines have no schemas.
-        if let (EngineKind::Postgres, false, Some((s, _))) = (
-            from,
-            target.kind() == EngineKind::Postgres,
-            table.name.split_once('.'),
-        ) {
-            problems.push(format!(
-                "table {} is of PostgreSQL schema {s}, and {} has no schemas; leave it out with --exclude-tables {}",
-                table.name,
-                target.kind(),
-                table.name
-            ));
-        }
-        if from == EngineKind::Postgres && target.kind() != EngineKind::Postgres {
-            for (k, v) in &table.options {
-                let what = match k.as_str() {
-                    "partition_by" => format!("is partitioned (PARTITION BY {v})"),
-                    "partition" => format!("is a partition of {} ({v})", table.inherits.join(", ")),
-                    _ => continue,
-                };
-                problems.push(format!(
-                    "table {} {what}, which {} cannot carry; leave the partitioned table and its partitions out with --exclude-tables",
-                    table.name,
-                    target.kind()
+        let base = plan.target_table.as_ref().unwrap_or(table);
+        let shaped = shape.table(base);
+        if shaped != *base {
+            if shaped.name != entry.name {
+                plan.mapping.push(format!(
+                    "created as table {} ({to} has no schemas)",
+                    shaped.name
                 ));
             }
+            plan.target_table = Some(shaped);
         }
+        let table = plan.target_table.as_ref().unwrap_or(table);
+        problems.extend(target.refuse_names(table));
         if table.columns.is_empty() && from != target.kind() {
             problems.push(format!(
                 "table {} has no columns, which only {from} allows; leave it out with --exclude-tables {}",
@@ -474,7 +514,18 @@ pub async fn make(
                 continue;
             }
             if let Constraint::ForeignKey(fk) = &c {
-                if !chosen.contains(&fk.ref_table.as_str())
+                if let Some(top) = manifest
+                    .schema
+                    .table(&fk.ref_table)
+                    .and_then(|_| shape.folded_into(&fk.ref_table))
+                {
+                    warnings.push(format!(
+                        "table {}: foreign key {} skipped: it references partition {}, which is not a table on {to} (its rows are in {})",
+                        table.name, fk.name, fk.ref_table, shape.target_name(top)
+                    ));
+                    continue;
+                }
+                if !chosen_targets.contains(&fk.ref_table.as_str())
                     && existing.table(&fk.ref_table).is_none()
                 {
                     warnings.push(format!(
@@ -503,7 +554,12 @@ pub async fn make(
         })
         .collect();
     let mut names: Vec<&str> = existing.tables.iter().map(|t| t.name.as_str()).collect();
-    names.extend(tables.iter().map(|p| p.name.as_str()));
+    names.extend(
+        tables
+            .iter()
+            .filter(|p| p.action != Action::Fold)
+            .map(|p| p.target()),
+    );
     names.sort_unstable();
     names.dedup();
     problems.extend(target.refuse_tables(&names));

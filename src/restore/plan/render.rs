@@ -25,8 +25,20 @@ impl Plan {
                 Action::Merge if t.had_rows => "merge into existing (it has rows)",
                 Action::Merge => "load through a staging table into existing",
                 Action::Keep => "keep the target's",
+                Action::Fold => "load partition",
             };
             s.push_str(&format!("  {verb} table {}", t.name));
+            if t.target() != t.name {
+                s.push_str(&format!(
+                    " {} {}",
+                    if t.action == Action::Fold {
+                        "into"
+                    } else {
+                        "as"
+                    },
+                    t.target()
+                ));
+            }
             if t.action != Action::Keep && self.live {
                 s.push_str(&format!(": copy about {} rows", t.rows));
             } else if t.action != Action::Keep {
@@ -90,9 +102,16 @@ impl Plan {
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or_default();
         if let Some(tables) = v.get_mut("tables").and_then(|t| t.as_array_mut()) {
-            for t in tables.iter_mut().filter_map(|t| t.as_object_mut()) {
+            for (t, p) in tables
+                .iter_mut()
+                .filter_map(|t| t.as_object_mut())
+                .zip(&self.tables)
+            {
                 for k in ["index", "out", "target_table"] {
                     t.remove(k);
+                }
+                if p.target() != p.name {
+                    t.insert("target".into(), p.target().into());
                 }
             }
         }

@@ -381,3 +381,4 @@ mod filmrental;
 mod hard_values;
 mod pgloader;
 mod spatial;
+mod pgschemas;
