@@ -483,8 +483,7 @@ pub(super) async fn introspect(
         tables: tables.into_iter().map(|(_, t)| t).collect(),
         enums,
         sequences,
-        extras: vec![],
-        roles: vec![],
+        ..Default::default()
     })
 }
 

@@ -11,17 +11,20 @@
 use super::acl;
 use super::conn::{col, server_err};
 use super::depend::{self, Entry, Registry};
+use super::largeobjects;
 use super::relations;
 use super::routines::{aggregates, casts, operators, routines};
 use super::uncarried;
 use crate::engine::{quote_ident, quote_literal, EngineError};
-use crate::model::{NativeObject, ObjectRef, Role, Schema, Section};
+use crate::model::{LargeObject, NativeObject, ObjectRef, Role, Schema, Section};
 use tokio_postgres::Client;
 
 /// What a dump carries besides its tables.
 pub(super) struct Objects {
     pub objects: Vec<NativeObject>,
     pub roles: Vec<Role>,
+    /// The large objects, with their sizes.
+    pub large_objects: Vec<LargeObject>,
     /// What it does not carry, named.
     pub warnings: Vec<String>,
 }
@@ -56,7 +59,8 @@ pub(super) fn object(
 /// Read every object the dump carries, in archive order (the restore
 /// sorts them), for the dumped tables of `schema`: every kind of the
 /// current schema `nsp`; of the other dumped `schemas`, the schema itself,
-/// sequences, views and routines (the rest are named as not carried).
+/// sequences, views and routines (the rest are named as not carried); the
+/// large objects.
 pub(super) async fn catalog(
     client: &Client,
     schema: &Schema,
@@ -118,6 +122,7 @@ pub(super) async fn catalog(
     }
     casts(client, &nsp, &mut reg, &mut out).await?;
     relations::objects(client, &nsp, here, schemas, schema, &mut reg, &mut out).await?;
+    let large_objects = largeobjects::catalog(client, &mut reg, &mut out).await?;
     depend::fill(client, &reg, &mut out).await?;
     acl::comments(client, &nsp, &reg, &mut out).await?;
     acl::labels(client, &nsp, &reg, &mut out).await?;
@@ -128,6 +133,7 @@ pub(super) async fn catalog(
     Ok(Objects {
         objects: out,
         roles,
+        large_objects,
         warnings,
     })
 }

@@ -45,10 +45,6 @@ fn queries() -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "large objects (the first 20 oids)",
-            "SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid LIMIT 20".into(),
-        ),
-        (
             "text search configurations",
             format!(
                 "SELECT c.cfgname::text FROM pg_ts_config c WHERE c.cfgnamespace = {here} AND {} ORDER BY 1",
