@@ -87,6 +87,14 @@ mod tests {
         ok("grant", "REVOKE EXECUTE ON FUNCTION f() FROM PUBLIC");
         bad("grant", "GRANT pg_execute_server_program TO \"x ON y\"");
         ok("owner", "ALTER TABLE t OWNER TO alice");
+        ok("owner", "ALTER LARGE OBJECT 16385 OWNER TO alice");
+        ok("large object", "SELECT pg_catalog.lo_create(16385)");
+        bad(
+            "large object",
+            "SELECT pg_catalog.lo_create(1); DROP TABLE t",
+        );
+        bad("large object", "SELECT pg_catalog.lo_create(99999999999)");
+        bad("large object", "SELECT pg_catalog.lo_unlink(16385)");
         bad("owner", "ALTER ROLE alice SUPERUSER");
         bad("owner", "ALTER SYSTEM SET x = 'OWNER TO'");
         ok("row security", "ALTER TABLE t ENABLE ROW LEVEL SECURITY");
