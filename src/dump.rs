@@ -142,7 +142,16 @@ pub async fn write_archive(
     }
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
 
-    let writer = ArchiveWriter::create(out, &schema)?;
+    let mut writer = ArchiveWriter::create(out, &schema)?;
+    // Large objects: one more work item, read after the tables.
+    let large_objects = Arc::new(schema.large_objects.clone());
+    if !large_objects.is_empty() {
+        let columns = crate::model::objects::LARGE_OBJECT_COLUMNS.map(String::from);
+        let i = writer.add_stream(crate::model::LARGE_OBJECTS, columns.to_vec())?;
+        if let Ok(mut q) = queue.lock() {
+            q.push_back((i, Part { filter: None }));
+        }
+    }
     let (raw_tx, raw_rx) = sync_channel::<RawChunk>(jobs);
     let (stored_tx, stored_rx) = sync_channel::<StoredChunk>(jobs);
     let compressors = Compressors::start(jobs, settings.level, raw_rx, stored_tx);
@@ -157,6 +166,7 @@ pub async fn write_archive(
     let read_tables = Arc::new(read_tables);
     let mut tasks = Vec::new();
     for _ in 0..jobs {
+        let large_objects = Arc::clone(&large_objects);
         let queue = Arc::clone(&queue);
         let source = Arc::clone(&source);
         let read_tables = Arc::clone(&read_tables);
@@ -167,15 +177,15 @@ pub async fn write_archive(
             loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                 let Some((i, part)) = next else { return Ok(()) };
-                let table = &read_tables[i];
                 let tx = raw_tx.clone();
-                let mut sink = ChunkSink::new(
-                    i,
-                    chunk_size,
-                    Box::new(move |c| tx.send(c).map_err(|_| SinkClosed)),
-                    Some(progress.table(i)),
-                );
-                let r = source.read(table, &part, &mut sink).await;
+                let handler = Box::new(move |c| tx.send(c).map_err(|_| SinkClosed));
+                let table = read_tables.get(i);
+                let mut sink =
+                    ChunkSink::new(i, chunk_size, handler, table.map(|_| progress.table(i)));
+                let r = match table {
+                    Some(table) => source.read(table, &part, &mut sink).await,
+                    None => source.read_large_objects(&large_objects, &mut sink).await,
+                };
                 if let Err(e) = r {
                     if let Ok(mut q) = queue.lock() {
                         q.clear();
@@ -183,7 +193,10 @@ pub async fn write_archive(
                     return Err(e);
                 }
                 sink.finish()?;
-                if remaining[i].fetch_sub(1, Ordering::AcqRel) == 1 {
+                if remaining
+                    .get(i)
+                    .is_some_and(|r| r.fetch_sub(1, Ordering::AcqRel) == 1)
+                {
                     progress.table_done(i);
                 }
             }
@@ -232,6 +245,7 @@ pub async fn write_archive(
         schema_blake3: String::new(),
         schema,
         tables: vec![],
+        streams: vec![],
     };
     // Test hook: killed here, an upload is open and nothing is published.
     // (On a blocking thread, so that a sleeping hook still lets an

@@ -30,6 +30,10 @@ pub struct Manifest {
     pub schema_blake3: String,
     pub schema: Schema,
     pub tables: Vec<TableEntry>,
+    /// Data that belongs to no table, chunked as a table's rows are; each
+    /// named by what the schema calls it (`schema.json` says what it is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<TableEntry>,
 }
 
 /// Where a dump came from.
@@ -52,7 +56,7 @@ pub struct AppMarker {
     pub applied: Vec<String>,
 }
 
-/// One table's data in the archive.
+/// One table's data (or a stream's) in the archive.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableEntry {
     pub name: String,
@@ -91,6 +95,9 @@ impl Manifest {
     }
     pub fn table(&self, name: &str) -> Option<&TableEntry> {
         self.tables.iter().find(|t| t.name == name)
+    }
+    pub fn stream(&self, name: &str) -> Option<&TableEntry> {
+        self.streams.iter().find(|t| t.name == name)
     }
 }
 

@@ -6,7 +6,8 @@
 use super::crypt::{AgeBlob, Identities, OpenError};
 use super::manifest::{ChunkEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
 use super::{ArchiveError, MANIFEST_MEMBER, MAX_CHUNK_BYTES, MAX_META_BYTES, SCHEMA_MEMBER};
-use crate::model::Schema;
+use crate::model::objects::LARGE_OBJECT_COLUMNS;
+use crate::model::{Schema, LARGE_OBJECTS};
 use crate::storage::{Blob, BlobCursor, Location, S3Config};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -230,8 +231,15 @@ impl ArchiveReader {
         let mut members: HashSet<&str> = HashSet::from([SCHEMA_MEMBER, MANIFEST_MEMBER]);
         let mut headers = Vec::new();
         let (mut rows, mut raw, mut stored) = (0u64, 0u64, 0u64);
-        for t in &self.manifest.tables {
-            if !names.insert(t.name.as_str()) {
+        let mut stream_names = HashSet::new();
+        let tables = self.manifest.tables.iter().map(|t| (t, false));
+        for (t, stream) in tables.chain(self.manifest.streams.iter().map(|t| (t, true))) {
+            let seen = if stream {
+                &mut stream_names
+            } else {
+                &mut names
+            };
+            if !seen.insert(t.name.as_str()) {
                 return bad(format!("table {} is listed twice", t.name));
             }
             let mut columns = HashSet::new();
@@ -296,7 +304,7 @@ impl ArchiveReader {
         let mut expected: HashMap<String, Option<u64>> = HashMap::new();
         expected.insert(SCHEMA_MEMBER.into(), None);
         expected.insert(MANIFEST_MEMBER.into(), None);
-        for t in &self.manifest.tables {
+        for t in self.manifest.tables.iter().chain(&self.manifest.streams) {
             expected.insert(format!("{}/header.csv", t.dir), None);
             for c in &t.chunks {
                 expected.insert(c.member.clone(), Some(c.stored_bytes));
@@ -374,6 +382,21 @@ impl ArchiveReader {
                 extra.name
             )));
         }
+        // The one stream there is: large objects, when the schema has some.
+        for s in &m.streams {
+            let known = s.name == LARGE_OBJECTS
+                && !schema.large_objects.is_empty()
+                && s.columns
+                    .iter()
+                    .map(String::as_str)
+                    .eq(LARGE_OBJECT_COLUMNS);
+            if !known {
+                return Err(self.bad_manifest(&format!(
+                    "stream {:?} is not one {SCHEMA_MEMBER} describes",
+                    s.name
+                )));
+            }
+        }
         self.manifest.schema = schema;
         Ok(())
     }
@@ -429,6 +452,34 @@ impl ArchiveReader {
             return Err(self.bad_manifest(&format!("member {name} is too large")));
         }
         self.read_at(off, size)
+    }
+
+    /// Read every chunk of every stream (data of no table): checksum,
+    /// decompression, records and row counts; the rows they hold.
+    pub fn check_streams(&self) -> Result<u64, ArchiveError> {
+        let mut total = 0;
+        for s in &self.manifest.streams {
+            for c in &s.chunks {
+                let csv = self.read_chunk(&s.name, c, true)?;
+                let mut dec = super::codec::ChunkDecoder::new(&csv, s.columns.len());
+                let bad = |reason: String| ArchiveError::BadChunk {
+                    path: self.path.clone(),
+                    table: s.name.clone(),
+                    member: c.member.clone(),
+                    reason,
+                };
+                while dec.next_row().map_err(|e| bad(e.to_string()))? {}
+                if dec.row_number() != c.rows {
+                    return Err(bad(format!(
+                        "holds {} rows, the manifest says {}",
+                        dec.row_number(),
+                        c.rows
+                    )));
+                }
+                total += c.rows;
+            }
+        }
+        Ok(total)
     }
 
     /// Check a chunk's size and BLAKE3 checksum without decompressing it.
@@ -546,6 +597,7 @@ fn empty_manifest() -> Manifest {
         schema_blake3: String::new(),
         schema: Default::default(),
         tables: vec![],
+        streams: vec![],
     }
 }
 

@@ -103,7 +103,10 @@ pub struct ArchiveWriter {
     tar: Option<tar::Builder<Sink>>,
     display: PathBuf,
     mtime: u64,
+    /// The schema's tables, then the streams.
     tables: Vec<TableEntry>,
+    /// How many of `tables` are tables.
+    n_tables: usize,
     schema_blake3: String,
 }
 
@@ -161,33 +164,48 @@ impl ArchiveWriter {
             display: path.to_path_buf(),
             mtime,
             tables: Vec::new(),
+            n_tables: schema.tables.len(),
             schema_blake3: blake3::hash(&schema_json).to_hex().to_string(),
         };
         w.append(SCHEMA_MEMBER, &schema_json)?;
-        for (i, t) in schema.tables.iter().enumerate() {
-            let dir = member_dir(i, &t.name);
+        for t in &schema.tables {
             let columns: Vec<String> = t.data_columns().map(|c| c.name.clone()).collect();
-            let mut header = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(Vec::new());
-            header
-                .write_record(&columns)
-                .map_err(|e| io_err(path)(io::Error::other(e)))?;
-            let header = header
-                .into_inner()
-                .map_err(|e| io_err(path)(io::Error::other(e.to_string())))?;
-            w.append(&format!("{dir}/header.csv"), &header)?;
-            w.tables.push(TableEntry {
-                name: t.name.clone(),
-                dir,
-                columns,
-                rows: 0,
-                raw_bytes: 0,
-                stored_bytes: 0,
-                chunks: Vec::new(),
-            });
+            w.add_entry(&t.name, columns)?;
         }
         Ok(w)
+    }
+
+    /// Start a table's (or stream's) directory with its header.
+    fn add_entry(&mut self, name: &str, columns: Vec<String>) -> Result<usize, ArchiveError> {
+        let i = self.tables.len();
+        let dir = member_dir(i, name);
+        let path = self.display.clone();
+        let mut header = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        header
+            .write_record(&columns)
+            .map_err(|e| io_err(&path)(io::Error::other(e)))?;
+        let header = header
+            .into_inner()
+            .map_err(|e| io_err(&path)(io::Error::other(e.to_string())))?;
+        self.append(&format!("{dir}/header.csv"), &header)?;
+        self.tables.push(TableEntry {
+            name: name.to_string(),
+            dir,
+            columns,
+            rows: 0,
+            raw_bytes: 0,
+            stored_bytes: 0,
+            chunks: Vec::new(),
+        });
+        Ok(i)
+    }
+
+    /// Add a stream (data of no table) with `columns`; its chunks are
+    /// [`StoredChunk`]s of the number returned. Call before any chunk.
+    pub fn add_stream(&mut self, name: &str, columns: Vec<String>) -> Result<usize, ArchiveError> {
+        self.add_entry(name, columns)
     }
 
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), ArchiveError> {
@@ -225,14 +243,16 @@ impl ArchiveWriter {
 
     /// Table entries so far (rows and chunks per table).
     pub fn tables(&self) -> &[TableEntry] {
-        &self.tables
+        &self.tables[..self.n_tables.min(self.tables.len())]
     }
 
     /// Write the manifest and make the archive visible under its name.
     /// `manifest.tables` and `schema_blake3` are filled in here.
     /// Returns the archive's final path.
     pub fn finish(mut self, mut manifest: Manifest) -> Result<PathBuf, ArchiveError> {
-        manifest.tables = std::mem::take(&mut self.tables);
+        let mut tables = std::mem::take(&mut self.tables);
+        manifest.streams = tables.split_off(self.n_tables.min(tables.len()));
+        manifest.tables = tables;
         manifest.schema_blake3 = self.schema_blake3.clone();
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| io_err(&self.display)(io::Error::other(e)))?;

@@ -35,6 +35,10 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
                 "warnings": m.warnings,
                 "rows": m.total_rows(), "raw_bytes": m.raw_bytes(), "stored_bytes": m.stored_bytes(),
                 "tables": tables,
+                "large_objects": {
+                    "count": m.schema.large_objects.len(),
+                    "bytes": m.schema.large_objects.iter().map(|o| o.bytes).sum::<u64>(),
+                },
                 "objects": m.schema.extras.iter().map(|x| serde_json::json!({
                     "kind": x.kind, "name": x.name, "table": x.table,
                 })).collect::<Vec<_>>(),
@@ -89,6 +93,17 @@ pub fn run(args: InspectArgs, g: &Global) -> Result<()> {
         human_bytes(m.stored_bytes()),
         m.raw_bytes() as f64 / m.stored_bytes().max(1) as f64
     );
+    if !m.schema.large_objects.is_empty() {
+        let lo = &m.schema.large_objects;
+        let stored: u64 = m.streams.iter().map(|s| s.stored_bytes).sum();
+        println!(
+            "large     {} large objects, {} ({} bytes) stored as {}",
+            lo.len(),
+            human_bytes(lo.iter().map(|o| o.bytes).sum()),
+            lo.iter().map(|o| o.bytes).sum::<u64>(),
+            human_bytes(stored)
+        );
+    }
     // Views, routines, triggers, events: how many of each kind.
     let mut kinds: Vec<(&str, usize)> = Vec::new();
     for x in &m.schema.extras {

@@ -74,6 +74,7 @@ pub fn run(mut args: VerifyArgs, g: &Global, ran: &mut Ran) -> Result<()> {
         }
     }
     let hashes = hash_chunks(&reader, jobs(args.jobs))?;
+    reader.check_streams()?;
     let mut checks = Vec::new();
     for (t, hash) in m.tables.iter().zip(hashes) {
         if hash.rows != t.rows {

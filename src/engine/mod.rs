@@ -137,6 +137,22 @@ pub trait Source: Send + Sync {
         part: &Part,
         sink: &mut ChunkSink,
     ) -> Result<(), EngineError>;
+    /// Stream the bytes of `objects` (the schema's large objects) into
+    /// `sink` as rows of [`crate::model::objects::LARGE_OBJECT_COLUMNS`],
+    /// in pieces of bounded size, each object's in order.
+    async fn read_large_objects(
+        &self,
+        objects: &[crate::model::LargeObject],
+        sink: &mut ChunkSink,
+    ) -> Result<(), EngineError> {
+        let _ = sink;
+        match objects.is_empty() {
+            true => Ok(()),
+            false => Err(EngineError::Unsupported(
+                "large objects cannot be read from this engine".into(),
+            )),
+        }
+    }
     /// What identifies the database read: the server and the database on
     /// it, however it was reached (see [`Catalog::identity`]).
     async fn identity(&self) -> Result<String, EngineError>;

@@ -45,6 +45,7 @@ pub(super) fn said_problem(kind: &str, ddl: &str) -> Option<Option<String>> {
         "OPERATOR",
         "STATISTICS",
         "SCHEMA",
+        "LARGE",
     ];
     let ok = match kind {
         "comment" => starts(&["COMMENT", "ON"]),
@@ -63,6 +64,11 @@ pub(super) fn said_problem(kind: &str, ddl: &str) -> Option<Option<String>> {
                 || starts(&["ALTER", "STATISTICS"])
         }
         "domain constraint" => starts(&["ALTER", "DOMAIN"]) && w.iter().any(|x| x == "ADD"),
+        // Exactly `SELECT pg_catalog.lo_create(OID)`.
+        "large object" => ddl
+            .strip_prefix("SELECT pg_catalog.lo_create(")
+            .and_then(|d| d.strip_suffix(')'))
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()) && n.parse::<u32>().is_ok()),
         _ => return None,
     };
     Some((!ok).then(|| format!("it is not the statement of a {kind}")))
@@ -81,6 +87,14 @@ mod tests {
         ok("grant", "REVOKE EXECUTE ON FUNCTION f() FROM PUBLIC");
         bad("grant", "GRANT pg_execute_server_program TO \"x ON y\"");
         ok("owner", "ALTER TABLE t OWNER TO alice");
+        ok("owner", "ALTER LARGE OBJECT 16385 OWNER TO alice");
+        ok("large object", "SELECT pg_catalog.lo_create(16385)");
+        bad(
+            "large object",
+            "SELECT pg_catalog.lo_create(1); DROP TABLE t",
+        );
+        bad("large object", "SELECT pg_catalog.lo_create(99999999999)");
+        bad("large object", "SELECT pg_catalog.lo_unlink(16385)");
         bad("owner", "ALTER ROLE alice SUPERUSER");
         bad("owner", "ALTER SYSTEM SET x = 'OWNER TO'");
         ok("row security", "ALTER TABLE t ENABLE ROW LEVEL SECURITY");

@@ -461,7 +461,12 @@ pub fn strip_code(schema: &mut Schema, from: EngineKind) -> Vec<String> {
     let mut warnings = Vec::new();
     // One line per kind: an archive may hold hundreds of grants.
     let mut by_kind: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for x in schema.extras.drain(..) {
+    // Large objects are data: they stay (what is said about them goes).
+    let (kept, code): (Vec<_>, Vec<_>) = std::mem::take(&mut schema.extras)
+        .into_iter()
+        .partition(|x| x.kind == crate::model::objects::LARGE_OBJECT_KIND);
+    schema.extras = kept;
+    for x in code {
         by_kind
             .entry(x.kind.clone())
             .or_default()

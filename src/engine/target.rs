@@ -276,6 +276,25 @@ pub trait BulkLoad: Send + Sync {
         label: &str,
         mark: Option<ChunkMark>,
     ) -> Result<u64, EngineError>;
+
+    /// Write one chunk of large-object pieces (rows of
+    /// [`crate::model::objects::LARGE_OBJECT_COLUMNS`]) at their offsets,
+    /// atomically, with `mark` as [`BulkLoad::load`] does; pieces of
+    /// objects not in `only` are read and skipped. A piece at offset 0
+    /// empties its object first, so an object written again never keeps
+    /// bytes of before. Returns the rows read.
+    async fn load_large_objects(
+        &self,
+        rows: &mut dyn Rows,
+        only: &std::collections::HashSet<u32>,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        let _ = (rows, only, label, mark);
+        Err(EngineError::Unsupported(
+            "large objects cannot be written to this engine".into(),
+        ))
+    }
 }
 
 /// The restore journal kept in the target, and the chunks it has loaded.

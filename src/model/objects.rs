@@ -59,6 +59,25 @@ pub struct Role {
     pub member_of: Vec<String>,
 }
 
+/// The archive stream holding large objects' bytes: rows of
+/// [`LARGE_OBJECT_COLUMNS`], each a piece of one object at its offset.
+pub const LARGE_OBJECTS: &str = "large objects";
+/// The columns of [`LARGE_OBJECTS`]: the object's number, the piece's
+/// offset in it, and the piece's bytes (hex).
+pub const LARGE_OBJECT_COLUMNS: [&str; 3] = ["oid", "offset", "data"];
+/// The kind of the object (in `extras`) that creates a large object.
+pub const LARGE_OBJECT_KIND: &str = "large object";
+
+/// A large object: bytes stored outside any table, named by a number
+/// (PostgreSQL `pg_largeobject`); it is created, owned, granted and
+/// commented as an object of kind [`LARGE_OBJECT_KIND`] named by `oid`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LargeObject {
+    pub oid: u32,
+    /// Its size.
+    pub bytes: u64,
+}
+
 /// When a restore creates an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
@@ -84,6 +103,7 @@ pub fn kind_rank(kind: &str) -> u8 {
         "aggregate" => 6,
         "operator" => 7,
         "cast" => 8,
+        "large object" => 9,
         "column option" => 9,
         "table option" => 10,
         "view" => 11,

@@ -109,10 +109,11 @@ pub async fn execute(
         failpoint("relaxed");
         phases::prepare::create(&mut cx).await?;
         failpoint("created");
-        phases::load::load(&cx).await.context(
+        let stopped =
             "the restore stopped part way; the target keeps the chunks loaded and the journal: \
-             remove the cause, then finish with --resume (or undo with --abandon)",
-        )?;
+             remove the cause, then finish with --resume (or undo with --abandon)";
+        phases::load::load(&cx).await.context(stopped)?;
+        phases::large_objects::load(&cx).await.context(stopped)?;
         cx.journal.phase = Phase::Loaded;
         cx.journal.save(cx.target.as_ref()).await?;
         failpoint("loaded");

@@ -297,13 +297,13 @@ pub fn run(req: Request) -> Result<Outcome> {
         if let Some(reader) = &reader {
             // A damaged chunk found mid-load would leave partial tables
             // behind: check every checksum before anything is written.
+            let streams = reader.manifest().streams.iter();
             let chunks: Vec<(&str, &crate::archive::manifest::ChunkEntry)> = plan
                 .tables
                 .iter()
-                .flat_map(|t| {
-                    let e = &reader.manifest().tables[t.index];
-                    e.chunks.iter().map(move |c| (e.name.as_str(), c))
-                })
+                .map(|t| &reader.manifest().tables[t.index])
+                .chain(streams)
+                .flat_map(|e| e.chunks.iter().map(move |c| (e.name.as_str(), c)))
                 .collect();
             tokio::task::block_in_place(|| check_chunks(reader, &chunks, jobs))?;
         }

@@ -60,6 +60,21 @@ impl Drop for Roles {
     }
 }
 
+/// The large objects of `db` as psql shows them: number, size, MD5 of the
+/// bytes, comment, and (when `owned`) owner and privileges (in grantee
+/// order: the order of grants is not kept).
+fn large_objects(db: &PgDb, owned: bool) -> String {
+    let who = if owned {
+        ", m.lomowner::regrole, (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(m.lomacl) a)"
+    } else {
+        ""
+    };
+    db.sql(&format!(
+        "SELECT m.oid, length(lo_get(m.oid)), md5(lo_get(m.oid)), obj_description(m.oid, 'pg_largeobject'){who}
+           FROM pg_largeobject_metadata m ORDER BY 1"
+    ))
+}
+
 /// The fixture loaded into a new database, and its archive.
 fn dumped(roles: &Roles, dir: &tempfile::TempDir) -> (PgDb, String) {
     let src = PgDb::new("haul_pgobj");
@@ -82,6 +97,21 @@ fn every_object_kind_round_trips_with_owners_and_privileges() {
         &pg_snapshot_with(&target, true),
         &pg_snapshot_with(&src, true),
         "objects restored",
+    );
+    // Large objects: the same numbers (the oid column refers to them),
+    // bytes, comments, owners and grants.
+    let los = large_objects(&src, true);
+    assert_eq!(los.lines().count(), 5, "{los}");
+    assert!(
+        los.contains("|1120000|") && los.contains("a greeting"),
+        "{los}"
+    );
+    assert_eq!(large_objects(&target, true), los);
+    let inspect = haul(&["inspect", &archive]);
+    assert!(
+        inspect.stdout.contains("5 large objects, ") && inspect.stdout.contains("(1120038 bytes)"),
+        "{}",
+        inspect.stdout
     );
     // Rows of tables without data columns, and a parent's own rows.
     assert_eq!(target.sql("SELECT count(*) FROM heartbeat").trim(), "2");
@@ -145,6 +175,7 @@ fn every_object_kind_round_trips_with_owners_and_privileges() {
         &pg_snapshot_with(&src, true),
         "objects restored again with --clean",
     );
+    assert_eq!(large_objects(&target, true), los);
 }
 
 #[test]
@@ -179,6 +210,14 @@ fn no_owner_and_no_privileges_leave_them_out() {
             .sql("SELECT relowner::regrole FROM pg_class WHERE relname = 'documents'")
             .trim(),
         "postgres"
+    );
+    // Large objects too: their bytes and comments, no owner, no grant.
+    assert_eq!(large_objects(&target, false), large_objects(&src, false));
+    assert_eq!(
+        target
+            .sql("SELECT count(*) FROM pg_largeobject_metadata WHERE lomowner <> 'postgres'::regrole OR lomacl IS NOT NULL")
+            .trim(),
+        "0"
     );
 }
 
@@ -251,7 +290,66 @@ fn a_restore_killed_between_objects_resumes_to_the_same_schema() {
         let r = haul(&[&args[..], &["--resume"]].concat());
         assert_eq!(r.code, 0, "{point}: resume: {}", r.stderr);
         assert_same(&pg_snapshot_with(&target, true), &expected, point);
+        assert_eq!(large_objects(&target, true), large_objects(&src, true));
     }
+}
+
+#[test]
+fn large_objects_resume_mid_way_and_copy() {
+    let roles = Roles::new();
+    let src = PgDb::new("haul_pglo");
+    src.script(&roles.fixture());
+    let expected = large_objects(&src, true);
+    let dir = tempdir();
+    // Small chunks: the large objects' bytes span several.
+    let archive = dir.path().join("lo.haul").display().to_string();
+    let r = haul(&["dump", &src.url(), "-o", &archive, "--chunk-size", "300000"]);
+    assert_eq!(r.code, 0, "dump: {}", r.stderr);
+    let m = manifest(std::path::Path::new(&archive));
+    let stream = &m["streams"][0];
+    assert_eq!(stream["name"], "large objects", "{m}");
+    assert!(stream["chunks"].as_array().unwrap().len() >= 4, "{stream}");
+    // verify reads them (a damaged chunk of theirs would fail it).
+    let v = haul(&["verify", &archive]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    // Killed after the second chunk of large objects is in (the big one is
+    // half written), then resumed: every object whole, none twice.
+    let target = PgDb::new("haul_pglo_r");
+    let args = ["restore", &archive, &target.url(), "-q"];
+    let killed = haul_env(&args, &[("HAUL_FAILPOINT", "large-objects:2")]);
+    assert_eq!(killed.code, -1, "{}", killed.all());
+    let partial = large_objects(&target, true);
+    assert_ne!(partial, expected, "killed before the bytes were all in");
+    let r = haul(&[&args[..], &["--resume"]].concat());
+    assert_eq!(r.code, 0, "resume: {}", r.stderr);
+    assert_eq!(large_objects(&target, true), expected);
+    assert_same(
+        &pg_snapshot_with(&target, true),
+        &pg_snapshot_with(&src, true),
+        "resumed",
+    );
+    // A copy carries them the same way.
+    let copied = PgDb::new("haul_pglo_c");
+    let r = haul(&["copy", &src.url(), &copied.url(), "--chunk-size", "300000"]);
+    assert_eq!(r.code, 0, "copy: {}", r.stderr);
+    assert_eq!(large_objects(&copied, true), expected);
+    // Into another engine they are named, not carried.
+    let lite = SqliteDb::new("pglo");
+    let r = haul(&[
+        "restore",
+        &archive,
+        &lite.url(),
+        "--exclude-tables",
+        "heartbeat",
+    ]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let first = expected.split('|').next().unwrap_or_default().trim();
+    assert!(
+        r.stderr.contains("5 large objects not created")
+            && r.stderr.contains(&format!("large object {first}")),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

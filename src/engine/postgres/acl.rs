@@ -128,6 +128,7 @@ const OWNED: &[(&str, &str)] = &[
     ("pg_collation", "collowner"),
     ("pg_operator", "oprowner"),
     ("pg_statistic_ext", "stxowner"),
+    ("pg_largeobject_metadata", "lomowner"),
 ];
 
 /// `ALTER ... OWNER TO` for every named object with an owner of its own.
@@ -188,6 +189,7 @@ const GRANTED: &[(&str, &str, &str, &str)] = &[
     ("pg_proc", "proacl", "proowner", "'f'"),
     ("pg_type", "typacl", "typowner", "'T'"),
     ("pg_namespace", "nspacl", "nspowner", "'n'"),
+    ("pg_largeobject_metadata", "lomacl", "lomowner", "'L'"),
 ];
 
 /// `GRANT` and `REVOKE` for every named object whose privileges differ

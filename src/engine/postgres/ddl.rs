@@ -133,14 +133,14 @@ pub(super) fn long_names(table: &Table) -> Vec<String> {
 /// else (the other objects come in `Ddl::create_objects`).
 pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
     let mut sql = Vec::new();
-    for e in &schema.enums {
+    let enums = schema.enums.iter().map(|e| {
         let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
-        sql.push(format!(
+        format!(
             "DO $haul$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $haul$",
-            quote_ident(&e.name),
+            qtable(&e.name),
             labels.join(", ")
-        ));
-    }
+        )
+    });
     let owned = schema.tables.iter().flat_map(|t| {
         t.columns.iter().filter_map(|c| {
             let ai = c.auto_increment.as_ref()?;
@@ -157,6 +157,7 @@ pub(super) fn prepare_sql(schema: &Schema) -> Vec<String> {
             quote_ident(&x.name)
         ));
     }
+    sql.extend(enums);
     for s in owned.chain(schema.sequences.iter()) {
         sql.push(format!(
             "CREATE SEQUENCE IF NOT EXISTS {} {}",

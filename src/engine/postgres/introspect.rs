@@ -6,6 +6,7 @@
 //! as they are; a table of another schema `s` is named `s.table`.
 
 use super::conn::{col, server_err};
+use super::objects::{arch_sql, dumped_sql};
 use super::types::neutral_type;
 use crate::engine::EngineError;
 use crate::model::*;
@@ -73,10 +74,14 @@ pub(super) async fn introspect(
     let enum_ctx = ctx("enum");
     for r in client
         .query(
-            "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
-               FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
-              WHERE t.typnamespace = current_schema()::regnamespace AND current_schema() = ANY($1)
-              GROUP BY t.typname ORDER BY t.typname",
+            &format!(
+                "SELECT {name}, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+                   FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+                  WHERE {}
+                  GROUP BY t.oid ORDER BY 1",
+                dumped_sql("t.typnamespace", 1),
+                name = arch_sql("t.typnamespace", "t.typname"),
+            ),
             &[&schemas],
         )
         .await
@@ -191,13 +196,20 @@ pub(super) async fn introspect(
     let column_ctx = ctx("column");
     let cols = client
         .query(
-            "SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
+            &format!(
+                "SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
                     a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
                     a.attgenerated::text, t.typname::text, t.typtype::text, a.atttypmod,
                     col_description(a.attrelid, a.attnum),
-                    CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+                    CASE WHEN a.attcollation = t.typcollation THEN NULL
+                         WHEN co.collnamespace IN (current_schema()::regnamespace, 'pg_catalog'::regnamespace)
+                         THEN co.collname::text
+                         ELSE (SELECT chr(34) || replace(z.nspname, chr(34), chr(34) || chr(34)) || chr(34)
+                                 FROM pg_namespace z WHERE z.oid = co.collnamespace)
+                              || '.' || chr(34) || replace(co.collname, chr(34), chr(34) || chr(34)) || chr(34) END,
                     pg_get_serial_sequence(format('%I.%I', c.relnamespace::regnamespace, c.relname), a.attname),
-                    et.typname::text, et.typtype::text, a.attislocal, a.atttypid, coalesce(et.oid, 0)
+                    et.typname::text, et.typtype::text, a.attislocal, a.atttypid, coalesce(et.oid, 0),
+                    {}, CASE WHEN et.oid IS NOT NULL THEN {} END
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
                JOIN pg_type t ON t.oid = a.atttypid
@@ -206,6 +218,9 @@ pub(super) async fn introspect(
                LEFT JOIN pg_collation co ON co.oid = a.attcollation
               WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attrelid, a.attnum",
+                arch_sql("t.typnamespace", "t.typname"),
+                arch_sql("et.typnamespace", "et.typname")
+            ),
             &[&oids],
         )
         .await
@@ -219,6 +234,9 @@ pub(super) async fn introspect(
         let typtype: String = col(&r, 8, &column_ctx)?;
         let typmod: i32 = col(&r, 9, &column_ctx)?;
         let elem: Option<String> = col(&r, 13, &column_ctx)?;
+        // Enums are known by the archive's names of their types.
+        let type_key: String = col(&r, 18, &column_ctx)?;
+        let elem_key: Option<String> = col(&r, 19, &column_ctx)?;
         let base = |b: &DomainBase| b.neutral(&enum_map);
         let ty = match (domains.get(&col::<u32>(&r, 16, &column_ctx)?), &elem) {
             // A domain's values are its base type's.
@@ -228,13 +246,15 @@ pub(super) async fn introspect(
                 let etype: String = col(&r, 14, &column_ctx)?;
                 let element = match domains.get(&col::<u32>(&r, 17, &column_ctx)?) {
                     Some(b) => base(b),
-                    None => neutral_type(e, &etype, typmod, enum_map.get(e)),
+                    None => {
+                        neutral_type(e, &etype, typmod, elem_key.and_then(|k| enum_map.get(&k)))
+                    }
                 };
                 NeutralType::Array {
                     element: Box::new(element),
                 }
             }
-            (None, None) => neutral_type(&typname, &typtype, typmod, enum_map.get(&typname)),
+            (None, None) => neutral_type(&typname, &typtype, typmod, enum_map.get(&type_key)),
         };
         let identity: String = col(&r, 5, &column_ctx)?;
         let generated: String = col(&r, 6, &column_ctx)?;
@@ -486,8 +506,7 @@ pub(super) async fn introspect(
         tables: tables.into_iter().map(|(_, t)| t).collect(),
         enums,
         sequences,
-        extras: vec![],
-        roles: vec![],
+        ..Default::default()
     })
 }
 
@@ -550,10 +569,10 @@ pub(super) async fn refuse_unsupported(
         .query(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), cn.nspname::text,
                     CASE WHEN tc.relkind IS NOT NULL AND tc.relkind <> 'c'
-                         THEN 'the row type of ' || tc.relname::text
+                         THEN 'the row type of ' || tc.relname::text || ', which haul cannot restore yet'
                          ELSE CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'a domain'
                                    WHEN 'c' THEN 'a composite' WHEN 'e' THEN 'an enum' ELSE 'a range' END
-                              || ' type of schema ' || n.nspname::text END
+                              || ' type of schema ' || n.nspname::text || ', which the dump leaves out' END
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
                JOIN pg_namespace cn ON cn.oid = c.relnamespace
@@ -565,7 +584,7 @@ pub(super) async fn refuse_unsupported(
                 AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
                 AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'e', 'r', 'm')
                 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                AND (n.oid <> current_schema()::regnamespace OR (tc.relkind IS NOT NULL AND tc.relkind <> 'c'))
+                AND (n.nspname <> ALL($1) OR (tc.relkind IS NOT NULL AND tc.relkind <> 'c'))
               ORDER BY 4, 1, 2",
             &[&schemas],
         )
@@ -582,7 +601,7 @@ pub(super) async fn refuse_unsupported(
         let table = archive_name(default, &nsp, &rel);
         if filter.wants(&table) {
             return Err(EngineError::Refused(format!(
-                "table {table}, column {column}: type {ty} is {what}, which haul cannot restore yet; \
+                "table {table}, column {column}: type {ty} is {what}; \
                  leave the table out with --exclude-tables {table}"
             )));
         }
@@ -594,6 +613,8 @@ pub(super) async fn refuse_unsupported(
 /// values are.
 struct DomainBase {
     typname: String,
+    /// The archive's name of the type (an enum's key).
+    key: String,
     typtype: String,
     typmod: i32,
     /// The element type's name and kind, for a domain over an array.
@@ -604,13 +625,13 @@ impl DomainBase {
     fn neutral(&self, enums: &HashMap<String, Vec<String>>) -> NeutralType {
         match &self.element {
             Some((e, t)) => NeutralType::Array {
-                element: Box::new(neutral_type(e, t, self.typmod, enums.get(e))),
+                element: Box::new(neutral_type(e, t, self.typmod, enums.get(&self.key))),
             },
             None => neutral_type(
                 &self.typname,
                 &self.typtype,
                 self.typmod,
-                enums.get(&self.typname),
+                enums.get(&self.key),
             ),
         }
     }
@@ -622,15 +643,20 @@ async fn domain_bases(client: &Client) -> Result<HashMap<u32, DomainBase>, Engin
     let mut out = HashMap::new();
     for r in client
         .query(
-            "WITH RECURSIVE d AS (
+            &format!(
+                "WITH RECURSIVE d AS (
                  SELECT t.oid AS domain, t.typbasetype AS base, t.typtypmod AS typmod
                    FROM pg_type t WHERE t.typtype = 'd'
                  UNION ALL
                  SELECT d.domain, b.typbasetype, CASE WHEN d.typmod <> -1 THEN d.typmod ELSE b.typtypmod END
                    FROM d JOIN pg_type b ON b.oid = d.base WHERE b.typtype = 'd')
-             SELECT d.domain, b.typname::text, b.typtype::text, d.typmod, et.typname::text, et.typtype::text
+             SELECT d.domain, b.typname::text, b.typtype::text, d.typmod, et.typname::text, et.typtype::text,
+                    coalesce({}, {})
                FROM d JOIN pg_type b ON b.oid = d.base AND b.typtype <> 'd'
                LEFT JOIN pg_type et ON et.oid = b.typelem AND b.typcategory = 'A'",
+                arch_sql("et.typnamespace", "et.typname"),
+                arch_sql("b.typnamespace", "b.typname")
+            ),
             &[],
         )
         .await
@@ -644,6 +670,7 @@ async fn domain_bases(client: &Client) -> Result<HashMap<u32, DomainBase>, Engin
             col::<u32>(&r, 0, ctx)?,
             DomainBase {
                 typname: col(&r, 1, ctx)?,
+                key: col(&r, 6, ctx)?,
                 typtype: col(&r, 2, ctx)?,
                 typmod: col(&r, 3, ctx)?,
                 element,

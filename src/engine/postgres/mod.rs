@@ -13,6 +13,7 @@ mod copy_text;
 mod ddl;
 mod depend;
 mod introspect;
+mod largeobjects;
 mod load;
 mod objects;
 mod postgis;

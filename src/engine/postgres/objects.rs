@@ -11,17 +11,21 @@
 use super::acl;
 use super::conn::{col, server_err};
 use super::depend::{self, Entry, Registry};
+use super::largeobjects;
+use super::qtable;
 use super::relations;
 use super::routines::{aggregates, casts, operators, routines};
 use super::uncarried;
 use crate::engine::{quote_ident, quote_literal, EngineError};
-use crate::model::{NativeObject, ObjectRef, Role, Schema, Section};
+use crate::model::{LargeObject, NativeObject, ObjectRef, Role, Schema, Section};
 use tokio_postgres::Client;
 
 /// What a dump carries besides its tables.
 pub(super) struct Objects {
     pub objects: Vec<NativeObject>,
     pub roles: Vec<Role>,
+    /// The large objects, with their sizes.
+    pub large_objects: Vec<LargeObject>,
     /// What it does not carry, named.
     pub warnings: Vec<String>,
 }
@@ -32,6 +36,35 @@ pub(super) fn not_member(class: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{class}'::regclass \
          AND e.objid = {oid} AND e.deptype IN ('e', 'i'))"
+    )
+}
+
+/// SQL: how the archive names the object `name` (SQL, a `name` column) of
+/// namespace `ns` (SQL, an oid): as it is in the current schema,
+/// `schema.name` in another.
+pub(super) fn arch_sql(ns: &str, name: &str) -> String {
+    format!(
+        "CASE WHEN {ns} = current_schema()::regnamespace THEN {name}::text \
+         ELSE (SELECT z.nspname::text FROM pg_namespace z WHERE z.oid = {ns}) || '.' || {name}::text END"
+    )
+}
+
+/// SQL: how the archive names relation `c` (an alias of `pg_class`).
+pub(super) fn rel_sql(c: &str) -> String {
+    arch_sql(&format!("{c}.relnamespace"), &format!("{c}.relname"))
+}
+
+/// SQL: namespace `ns` (SQL, an oid) is one of the schemas `$n` names.
+pub(super) fn dumped_sql(ns: &str, n: usize) -> String {
+    format!("{ns} IN (SELECT z.oid FROM pg_namespace z WHERE z.nspname = ANY(${n}))")
+}
+
+/// SQL: an object of namespace `ns` (SQL, an oid) named `name` (SQL, a
+/// `name` column), quoted, schema-qualified unless of the current schema.
+pub(super) fn qualified_sql(ns: &str, name: &str) -> String {
+    format!(
+        "CASE WHEN {ns} = current_schema()::regnamespace THEN quote_ident({name}) \
+         ELSE (SELECT quote_ident(z.nspname) FROM pg_namespace z WHERE z.oid = {ns}) || '.' || quote_ident({name}) END"
     )
 }
 
@@ -56,7 +89,8 @@ pub(super) fn object(
 /// Read every object the dump carries, in archive order (the restore
 /// sorts them), for the dumped tables of `schema`: every kind of the
 /// current schema `nsp`; of the other dumped `schemas`, the schema itself,
-/// sequences, views and routines (the rest are named as not carried).
+/// sequences, views and routines (the rest are named as not carried); the
+/// large objects.
 pub(super) async fn catalog(
     client: &Client,
     schema: &Schema,
@@ -106,28 +140,26 @@ pub(super) async fn catalog(
     }
     relations::register_tables(client, &nsp, schemas, schema, &mut reg).await?;
     extensions(client, &nsp, &mut reg, &mut out).await?;
-    if here {
-        collations(client, &nsp, &mut reg, &mut out).await?;
-        types(client, &nsp, schema, &mut reg, &mut out).await?;
-        domains(client, &nsp, &mut reg, &mut out).await?;
-    }
+    collations(client, &nsp, schemas, &mut reg, &mut out).await?;
+    types(client, &nsp, schemas, schema, &mut reg, &mut out).await?;
+    domains(client, &nsp, schemas, &mut reg, &mut out).await?;
     routines(client, &nsp, schemas, &mut reg, &mut out).await?;
-    if here {
-        aggregates(client, &nsp, &mut reg, &mut out).await?;
-        operators(client, &nsp, &mut reg, &mut out).await?;
-    }
+    aggregates(client, &nsp, schemas, &mut reg, &mut out).await?;
+    operators(client, &nsp, schemas, &mut reg, &mut out).await?;
     casts(client, &nsp, &mut reg, &mut out).await?;
-    relations::objects(client, &nsp, here, schemas, schema, &mut reg, &mut out).await?;
+    relations::objects(client, &nsp, schemas, schema, &mut reg, &mut out).await?;
+    let large_objects = largeobjects::catalog(client, &mut reg, &mut out).await?;
     depend::fill(client, &reg, &mut out).await?;
     acl::comments(client, &nsp, &reg, &mut out).await?;
     acl::labels(client, &nsp, &reg, &mut out).await?;
     acl::owners(client, &nsp, &reg, &mut out).await?;
     acl::grants(client, &nsp, &reg, &mut out).await?;
     let roles = acl::roles(client, &out).await?;
-    let warnings = uncarried::warnings(client, schema, &others).await?;
+    let warnings = uncarried::warnings(client, schema, schemas).await?;
     Ok(Objects {
         objects: out,
         roles,
+        large_objects,
         warnings,
     })
 }
@@ -159,22 +191,25 @@ async fn extensions(
 async fn collations(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the collation catalog";
     let sql = format!(
-        "SELECT c.oid, c.collname::text, c.collprovider::text, c.collisdeterministic,
+        "SELECT c.oid, {}, c.collprovider::text, c.collisdeterministic,
                 c.collcollate::text, c.collctype::text,
                 coalesce(to_jsonb(c)->>'colliculocale', to_jsonb(c)->>'colllocale'),
-                to_jsonb(c)->>'collicurules'
+                to_jsonb(c)->>'collicurules', c.collnamespace::regnamespace::text
            FROM pg_collation c
-          WHERE c.collnamespace = current_schema()::regnamespace AND {}
+          WHERE {} AND {}
           ORDER BY c.oid",
+        arch_sql("c.collnamespace", "c.collname"),
+        dumped_sql("c.collnamespace", 1),
         not_member("pg_collation", "c.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {
@@ -207,7 +242,7 @@ async fn collations(
         if let Some(rules) = rules.filter(|r| !r.is_empty()) {
             opts.push(format!("rules = {}", quote_literal(&rules)));
         }
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         let ddl = format!("CREATE COLLATION {q} ({})", opts.join(", "));
         let x = object(nsp, "collation", name, Section::PreData, ddl);
         reg.object(
@@ -226,6 +261,7 @@ async fn collations(
 async fn types(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     schema: &Schema,
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
@@ -234,10 +270,12 @@ async fn types(
     let type_entry = |q: &str| Entry::granted(format!("TYPE {q}"));
     for r in client
         .query(
-            "SELECT t.oid, t.typname::text FROM pg_type t
-              WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'e'
-              ORDER BY t.oid",
-            &[],
+            &format!(
+                "SELECT t.oid, {} FROM pg_type t WHERE {} AND t.typtype = 'e' ORDER BY t.oid",
+                arch_sql("t.typnamespace", "t.typname"),
+                dumped_sql("t.typnamespace", 1)
+            ),
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?
@@ -246,7 +284,7 @@ async fn types(
         if !schema.enums.iter().any(|e| e.name == name) {
             continue;
         }
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         reg.add(
             "pg_type",
             col(&r, 0, ctx)?,
@@ -262,7 +300,7 @@ async fn types(
         );
     }
     let sql = format!(
-        "SELECT t.oid, t.typname::text, t.typrelid,
+        "SELECT t.oid, {}, t.typrelid,
                 coalesce(string_agg(format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
                     CASE WHEN a.attcollation <> at.typcollation
                          THEN ' COLLATE ' || a.attcollation::regcollation::text ELSE '' END),
@@ -271,17 +309,19 @@ async fn types(
            JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
            LEFT JOIN pg_type at ON at.oid = a.atttypid
-          WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'c' AND {}
-          GROUP BY t.oid, t.typname, t.typrelid ORDER BY t.oid",
+          WHERE {} AND t.typtype = 'c' AND {}
+          GROUP BY t.oid, t.typname, t.typnamespace, t.typrelid ORDER BY t.oid",
+        arch_sql("t.typnamespace", "t.typname"),
+        dumped_sql("t.typnamespace", 1),
         not_member("pg_type", "t.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {
         let name: String = col(&r, 1, ctx)?;
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         let ddl = format!("CREATE TYPE {q} AS ({})", col::<String>(&r, 3, ctx)?);
         let x = object(nsp, "type", name, Section::PreData, ddl);
         let key = x.key();
@@ -299,28 +339,31 @@ async fn types(
         );
     }
     let sql = format!(
-        "SELECT t.oid, t.typname::text, format_type(r.rngsubtype, NULL),
+        "SELECT t.oid, {}, format_type(r.rngsubtype, NULL),
                 CASE WHEN NOT opc.opcdefault THEN format('%I.%I', opn.nspname, opc.opcname) END,
                 CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation
                      THEN r.rngcollation::regcollation::text END,
                 NULLIF(r.rngcanonical, 0)::regproc::text, NULLIF(r.rngsubdiff, 0)::regproc::text,
-                mt.typname::text
+                {}
            FROM pg_type t JOIN pg_range r ON r.rngtypid = t.oid
            JOIN pg_type st ON st.oid = r.rngsubtype
            JOIN pg_opclass opc ON opc.oid = r.rngsubopc
            JOIN pg_namespace opn ON opn.oid = opc.opcnamespace
            LEFT JOIN pg_type mt ON mt.oid = r.rngmultitypid
-          WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'r' AND {}
+          WHERE {} AND t.typtype = 'r' AND {}
           ORDER BY t.oid",
+        arch_sql("t.typnamespace", "t.typname"),
+        qualified_sql("mt.typnamespace", "mt.typname"),
+        dumped_sql("t.typnamespace", 1),
         not_member("pg_type", "t.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {
         let name: String = col(&r, 1, ctx)?;
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         let mut opts = vec![format!("subtype = {}", col::<String>(&r, 2, ctx)?)];
         let named = [
             (3, "subtype_opclass"),
@@ -334,7 +377,7 @@ async fn types(
             }
         }
         if let Some(m) = col::<Option<String>>(&r, 7, ctx)? {
-            opts.push(format!("multirange_type_name = {}", quote_ident(&m)));
+            opts.push(format!("multirange_type_name = {m}"));
         }
         let ddl = format!("CREATE TYPE {q} AS RANGE ({})", opts.join(", "));
         let x = object(nsp, "type", name, Section::PreData, ddl);
@@ -348,17 +391,20 @@ async fn types(
 async fn domains(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the domain catalog";
     let sql = format!(
-        "SELECT t.oid, t.typname::text, format_type(t.typbasetype, t.typtypmod),
+        "SELECT t.oid, {}, format_type(t.typbasetype, t.typtypmod),
                 CASE WHEN t.typcollation <> bt.typcollation THEN t.typcollation::regcollation::text END,
                 pg_get_expr(t.typdefaultbin, 0), t.typnotnull
            FROM pg_type t JOIN pg_type bt ON bt.oid = t.typbasetype
-          WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'd' AND {}
+          WHERE {} AND t.typtype = 'd' AND {}
           ORDER BY t.oid",
+        arch_sql("t.typnamespace", "t.typname"),
+        dumped_sql("t.typnamespace", 1),
         not_member("pg_type", "t.oid")
     );
     let checks_sql =
@@ -366,7 +412,7 @@ async fn domains(
                         FROM pg_constraint c
                        WHERE c.contypid = ANY($1) AND c.contype = 'c' ORDER BY c.conname";
     let rows = client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?;
     let oids: Vec<u32> = rows
@@ -380,7 +426,7 @@ async fn domains(
     for r in rows {
         let oid: u32 = col(&r, 0, ctx)?;
         let name: String = col(&r, 1, ctx)?;
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         let mut ddl = format!("CREATE DOMAIN {q} AS {}", col::<String>(&r, 2, ctx)?);
         if let Some(c) = col::<Option<String>>(&r, 3, ctx)? {
             ddl.push_str(&format!(" COLLATE {c}"));

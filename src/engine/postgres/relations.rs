@@ -7,7 +7,7 @@
 use super::conn::{col, server_err};
 use super::depend::{Entry, Registry};
 use super::introspect::archive_name;
-use super::objects::{not_member, object};
+use super::objects::{dumped_sql, not_member, object, rel_sql};
 use super::qtable;
 use super::settings::{column_options, policies, statistics, table_options};
 use crate::engine::{quote_ident, EngineError};
@@ -86,12 +86,15 @@ pub(super) async fn register_tables(
             },
         );
     }
+    let rel = rel_sql("c");
     let ctx = "reading the constraint catalog";
     for r in client
         .query(
-            "SELECT con.oid, con.conname::text, c.relname::text FROM pg_constraint con
-               JOIN pg_class c ON c.oid = con.conrelid
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)",
+            &format!(
+                "SELECT con.oid, con.conname::text, {rel} FROM pg_constraint con
+                   JOIN pg_class c ON c.oid = con.conrelid
+                  WHERE {rel} = ANY($1)"
+            ),
             &[&names],
         )
         .await
@@ -106,7 +109,7 @@ pub(super) async fn register_tables(
                 designation: format!(
                     "CONSTRAINT {} ON {}",
                     quote_ident(&col::<String>(&r, 1, ctx)?),
-                    quote_ident(&table)
+                    qtable(&table)
                 ),
                 comments: true,
                 table: Some(table),
@@ -117,12 +120,14 @@ pub(super) async fn register_tables(
     let ctx = "reading the index catalog";
     for r in client
         .query(
-            "SELECT i.indexrelid, ic.relname::text, c.relname::text FROM pg_index i
-               JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
-                AND c.relkind IN ('r', 'p')
-                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-                                  AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))",
+            &format!(
+                "SELECT i.indexrelid, {}, {rel} FROM pg_index i
+                   JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
+                  WHERE {rel} = ANY($1) AND c.relkind IN ('r', 'p')
+                    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                      AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))",
+                rel_sql("ic")
+            ),
             &[&names],
         )
         .await
@@ -134,7 +139,7 @@ pub(super) async fn register_tables(
             col(&r, 0, ctx)?,
             Entry {
                 key: ObjectRef::table(Some(nsp), &table),
-                designation: format!("INDEX {}", quote_ident(&col::<String>(&r, 1, ctx)?)),
+                designation: format!("INDEX {}", qtable(&col::<String>(&r, 1, ctx)?)),
                 comments: true,
                 table: Some(table),
                 ..Default::default()
@@ -144,15 +149,10 @@ pub(super) async fn register_tables(
     Ok(())
 }
 
-/// The objects of relations, after the data.
-///
-/// `here`: whether the current schema `nsp` is dumped; of the other
-/// `schemas`, only views are read.
-#[allow(clippy::too_many_arguments)]
+/// The objects of relations of the dumped `schemas`, after the data.
 pub(super) async fn objects(
     client: &Client,
     nsp: &str,
-    here: bool,
     schemas: &[String],
     schema: &Schema,
     reg: &mut Registry,
@@ -160,15 +160,12 @@ pub(super) async fn objects(
 ) -> Result<(), EngineError> {
     let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
     views(client, nsp, schemas, reg, out).await?;
-    if !here {
-        return Ok(());
-    }
-    triggers(client, nsp, &names, reg, out).await?;
-    rules(client, nsp, &names, reg, out).await?;
+    triggers(client, nsp, &names, schemas, reg, out).await?;
+    rules(client, nsp, &names, schemas, reg, out).await?;
     policies(client, nsp, &names, reg, out).await?;
     statistics(client, nsp, &names, reg, out).await?;
     column_options(client, nsp, &names, out).await?;
-    table_options(client, nsp, &names, out).await
+    table_options(client, nsp, &names, schemas, out).await
 }
 
 /// SQL: a `reloptions`-style array as `name='value', ...`, with only the
@@ -194,7 +191,7 @@ async fn views(
                 n.nspname::text
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = ANY($1)
-            AND (c.relkind = 'v' OR (c.relkind = 'm' AND c.relnamespace = current_schema()::regnamespace))
+            AND c.relkind IN ('v', 'm')
             AND {}
           ORDER BY c.oid",
         options_sql("c.reloptions", "o NOT LIKE 'check_option=%'"),
@@ -253,18 +250,22 @@ async fn views(
     let ctx = "reading the indexes of materialized views";
     for r in client
         .query(
-            "SELECT i.indexrelid, ic.relname::text, pg_get_indexdef(i.indexrelid)
-               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-               JOIN pg_class c ON c.oid = i.indrelid
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'm'
-              ORDER BY i.indexrelid",
-            &[],
+            &format!(
+                "SELECT i.indexrelid, {}, pg_get_indexdef(i.indexrelid)
+                   FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                   JOIN pg_class c ON c.oid = i.indrelid
+                  WHERE {} AND c.relkind = 'm'
+                  ORDER BY i.indexrelid",
+                rel_sql("ic"),
+                dumped_sql("c.relnamespace", 1)
+            ),
+            &[&schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?
     {
         let name: String = col(&r, 1, ctx)?;
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         let x = object(nsp, "index", name, Section::PostData, col(&r, 2, ctx)?);
         reg.object(
             "pg_class",
@@ -287,19 +288,24 @@ async fn triggers(
     client: &Client,
     nsp: &str,
     names: &[String],
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the trigger catalog";
     for r in client
         .query(
-            "SELECT t.oid, t.tgname::text, c.relname::text, c.relkind::text,
-                    pg_get_triggerdef(t.oid), t.tgenabled::text
-               FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-              WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace
-                AND (c.relname = ANY($1) OR c.relkind IN ('v', 'm'))
-              ORDER BY t.oid",
-            &[&names],
+            &format!(
+                "SELECT t.oid, t.tgname::text, {rel}, c.relkind::text,
+                        pg_get_triggerdef(t.oid), t.tgenabled::text
+                   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                  WHERE NOT t.tgisinternal
+                    AND ({rel} = ANY($1) OR (c.relkind IN ('v', 'm') AND {}))
+                  ORDER BY t.oid",
+                dumped_sql("c.relnamespace", 2),
+                rel = rel_sql("c"),
+            ),
+            &[&names, &schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?
@@ -307,7 +313,7 @@ async fn triggers(
         let name: String = col(&r, 1, ctx)?;
         let rel: String = col(&r, 2, ctx)?;
         let on_table = matches!(col::<String>(&r, 3, ctx)?.as_str(), "r" | "p");
-        let designation = format!("TRIGGER {} ON {}", quote_ident(&name), quote_ident(&rel));
+        let designation = format!("TRIGGER {} ON {}", quote_ident(&name), qtable(&rel));
         let mut x = object(
             nsp,
             "trigger",
@@ -341,7 +347,7 @@ async fn triggers(
             Section::PostData,
             format!(
                 "ALTER TABLE {} {state} TRIGGER {}",
-                quote_ident(&rel),
+                qtable(&rel),
                 quote_ident(&name)
             ),
         );
@@ -358,19 +364,24 @@ async fn rules(
     client: &Client,
     nsp: &str,
     names: &[String],
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the rule catalog";
     for r in client
         .query(
-            "SELECT r.oid, r.rulename::text, c.relname::text, c.relkind::text,
-                    pg_get_ruledef(r.oid), r.ev_enabled::text
-               FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
-              WHERE r.rulename <> '_RETURN' AND c.relnamespace = current_schema()::regnamespace
-                AND (c.relname = ANY($1) OR c.relkind IN ('v', 'm'))
-              ORDER BY r.oid",
-            &[&names],
+            &format!(
+                "SELECT r.oid, r.rulename::text, {rel}, c.relkind::text,
+                        pg_get_ruledef(r.oid), r.ev_enabled::text
+                   FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+                  WHERE r.rulename <> '_RETURN'
+                    AND ({rel} = ANY($1) OR (c.relkind IN ('v', 'm') AND {}))
+                  ORDER BY r.oid",
+                dumped_sql("c.relnamespace", 2),
+                rel = rel_sql("c"),
+            ),
+            &[&names, &schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?
@@ -389,7 +400,7 @@ async fn rules(
             out,
             x,
             Entry {
-                designation: format!("RULE {} ON {}", quote_ident(&name), quote_ident(&rel)),
+                designation: format!("RULE {} ON {}", quote_ident(&name), qtable(&rel)),
                 comments: true,
                 ..Default::default()
             },
@@ -407,7 +418,7 @@ async fn rules(
             Section::PostData,
             format!(
                 "ALTER TABLE {} {state} RULE {}",
-                quote_ident(&rel),
+                qtable(&rel),
                 quote_ident(&name)
             ),
         );

@@ -13,6 +13,11 @@ use tokio_postgres::error::SqlState;
 /// Why a failed `x` need not fail the restore, if it need not.
 fn tolerated(x: &NativeObject, e: &tokio_postgres::Error) -> Option<String> {
     let code = e.code()?;
+    // A large object the target has already is not the archive's: its
+    // bytes must not be written into it.
+    if x.kind == crate::model::objects::LARGE_OBJECT_KIND {
+        return None;
+    }
     // What is said about an object, and policies, which name roles.
     let about = matches!(
         x.kind.as_str(),
@@ -102,6 +107,7 @@ fn drop_sql(x: &NativeObject) -> Option<String> {
         "type" => format!("DROP TYPE IF EXISTS {q}"),
         "domain" => format!("DROP DOMAIN IF EXISTS {q}"),
         "collation" => format!("DROP COLLATION IF EXISTS {q}"),
+        "large object" => super::largeobjects::drop_sql(x.name.parse().ok()?),
         // Signatures as the catalog writes them.
         "function" | "procedure" | "aggregate" | "operator" | "cast"
             if expr_problem(EngineKind::Postgres, &x.name).is_none() =>

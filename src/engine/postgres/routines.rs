@@ -3,8 +3,8 @@
 
 use super::conn::{col, server_err};
 use super::depend::{Entry, Registry};
-use super::objects::{not_member, object};
-use crate::engine::{quote_ident, quote_literal, EngineError};
+use super::objects::{dumped_sql, not_member, object, qualified_sql};
+use crate::engine::{quote_literal, EngineError};
 use crate::model::{NativeObject, Section};
 use tokio_postgres::Client;
 
@@ -54,12 +54,13 @@ pub(super) async fn routines(
 pub(super) async fn aggregates(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading the aggregate catalog";
     let sql = format!(
-        "SELECT p.oid, p.oid::regprocedure::text, p.proname::text,
+        "SELECT p.oid, p.oid::regprocedure::text, {},
                 CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_get_function_arguments(p.oid) END,
                 CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_get_function_identity_arguments(p.oid) END,
                 a.aggkind::text, a.aggtransfn::regproc::text, format_type(a.aggtranstype, NULL),
@@ -77,12 +78,14 @@ pub(super) async fn aggregates(
                             WHERE o.oid = a.aggsortop) END,
                 p.proparallel::text
            FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
-          WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind = 'a' AND {}
+          WHERE {} AND p.prokind = 'a' AND {}
           ORDER BY p.oid",
+        qualified_sql("p.pronamespace", "p.proname"),
+        dumped_sql("p.pronamespace", 1),
         not_member("pg_proc", "p.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {
@@ -165,7 +168,7 @@ pub(super) async fn aggregates(
         if kind == "h" {
             opts.push("HYPOTHETICAL".into());
         }
-        let q = quote_ident(&name);
+        let q = &name;
         let ddl = format!(
             "CREATE OR REPLACE AGGREGATE {q}({args}) ({})",
             opts.join(", ")
@@ -189,6 +192,7 @@ pub(super) async fn aggregates(
 pub(super) async fn operators(
     client: &Client,
     nsp: &str,
+    schemas: &[String],
     reg: &mut Registry,
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
@@ -200,21 +204,24 @@ pub(super) async fn operators(
         )
     };
     let sql = format!(
-        "SELECT o.oid, o.oid::regoperator::text, o.oprname::text,
+        "SELECT o.oid, o.oid::regoperator::text,
+                CASE WHEN o.oprnamespace = current_schema()::regnamespace THEN o.oprname::text
+                     ELSE (SELECT quote_ident(z.nspname) FROM pg_namespace z WHERE z.oid = o.oprnamespace) || '.' || o.oprname::text END,
                 CASE WHEN o.oprleft <> 0 THEN format_type(o.oprleft, NULL) END,
                 CASE WHEN o.oprright <> 0 THEN format_type(o.oprright, NULL) END,
                 o.oprcode::regprocedure::text, {}, {},
                 NULLIF(o.oprrest, 0)::regproc::text, NULLIF(o.oprjoin, 0)::regproc::text,
                 o.oprcanhash, o.oprcanmerge, o.oprcode::regproc::text
            FROM pg_operator o
-          WHERE o.oprnamespace = current_schema()::regnamespace AND o.oprcode <> 0 AND {}
+          WHERE {} AND o.oprcode <> 0 AND {}
           ORDER BY o.oid",
         other("o.oprcom"),
         other("o.oprnegate"),
+        dumped_sql("o.oprnamespace", 1),
         not_member("pg_operator", "o.oid")
     );
     for r in client
-        .query(&sql, &[])
+        .query(&sql, &[&schemas])
         .await
         .map_err(|e| server_err(ctx, e))?
     {

@@ -5,7 +5,8 @@
 
 use super::conn::{col, server_err};
 use super::depend::{Entry, Registry};
-use super::objects::object;
+use super::objects::{arch_sql, dumped_sql, object, rel_sql};
+use super::qtable;
 use super::relations::options_sql;
 use crate::engine::{quote_ident, EngineError};
 use crate::model::{NativeObject, ObjectRef, Section};
@@ -23,10 +24,12 @@ pub(super) async fn policies(
     let ctx = "reading row-level security";
     for r in client
         .query(
-            "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
-                AND (c.relrowsecurity OR c.relforcerowsecurity)
-              ORDER BY c.relname",
+            &format!(
+                "SELECT {rel}, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
+                  WHERE {rel} = ANY($1) AND (c.relrowsecurity OR c.relforcerowsecurity)
+                  ORDER BY 1",
+                rel = rel_sql("c")
+            ),
             &[&names],
         )
         .await
@@ -40,10 +43,7 @@ pub(super) async fn policies(
                     "row security",
                     what.into(),
                     Section::PostData,
-                    format!(
-                        "ALTER TABLE {} {word} ROW LEVEL SECURITY",
-                        quote_ident(&table)
-                    ),
+                    format!("ALTER TABLE {} {word} ROW LEVEL SECURITY", qtable(&table)),
                 );
                 x.table = Some(table.clone());
                 x.depends.push(ObjectRef::table(Some(nsp), &table));
@@ -54,14 +54,17 @@ pub(super) async fn policies(
     let ctx = "reading the policy catalog";
     for r in client
         .query(
-            "SELECT p.oid, p.polname::text, c.relname::text, p.polcmd::text, p.polpermissive,
-                    ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC'
-                                      ELSE coalesce((SELECT a.rolname::text FROM pg_roles a WHERE a.oid = r), r::text) END
-                            FROM unnest(p.polroles) r),
-                    pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
-               FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
-              ORDER BY p.oid",
+            &format!(
+                "SELECT p.oid, p.polname::text, {rel}, p.polcmd::text, p.polpermissive,
+                        ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC'
+                                          ELSE coalesce((SELECT a.rolname::text FROM pg_roles a WHERE a.oid = r), r::text) END
+                                FROM unnest(p.polroles) r),
+                        pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+                   FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+                  WHERE {rel} = ANY($1)
+                  ORDER BY p.oid",
+                rel = rel_sql("c")
+            ),
             &[&names],
         )
         .await
@@ -73,7 +76,7 @@ pub(super) async fn policies(
         let mut ddl = format!(
             "CREATE POLICY {} ON {}",
             quote_ident(&name),
-            quote_ident(&table)
+            qtable(&table)
         );
         if !col::<bool>(&r, 4, ctx)? {
             ddl.push_str(" AS RESTRICTIVE");
@@ -108,7 +111,7 @@ pub(super) async fn policies(
             out,
             x,
             Entry {
-                designation: format!("POLICY {} ON {}", quote_ident(&name), quote_ident(&table)),
+                designation: format!("POLICY {} ON {}", quote_ident(&name), qtable(&table)),
                 comments: true,
                 ..Default::default()
             },
@@ -129,11 +132,15 @@ pub(super) async fn statistics(
     let ctx = "reading the extended statistics catalog";
     for r in client
         .query(
-            "SELECT s.oid, s.stxname::text, c.relname::text, pg_get_statisticsobjdef(s.oid),
-                    NULLIF(to_jsonb(s)->>'stxstattarget', '-1')
-               FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
-              WHERE s.stxnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
-              ORDER BY s.oid",
+            &format!(
+                "SELECT s.oid, {}, {rel}, pg_get_statisticsobjdef(s.oid),
+                        NULLIF(to_jsonb(s)->>'stxstattarget', '-1')
+                   FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
+                  WHERE {rel} = ANY($1)
+                  ORDER BY s.oid",
+                arch_sql("s.stxnamespace", "s.stxname"),
+                rel = rel_sql("c")
+            ),
             &[&names],
         )
         .await
@@ -141,7 +148,7 @@ pub(super) async fn statistics(
     {
         let name: String = col(&r, 1, ctx)?;
         let table: String = col(&r, 2, ctx)?;
-        let q = quote_ident(&name);
+        let q = qtable(&name);
         let mut x = object(
             nsp,
             "statistics",
@@ -188,19 +195,19 @@ pub(super) async fn column_options(
 ) -> Result<(), EngineError> {
     let ctx = "reading column options";
     let sql = format!(
-        "SELECT c.relname::text, a.attname::text, NULLIF(a.attstattarget::int, -1),
+        "SELECT {rel}, a.attname::text, NULLIF(a.attstattarget::int, -1),
                 CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
                 {}, NULLIF(to_jsonb(a)->>'attcompression', '')
            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
            JOIN pg_type t ON t.oid = a.atttypid
-          WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
-            AND a.attnum > 0 AND NOT a.attisdropped
-          ORDER BY c.relname, a.attnum",
+          WHERE {rel} = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY 1, a.attnum",
         // The column options PostgreSQL defines.
         options_sql(
             "a.attoptions",
             "split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')"
-        )
+        ),
+        rel = rel_sql("c")
     );
     for r in client
         .query(&sql, &[&names])
@@ -240,7 +247,7 @@ pub(super) async fn column_options(
             "column option",
             column,
             Section::PreData,
-            format!("ALTER TABLE {} {}", quote_ident(&table), parts.join(", ")),
+            format!("ALTER TABLE {} {}", qtable(&table), parts.join(", ")),
         );
         x.table = Some(table.clone());
         x.depends.push(ObjectRef::table(Some(nsp), &table));
@@ -254,21 +261,25 @@ pub(super) async fn table_options(
     client: &Client,
     nsp: &str,
     names: &[String],
+    schemas: &[String],
     out: &mut Vec<NativeObject>,
 ) -> Result<(), EngineError> {
     let ctx = "reading table options";
     for r in client
         .query(
-            "SELECT c.relname::text, c.relreplident::text,
-                    (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                      WHERE i.indrelid = c.oid AND i.indisreplident),
-                    (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                      WHERE i.indrelid = c.oid AND i.indisclustered)
-               FROM pg_class c
-              WHERE c.relnamespace = current_schema()::regnamespace
-                AND (c.relname = ANY($1) OR c.relkind = 'm')
-              ORDER BY c.relname",
-            &[&names],
+            &format!(
+                "SELECT {rel}, c.relreplident::text,
+                        (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                          WHERE i.indrelid = c.oid AND i.indisreplident),
+                        (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                          WHERE i.indrelid = c.oid AND i.indisclustered)
+                   FROM pg_class c
+                  WHERE {rel} = ANY($1) OR (c.relkind = 'm' AND {})
+                  ORDER BY 1",
+                dumped_sql("c.relnamespace", 2),
+                rel = rel_sql("c")
+            ),
+            &[&names, &schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?
@@ -276,8 +287,8 @@ pub(super) async fn table_options(
         let table: String = col(&r, 0, ctx)?;
         let is_table = names.contains(&table);
         let t = match is_table {
-            true => format!("TABLE {}", quote_ident(&table)),
-            false => format!("MATERIALIZED VIEW {}", quote_ident(&table)),
+            true => format!("TABLE {}", qtable(&table)),
+            false => format!("MATERIALIZED VIEW {}", qtable(&table)),
         };
         let mut push = |name: &str, ddl: String| {
             let mut x = object(nsp, "table option", name.into(), Section::PostData, ddl);
@@ -287,7 +298,8 @@ pub(super) async fn table_options(
             } else {
                 ObjectRef {
                     kind: "materialized view".into(),
-                    schema: Some(nsp.to_string()),
+                    // `s.view` is of schema `s`.
+                    schema: Some(table.split_once('.').map_or(nsp, |(s, _)| s).to_string()),
                     name: table.clone(),
                     table: None,
                 }

@@ -4,6 +4,7 @@
 use super::conn::{col, connect, identity, server_err};
 use super::copy_text::{CopyTextParser, ParseError};
 use super::introspect::{dumped_schemas, introspect, partitions_left_out, refuse_unsupported};
+use super::largeobjects;
 use super::objects;
 use super::{column_list, qtable};
 use crate::archive::SourceInfo;
@@ -11,7 +12,7 @@ use crate::conn::ConnSpec;
 use crate::engine::{
     columns_by_table, quote_literal, EngineError, Part, Source, CHUNKS_TABLE, JOURNAL_TABLE,
 };
-use crate::model::{Column, EngineKind, Schema, Table, TableFilter};
+use crate::model::{Column, EngineKind, LargeObject, Schema, Table, TableFilter};
 use crate::stream::ChunkSink;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -166,6 +167,7 @@ impl Source for PgSource {
         let found = objects::catalog(&self.coordinator, &schema, &schemas).await?;
         schema.extras = found.objects;
         schema.roles = found.roles;
+        schema.large_objects = found.large_objects;
         let mut warnings = partitions_left_out(&self.coordinator, &default, &schema).await?;
         warnings.extend(found.warnings);
         if let Ok(mut w) = self.warnings.lock() {
@@ -270,6 +272,23 @@ impl Source for PgSource {
         .await;
         self.workers.lock().await.push(client);
         result
+    }
+
+    async fn read_large_objects(
+        &self,
+        objects: &[LargeObject],
+        sink: &mut ChunkSink,
+    ) -> Result<(), EngineError> {
+        if objects.is_empty() {
+            return Ok(());
+        }
+        let client =
+            self.workers.lock().await.pop().ok_or_else(|| {
+                EngineError::Unsupported("more readers than snapshot workers".into())
+            })?;
+        let r = largeobjects::read(&client, objects, sink).await;
+        self.workers.lock().await.push(client);
+        r
     }
 
     async fn identity(&self) -> Result<String, EngineError> {

@@ -342,6 +342,16 @@ impl BulkLoad for PgTarget {
     ) -> Result<u64, EngineError> {
         load_chunk(&self.pool, table, columns, rows, label, mark).await
     }
+
+    async fn load_large_objects(
+        &self,
+        rows: &mut dyn Rows,
+        only: &std::collections::HashSet<u32>,
+        label: &str,
+        mark: Option<ChunkMark>,
+    ) -> Result<u64, EngineError> {
+        super::largeobjects::load(&self.pool, rows, only, label, mark).await
+    }
 }
 
 #[async_trait]

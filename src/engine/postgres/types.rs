@@ -6,6 +6,36 @@ use crate::engine::quote_ident;
 use crate::engine::sqltext::{default_sql, literal};
 use crate::model::{portable_default, Column, EngineKind, NeutralType};
 
+/// A column's collation as SQL: a name, or `"schema"."name"` (a
+/// collation of another schema), each part quoted again.
+fn collation(coll: &str) -> String {
+    let quoted = |s: &str| -> Option<(String, usize)> {
+        let b = s.strip_prefix('"')?;
+        let mut out = String::new();
+        let mut chars = b.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if b[i + 1..].starts_with('"') {
+                    chars.next();
+                    out.push('"');
+                    continue;
+                }
+                return Some((out, i + 2));
+            }
+            out.push(c);
+        }
+        None
+    };
+    let pair = quoted(coll).and_then(|(schema, at)| {
+        let (name, end) = quoted(coll[at..].strip_prefix('.')?)?;
+        (at + 1 + end == coll.len()).then_some((schema, name))
+    });
+    match pair {
+        Some((schema, name)) => format!("{}.{}", quote_ident(&schema), quote_ident(&name)),
+        None => quote_ident(coll),
+    }
+}
+
 /// The neutral type of a catalog type (`typname`, `typtype`, `atttypmod`);
 /// `enum_values` are the labels if it is an enum of the current schema.
 pub(super) fn neutral_type(
@@ -195,7 +225,7 @@ pub(super) fn column_def(c: &Column, from: EngineKind, postgis: Option<&str>) ->
     };
     let mut s = format!("{} {ty}", quote_ident(&c.name));
     if let (true, Some(coll)) = (same, &c.collation) {
-        s.push_str(&format!(" COLLATE {}", quote_ident(coll)));
+        s.push_str(&format!(" COLLATE {}", collation(coll)));
     }
     match (&c.generated, &c.auto_increment) {
         (Some(g), _) if same => {
@@ -251,6 +281,21 @@ mod tests {
                 precision: Some(10),
                 scale: Some(2)
             }
+        );
+    }
+
+    #[test]
+    fn collations_of_other_schemas_are_quoted_again() {
+        assert_eq!(super::collation("C"), "\"C\"");
+        assert_eq!(super::collation("en_US.utf8"), "\"en_US.utf8\"");
+        assert_eq!(
+            super::collation("\"billing\".\"no\"\"case\""),
+            "\"billing\".\"no\"\"case\""
+        );
+        // Anything else is one name.
+        assert_eq!(
+            super::collation("\"a\".\"b\"; DROP TABLE t"),
+            "\"\"\"a\"\".\"\"b\"\"; DROP TABLE t\""
         );
     }
 }

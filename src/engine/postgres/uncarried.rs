@@ -2,15 +2,19 @@
 //! object the database has and the archive leaves out (docs/objects.md).
 
 use super::conn::{col, server_err};
-use super::objects::not_member;
-use crate::engine::EngineError;
+use super::objects::{dumped_sql, not_member, rel_sql};
+use crate::engine::{quote_literal, EngineError};
 use crate::model::Schema;
 use tokio_postgres::Client;
 
 /// The kinds haul leaves out: what, and SQL listing the names of those the
-/// database has (one text column).
-fn queries() -> Vec<(&'static str, String)> {
-    let here = "current_schema()::regnamespace";
+/// database has (one text column) in the dumped `schemas`.
+fn queries(schemas: &[String]) -> Vec<(&'static str, String)> {
+    let list: Vec<String> = schemas.iter().map(|s| quote_literal(s)).collect();
+    let here = format!(
+        "ANY(ARRAY(SELECT z.oid FROM pg_namespace z WHERE z.nspname = ANY(ARRAY[{}]::text[])))",
+        list.join(", ")
+    );
     vec![
         (
             "event triggers",
@@ -43,10 +47,6 @@ fn queries() -> Vec<(&'static str, String)> {
             format!(
                 "SELECT relname::text FROM pg_class WHERE relnamespace = {here} AND relkind = 'f' ORDER BY 1"
             ),
-        ),
-        (
-            "large objects (the first 20 oids)",
-            "SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid LIMIT 20".into(),
         ),
         (
             "text search configurations",
@@ -127,72 +127,15 @@ fn queries() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The objects of the other dumped schemas (`$1`) of the kinds a dump
-/// carries for the current schema only: what, and their names.
-const OTHER_SCHEMAS: &str = "
-    SELECT what, array_agg(name ORDER BY name) FROM (
-        SELECT 'materialized views' AS what, format('%I.%I', n.nspname, c.relname) AS name
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = ANY($1) AND c.relkind = 'm'
-        UNION ALL
-        SELECT CASE t.typtype WHEN 'd' THEN 'domains' WHEN 'e' THEN 'enum types' ELSE 'types' END,
-               format('%I.%I', n.nspname, t.typname)
-          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-         WHERE n.nspname = ANY($1) AND t.typtype IN ('c', 'd', 'e', 'r')
-           AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c'))
-        UNION ALL
-        SELECT 'triggers', format('%I on %I.%I', g.tgname, n.nspname, c.relname)
-          FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = ANY($1) AND NOT g.tgisinternal
-        UNION ALL
-        SELECT 'rules', format('%I on %I.%I', r.rulename, n.nspname, c.relname)
-          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = ANY($1) AND r.rulename <> '_RETURN'
-        UNION ALL
-        SELECT 'policies', format('%I on %I.%I', p.polname, n.nspname, c.relname)
-          FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = ANY($1)
-        UNION ALL
-        SELECT 'extended statistics', format('%I.%I', n.nspname, s.stxname)
-          FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
-         WHERE n.nspname = ANY($1)
-        UNION ALL
-        SELECT 'aggregates and operators', p.oid::regprocedure::text
-          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname = ANY($1) AND p.prokind = 'a'
-        UNION ALL
-        SELECT 'aggregates and operators', o.oid::regoperator::text
-          FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
-         WHERE n.nspname = ANY($1)
-        UNION ALL
-        SELECT 'collations', format('%I.%I', n.nspname, c.collname)
-          FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
-         WHERE n.nspname = ANY($1)
-    ) x GROUP BY what ORDER BY what";
-
 /// One warning per kind of object the database has and the dump leaves
 /// out, naming them; and the dumped tables' tablespaces.
 pub(super) async fn warnings(
     client: &Client,
     schema: &Schema,
-    others: &[&String],
+    schemas: &[String],
 ) -> Result<Vec<String>, EngineError> {
     let mut out = Vec::new();
-    let ctx = "looking for objects of the other schemas";
-    let others: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
-    let rows = client
-        .query(OTHER_SCHEMAS, &[&others])
-        .await
-        .map_err(|e| server_err(ctx, e))?;
-    for r in rows {
-        let what: String = col(&r, 0, ctx)?;
-        let names: Vec<String> = col(&r, 1, ctx)?;
-        out.push(format!(
-            "{what} of schemas other than the current one are not carried: {}",
-            names.join(", ")
-        ));
-    }
-    for (what, sql) in queries() {
+    for (what, sql) in queries(schemas) {
         let ctx = format!("looking for {what}");
         let rows = client
             .query(&sql, &[])
@@ -210,12 +153,15 @@ pub(super) async fn warnings(
     let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
     let rows = client
         .query(
-            "SELECT format('%s (%s)', c.relname, t.spcname) FROM pg_class c
-               JOIN pg_tablespace t ON t.oid = c.reltablespace
-              WHERE c.relnamespace = current_schema()::regnamespace
-                AND (c.relname = ANY($1) OR c.relkind IN ('m', 'i'))
-              ORDER BY 1",
-            &[&names],
+            &format!(
+                "SELECT format('%s (%s)', {rel}, t.spcname) FROM pg_class c
+                   JOIN pg_tablespace t ON t.oid = c.reltablespace
+                  WHERE {rel} = ANY($1) OR (c.relkind IN ('m', 'i') AND {})
+                  ORDER BY 1",
+                dumped_sql("c.relnamespace", 2),
+                rel = rel_sql("c")
+            ),
+            &[&names, &schemas],
         )
         .await
         .map_err(|e| server_err(ctx, e))?;

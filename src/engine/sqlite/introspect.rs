@@ -71,6 +71,7 @@ pub(super) fn schema(
         sequences: vec![],
         extras,
         roles: vec![],
+        large_objects: vec![],
     })
 }
 

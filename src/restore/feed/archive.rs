@@ -1,11 +1,16 @@
 //! The rows of an archive: its chunks, each checked against the manifest's
 //! count and recorded in the journal in the load's own transaction.
 
-use super::{load_chunk, load_table, Contents, Feed, LoadTo, Origin, TableContents};
+use super::{
+    load_chunk, load_table, Contents, Feed, LoadTo, Origin, TableContents, LARGE_OBJECTS_MARK,
+};
 use crate::archive::codec::ChunkDecoder;
 use crate::archive::{ArchiveError, ArchiveReader};
 use crate::engine::{ChunkMark, Target};
+use crate::model::LARGE_OBJECTS;
+use crate::restore::failpoint::failpoint;
 use crate::restore::plan::Plan;
+use crate::stream::ChunkRows;
 use anyhow::Result;
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -155,6 +160,58 @@ impl Feed for ArchiveFeed {
                 .map(|c| c.rows)
                 .sum(),
         )
+    }
+
+    async fn load_large_objects(
+        &self,
+        target: &dyn Target,
+        only: &HashSet<u32>,
+        done: &HashSet<ChunkMark>,
+    ) -> Result<u64> {
+        let reader = &self.reader;
+        let Some(entry) = reader.manifest().stream(LARGE_OBJECTS) else {
+            if self
+                .contents
+                .schema
+                .large_objects
+                .iter()
+                .all(|o| o.bytes == 0)
+            {
+                return Ok(0);
+            }
+            return Err(ArchiveError::BadManifest {
+                path: reader.path().to_path_buf(),
+                reason: format!("its large objects have bytes but no {LARGE_OBJECTS} stream"),
+            }
+            .into());
+        };
+        let mut pieces = 0;
+        for (ci, chunk) in entry.chunks.iter().enumerate() {
+            let mark = ChunkMark {
+                table: LARGE_OBJECTS_MARK,
+                chunk: ci,
+            };
+            if done.contains(&mark) {
+                continue;
+            }
+            let csv = tokio::task::block_in_place(|| reader.read_chunk(&entry.name, chunk, false))?;
+            let mut rows = ChunkRows::new(&csv, entry.columns.len());
+            let n = target
+                .load_large_objects(&mut rows, only, &chunk.member, Some(mark))
+                .await?;
+            if n != chunk.rows {
+                return Err(ArchiveError::BadChunk {
+                    path: reader.path().to_path_buf(),
+                    table: entry.name.clone(),
+                    member: chunk.member.clone(),
+                    reason: format!("holds {n} rows, the manifest says {}", chunk.rows),
+                }
+                .into());
+            }
+            pieces += n;
+            failpoint(&format!("large-objects:{}", ci + 1));
+        }
+        Ok(pieces)
     }
 
     fn bytes(&self, plan: &Plan) -> (u64, u64) {

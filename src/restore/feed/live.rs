@@ -4,12 +4,14 @@
 //! marked in the journal once all its parts are in: a resumed copy cannot
 //! read the same snapshot again, so it reloads unfinished tables whole.
 
-use super::{load_chunk, load_table, Contents, Feed, LoadTo, Origin, TableContents};
+use super::{
+    load_chunk, load_table, Contents, Feed, LoadTo, Origin, TableContents, LARGE_OBJECTS_MARK,
+};
 use crate::engine::{self, ChunkMark, EngineError, Part, Source, Target};
 use crate::markers;
 use crate::model::TableFilter;
 use crate::restore::plan::Plan;
-use crate::stream::{ChunkSink, RawChunk, SinkClosed};
+use crate::stream::{ChunkRows, ChunkSink, RawChunk, SinkClosed};
 use anyhow::Result;
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
@@ -211,6 +213,80 @@ impl Feed for LiveFeed {
             true => None,
             false => Some(0),
         }
+    }
+
+    /// The source's large objects are read through a channel a chunk deep
+    /// and written as they come; marked once all are in (a resumed copy
+    /// writes every object again, each emptied first).
+    async fn load_large_objects(
+        &self,
+        target: &dyn Target,
+        only: &HashSet<u32>,
+        done: &HashSet<ChunkMark>,
+    ) -> Result<u64> {
+        let complete = ChunkMark {
+            table: LARGE_OBJECTS_MARK,
+            chunk: COMPLETE,
+        };
+        if done.contains(&complete) {
+            return Ok(0);
+        }
+        let objects: Vec<_> = self
+            .contents
+            .schema
+            .large_objects
+            .iter()
+            .filter(|o| only.contains(&o.oid))
+            .cloned()
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<RawChunk>(1);
+        let source = Arc::clone(&self.source);
+        let chunk_size = self.chunk_size;
+        let reader = tokio::spawn(async move {
+            let mut sink = ChunkSink::new(
+                LARGE_OBJECTS_MARK,
+                chunk_size,
+                Box::new(move |c| {
+                    tokio::task::block_in_place(|| tx.blocking_send(c)).map_err(|_| SinkClosed)
+                }),
+                None,
+            );
+            source.read_large_objects(&objects, &mut sink).await?;
+            sink.finish()?;
+            Ok::<(), EngineError>(())
+        });
+        let mut seq = 0;
+        let mut pieces = 0;
+        let mut failed = None;
+        while let Some(raw) = rx.recv().await {
+            seq += 1;
+            let mut rows = ChunkRows::new(&raw.csv, 3);
+            let label = format!("chunk {seq}");
+            match target
+                .load_large_objects(&mut rows, only, &label, None)
+                .await
+            {
+                Ok(n) => pieces += n,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(rx);
+        let read = reader.await;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        match read {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(anyhow::Error::new(e).context("reading large objects from the source"))
+            }
+            Err(j) => return Err(anyhow::anyhow!("a copy reader failed: {j}")),
+        }
+        target.mark_chunk(complete).await?;
+        Ok(pieces)
     }
 
     fn bytes(&self, _plan: &Plan) -> (u64, u64) {

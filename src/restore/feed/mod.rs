@@ -20,6 +20,9 @@ use anyhow::Result;
 use async_trait::async_trait;
 use std::collections::HashSet;
 
+/// The plan-table number of the journal marks of large objects' chunks.
+pub(crate) const LARGE_OBJECTS_MARK: usize = live::COMPLETE - 1;
+
 /// What a feed holds, as a restore plans it: the source, its schema and,
 /// per table, the columns its rows carry and how many there are.
 #[derive(Debug, Clone)]
@@ -106,6 +109,15 @@ pub trait Feed: Send + Sync {
     /// The rows plan table `pi` holds from the units in `done`, where the
     /// marks tell (`None`: count the table).
     fn rows_done(&self, plan: &Plan, pi: usize, done: &HashSet<ChunkMark>) -> Option<u64>;
+    /// Write the bytes of the large objects `only` (created empty before
+    /// the tables) into `target`, skipping what the marks in `done` say is
+    /// in; the pieces written this run.
+    async fn load_large_objects(
+        &self,
+        target: &dyn Target,
+        only: &HashSet<u32>,
+        done: &HashSet<ChunkMark>,
+    ) -> Result<u64>;
     /// Compressed and CSV bytes of what was loaded, for the report.
     fn bytes(&self, plan: &Plan) -> (u64, u64);
     /// Release the source.

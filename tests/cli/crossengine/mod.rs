@@ -380,5 +380,5 @@ mod copy;
 mod filmrental;
 mod hard_values;
 mod pgloader;
-mod spatial;
 mod pgschemas;
+mod spatial;
