@@ -38,18 +38,35 @@ echo "   source size with indexes: $SIZE"
 
 source bench/lib.sh
 
-echo "== dump"
-run "haul dump"          "$HAUL dump $URL/$SRC -o $WORK/a.haul -j $JOBS -q"
-run "mysqldump | zstd"   "mysqldump -h $MYHOST -P $MYPORT -u $MYUSER --single-transaction $SRC | zstd -q -o $WORK/a.sql.zst"
-run "mydumper -t $JOBS"  "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS -o $WORK/mydumper"
-run "haul dump --level 1" "$HAUL dump $URL/$SRC -o $WORK/b.haul -j $JOBS -q --level 1"
+ROUNDS=${ROUNDS:-2}
+echo "== dump ($ROUNDS rounds, alternating)"
+for round in $(seq 1 "$ROUNDS"); do
+  if [ $((round % 2)) -eq 1 ]; then order="haul l3 mydumper mysqldump"; else order="mysqldump mydumper l3 haul"; fi
+  for who in $order; do
+    case $who in
+      haul) run "haul dump" "$HAUL dump $URL/$SRC -o $WORK/a.haul -j $JOBS -q" ;;
+      l3) run "haul dump --level 3" "$HAUL dump $URL/$SRC -o $WORK/b.haul -j $JOBS -q --level 3" ;;
+      mydumper) rm -rf "$WORK/mydumper"
+        run "mydumper -t $JOBS" "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS -o $WORK/mydumper" ;;
+      mysqldump) run "mysqldump | zstd" "mysqldump -h $MYHOST -P $MYPORT -u $MYUSER --single-transaction $SRC | zstd -q -f -o $WORK/a.sql.zst" ;;
+    esac
+  done
+done
 for f in "$WORK"/a.* "$WORK"/b.haul; do printf "   %-28s %12d bytes\n" "$(basename "$f")" "$(stat -c %s "$f")"; done
 printf "   %-28s %12d bytes\n" "mydumper/" "$(du -sb "$WORK/mydumper" | cut -f1)"
 
-echo "== restore (each into a fresh database)"
-fresh "$DST"; run "haul restore"        "$HAUL restore $WORK/a.haul $URL/$DST -j $JOBS -q"
+echo "== restore, each into a fresh database ($ROUNDS rounds, alternating)"
+for round in $(seq 1 "$ROUNDS"); do
+  if [ $((round % 2)) -eq 1 ]; then order="haul myloader"; else order="myloader haul"; fi
+  for who in $order; do
+    fresh "$DST"
+    case $who in
+      haul) run "haul restore" "$HAUL restore $WORK/a.haul $URL/$DST -j $JOBS -q" ;;
+      myloader) run "myloader -t $JOBS" "myloader -h $MYHOST -P $MYPORT -u $MYUSER -d $WORK/mydumper -B $DST -t $JOBS -o" ;;
+    esac
+  done
+done
 fresh "$DST"; run "zstd -dc | mysql"    "zstd -dc $WORK/a.sql.zst | mysql -h $MYHOST -P $MYPORT -u $MYUSER $DST"
-fresh "$DST"; run "myloader -t $JOBS"   "myloader -h $MYHOST -P $MYPORT -u $MYUSER -d $WORK/mydumper -B $DST -t $JOBS -o"
 
 echo "== check: haul's restore is identical to the source"
 fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "$URL/$DST" -j "$JOBS" -q
@@ -57,10 +74,10 @@ fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "$URL/$DST" -j "$JOBS" -q
 
 echo "== ratios (haul / peer; lower is better)"
 echo "   dump:    $(ratio 'haul dump' 'mysqldump | zstd')x mysqldump|zstd (target < 0.8),  $(ratio 'haul dump' "mydumper -t $JOBS")x mydumper -t $JOBS"
-echo "            $(ratio 'haul dump --level 1' 'mysqldump | zstd')x mysqldump|zstd with haul at zstd level 1 (default 3)"
+echo "            $(ratio 'haul dump --level 3' "mydumper -t $JOBS")x mydumper -t $JOBS with haul at zstd level 3 (default 1)"
 echo "   restore: $(ratio 'haul restore' "myloader -t $JOBS")x myloader -t $JOBS (target < 0.8),  $(ratio 'haul restore' 'zstd -dc | mysql')x zstd -dc|mysql"
 echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
 
 my -e "DROP DATABASE IF EXISTS $SRC; DROP DATABASE IF EXISTS $DST"
-table "haul dump" "haul dump --level 1" "mysqldump | zstd" "mydumper -t $JOBS" "haul restore" "zstd -dc | mysql" "myloader -t $JOBS"
+table "haul dump" "haul dump --level 3" "mysqldump | zstd" "mydumper -t $JOBS" "haul restore" "zstd -dc | mysql" "myloader -t $JOBS"
 

@@ -207,7 +207,7 @@ pub struct DumpArgs {
     #[arg(long, default_value = "4MiB", value_parser = parse_size)]
     pub chunk_size: usize,
     /// zstd compression level (1-19).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=19))]
     pub level: i32,
     #[command(flatten)]
     pub watch: WatchArgs,

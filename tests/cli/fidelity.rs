@@ -90,6 +90,23 @@ fn pg_hard_values_round_trip() {
             panic!("{q}: COPY output differs");
         }
     }
+    // Plain chunks passed to COPY as CSV (`HAUL_PG_COPY=csv`, the path
+    // the default COPY text replaced) restore the same values.
+    let csv_target = PgDb::new("haul_hard_csv");
+    haul_env(
+        &["restore", a, &csv_target.url(), "-q"],
+        &[("HAUL_PG_COPY", "csv")],
+    )
+    .ok();
+    for q in [
+        "SELECT * FROM hard ORDER BY id",
+        "SELECT * FROM category ORDER BY id",
+    ] {
+        assert!(
+            src.copy_out(q) == csv_target.copy_out(q),
+            "{q}: COPY output differs"
+        );
+    }
     // Binary-exact checks that do not depend on COPY's text form.
     let digest = "SELECT id, md5(txt), md5(bin), octet_length(txt), octet_length(bin), txt IS NULL,
                           f4::text, f8::text, num::text, ts::text, tstz::text, iv::text, jb::text, ta::text
