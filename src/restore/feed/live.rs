@@ -143,27 +143,17 @@ impl Feed for LiveFeed {
         let entry = &self.contents.tables[tp.index];
         let table = load_table(tp, to.pi, &self.contents.schema);
         let part = self.part(to.pi, k)?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<RawChunk>(1);
         let read_table = self.contents.schema.tables[tp.index].clone();
         let source = Arc::clone(&self.source);
-        let (pi, chunk_size) = (to.pi, self.chunk_size);
-        let reader = tokio::spawn(async move {
-            let mut sink = ChunkSink::new(
-                pi,
-                chunk_size,
-                Box::new(move |c| {
-                    tokio::task::block_in_place(|| tx.blocking_send(c)).map_err(|_| SinkClosed)
-                }),
-                None,
-            );
+        let mut stream = Streamed::spawn(to.pi, self.chunk_size, move |mut sink| async move {
             source.read(&read_table, &part, &mut sink).await?;
             sink.finish()?;
-            Ok::<(), EngineError>(())
+            Ok(())
         });
         let mut seq = 0;
         let mut failed = None;
         let width = entry.columns.len();
-        while let Some(raw) = rx.recv().await {
+        while let Some(raw) = stream.rx.recv().await {
             seq += 1;
             let label = format!("part {}, chunk {seq}", k + 1);
             match load_chunk(to, &table, &raw.csv, width, raw.rows, &label, None).await {
@@ -178,17 +168,8 @@ impl Feed for LiveFeed {
                 }
             }
         }
-        drop(rx);
-        let read = reader.await;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        match read {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(anyhow::Error::new(e)
-                .context(format!("table {}: reading it from the source", entry.name))),
-            Err(j) => Err(anyhow::anyhow!("a copy reader failed: {j}")),
-        }
+        let what = format!("table {}: reading it from the source", entry.name);
+        stream.finish(failed, &what).await
     }
 
     async fn table_loaded(&self, target: &dyn Target, pi: usize) -> Result<()> {
@@ -239,26 +220,20 @@ impl Feed for LiveFeed {
             .filter(|o| only.contains(&o.oid))
             .cloned()
             .collect();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<RawChunk>(1);
         let source = Arc::clone(&self.source);
-        let chunk_size = self.chunk_size;
-        let reader = tokio::spawn(async move {
-            let mut sink = ChunkSink::new(
-                LARGE_OBJECTS_MARK,
-                chunk_size,
-                Box::new(move |c| {
-                    tokio::task::block_in_place(|| tx.blocking_send(c)).map_err(|_| SinkClosed)
-                }),
-                None,
-            );
-            source.read_large_objects(&objects, &mut sink).await?;
-            sink.finish()?;
-            Ok::<(), EngineError>(())
-        });
+        let mut stream = Streamed::spawn(
+            LARGE_OBJECTS_MARK,
+            self.chunk_size,
+            move |mut sink| async move {
+                source.read_large_objects(&objects, &mut sink).await?;
+                sink.finish()?;
+                Ok(())
+            },
+        );
         let mut seq = 0;
         let mut pieces = 0;
         let mut failed = None;
-        while let Some(raw) = rx.recv().await {
+        while let Some(raw) = stream.rx.recv().await {
             seq += 1;
             let mut rows = ChunkRows::new(&raw.csv, 3);
             let label = format!("chunk {seq}");
@@ -268,23 +243,14 @@ impl Feed for LiveFeed {
             {
                 Ok(n) => pieces += n,
                 Err(e) => {
-                    failed = Some(e);
+                    failed = Some(e.into());
                     break;
                 }
             }
         }
-        drop(rx);
-        let read = reader.await;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        match read {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(anyhow::Error::new(e).context("reading large objects from the source"))
-            }
-            Err(j) => return Err(anyhow::anyhow!("a copy reader failed: {j}")),
-        }
+        stream
+            .finish(failed, "reading large objects from the source")
+            .await?;
         target.mark_chunk(complete).await?;
         Ok(pieces)
     }
@@ -295,5 +261,50 @@ impl Feed for LiveFeed {
 
     async fn close(&self) -> Result<()> {
         Ok(self.source.close().await?)
+    }
+}
+
+/// A task reading into a [`ChunkSink`] whose chunks come out of a channel
+/// a chunk deep, so reading and loading overlap and memory stays a chunk.
+struct Streamed {
+    rx: tokio::sync::mpsc::Receiver<RawChunk>,
+    reader: tokio::task::JoinHandle<Result<(), EngineError>>,
+}
+
+impl Streamed {
+    /// Start `read` on a sink of chunks of `chunk_size` for table `table`.
+    fn spawn<F, Fut>(table: usize, chunk_size: usize, read: F) -> Streamed
+    where
+        F: FnOnce(ChunkSink) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), EngineError>> + Send,
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel::<RawChunk>(1);
+        let reader = tokio::spawn(async move {
+            let sink = ChunkSink::new(
+                table,
+                chunk_size,
+                Box::new(move |c| {
+                    tokio::task::block_in_place(|| tx.blocking_send(c)).map_err(|_| SinkClosed)
+                }),
+                None,
+            );
+            read(sink).await
+        });
+        Streamed { rx, reader }
+    }
+
+    /// Stop taking chunks and wait for the reader: the loader's error
+    /// (`failed`) first, else the reader's, said as reading `what`.
+    async fn finish(self, failed: Option<anyhow::Error>, what: &str) -> Result<()> {
+        drop(self.rx);
+        let read = self.reader.await;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match read {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::Error::new(e).context(what.to_string())),
+            Err(j) => Err(anyhow::anyhow!("a copy reader failed: {j}")),
+        }
     }
 }
