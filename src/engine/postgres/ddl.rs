@@ -348,6 +348,31 @@ pub(super) fn on_update_sql(table: &Table) -> Vec<String> {
     out
 }
 
+/// The trigger functions haul made for `ON UPDATE CURRENT_TIMESTAMP`
+/// columns that no trigger uses any more (their table was dropped).
+pub(super) async fn orphan_on_update_functions(
+    pool: &super::conn::Pool,
+) -> Result<Vec<String>, crate::engine::EngineError> {
+    let c = pool.get().await?;
+    let r = c
+        .query(
+            "SELECT p.proname::text FROM pg_proc p
+              WHERE p.pronamespace = current_schema()::regnamespace
+                AND p.proname LIKE 'haul\\_on\\_update\\_%'
+                AND p.prorettype = 'trigger'::regtype AND p.pronargs = 0
+                AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgfoid = p.oid)
+              ORDER BY 1",
+            &[],
+        )
+        .await;
+    pool.put(c).await;
+    let ctx = "looking for haul's ON UPDATE trigger functions left without a table";
+    r.map_err(|e| super::conn::server_err(ctx, e))?
+        .iter()
+        .map(|row| super::conn::col(row, 0, ctx))
+        .collect()
+}
+
 /// `haul_on_update_TABLE_COLUMN`, cut to PostgreSQL's name length.
 pub(super) fn on_update_name(table: &str, column: &str) -> String {
     fit_ident(&format!("haul_on_update_{table}_{column}"))

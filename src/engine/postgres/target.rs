@@ -216,7 +216,18 @@ impl Ddl for PgTarget {
                 &format!("DROP TABLE IF EXISTS {} CASCADE", qtable(table)),
                 format!("table {table}: dropping it"),
             )
-            .await
+            .await?;
+        // Its ON UPDATE CURRENT_TIMESTAMP triggers went with it, not their
+        // functions.
+        for f in super::ddl::orphan_on_update_functions(&self.pool).await? {
+            self.pool
+                .exec(
+                    &format!("DROP FUNCTION IF EXISTS {}()", quote_ident(&f)),
+                    format!("table {table}: dropping its trigger function {f}"),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn create_table(

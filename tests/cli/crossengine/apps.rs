@@ -507,6 +507,24 @@ fn mysql_on_update_current_timestamp_becomes_a_postgres_trigger() {
         plan.contains("updated_at timestamp -> timestamp with time zone; ON UPDATE CURRENT_TIMESTAMP kept by a trigger"),
         "{plan}"
     );
+    // A restore killed once its tables exist, then abandoned, leaves no
+    // trigger function behind.
+    let killed = haul_env(
+        &["restore", a.to_str().unwrap(), &pg.url(), "-q"],
+        &[("HAUL_FAILPOINT", "created")],
+    );
+    assert_eq!(killed.code, -1, "{}", killed.all());
+    assert!(
+        pg.sql("SELECT count(*) FROM pg_proc WHERE proname LIKE 'haul_on_update%'")
+            .trim()
+            == "1"
+    );
+    haul(&["restore", a.to_str().unwrap(), &pg.url(), "--abandon", "-q"]).ok();
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM pg_proc WHERE proname LIKE 'haul_on_update%'")
+            .trim(),
+        "0"
+    );
     restore(&a, &pg.url(), &[]).ok();
     pg.sql("UPDATE post SET title = 'changed' WHERE id = 1");
     pg.sql("UPDATE post SET title = 'x', updated_at = '2010-01-01 00:00:00+00' WHERE id = 2");
