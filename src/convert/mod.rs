@@ -8,6 +8,7 @@
 pub mod apps;
 mod arrays;
 mod charset;
+mod charset_fixes;
 pub mod spatial;
 
 use arrays::{array_to_json, Elem};
