@@ -217,7 +217,7 @@ fn pgloader_sqlite_fixture_moves() {
     let stamps_said = "table stamps, column EndTime: 2 number(s) in a SQLite date column (not a date) loaded as NULL";
 
     let pg = PgDb::new("haul_xe_pgl_lpg");
-    let r = restore(&a, &pg.url(), &[]).expect(8);
+    let r = restore(&a, &pg.url(), &keep).expect(8);
     assert!(r.stderr.contains(stamps_said), "{}", r.stderr);
     same_rows(
         "sqlite -> postgres",
@@ -234,7 +234,7 @@ fn pgloader_sqlite_fixture_moves() {
         "5\n"
     );
     let pg2 = PgDb::new("haul_xe_pgl_lpg2");
-    let r = haul(&["copy", &src.url(), &pg2.url()]).expect(8);
+    let r = haul(&["copy", &src.url(), &pg2.url(), keep[0], keep[1]]).expect(8);
     assert!(r.stderr.contains(stamps_said), "{}", r.stderr);
     same_rows(
         "sqlite -> postgres (copy)",
