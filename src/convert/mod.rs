@@ -1,15 +1,18 @@
 //! Values crossing engines. An archive holds each value in its source
 //! engine's text form; most of them load into another engine as they are,
 //! and [`Converted`] rewrites, in the stream, the ones that do not: MySQL
-//! latin1 text, booleans, zero dates, timestamps with offsets, PostgreSQL
+//! text in latin1 and other character sets, booleans, zero dates, timestamps with offsets, PostgreSQL
 //! arrays, and values SQLite would change silently. A same-engine restore
 //! passes everything through. `docs/types.md` lists every case.
 
 pub mod apps;
 mod arrays;
+mod charset;
+mod charset_fixes;
 pub mod spatial;
 
 use arrays::{array_to_json, Elem};
+use charset::{mysql_charset, Charset};
 
 pub use spatial::is_mysql_geometry;
 
@@ -35,7 +38,10 @@ pub enum ZeroDates {
 enum Step {
     /// MySQL latin1 (Windows-1252) bytes to UTF-8.
     Latin1,
-    /// Text of a MySQL column in another character set must be UTF-8.
+    /// Text of a MySQL column in another character set to UTF-8.
+    Decode(Charset),
+    /// Text of a MySQL column in a character set `encoding_rs` cannot
+    /// decode must be UTF-8.
     Utf8,
     /// `t`/`f`/`true`/`false` to `1`/`0`.
     BoolDigits,
@@ -86,21 +92,24 @@ impl ColumnConv {
             return ColumnConv { steps };
         }
         let src_ty = src.map(|c| &c.ty).unwrap_or(dst);
-        let latin1 = src
-            .and_then(|c| c.collation.as_deref())
-            .is_some_and(|c| c.starts_with("latin1"));
+        let collation = src.and_then(|c| c.collation.as_deref());
+        let latin1 = collation.is_some_and(|c| c.starts_with("latin1"));
         let textual = matches!(
             src_ty,
             NeutralType::Text { .. } | NeutralType::Enum { .. } | NeutralType::Set { .. }
         );
-        let utf8 = src.and_then(|c| c.collation.as_deref()).is_none_or(|c| {
+        let utf8 = collation.is_none_or(|c| {
             c.starts_with("utf8") || c.starts_with("ascii") || c.starts_with("binary")
         });
         if from == EngineKind::Mysql && textual {
             if latin1 {
                 steps.push(Step::Latin1);
             } else if !utf8 {
-                steps.push(Step::Utf8);
+                steps.push(
+                    collation
+                        .and_then(mysql_charset)
+                        .map_or(Step::Utf8, Step::Decode),
+                );
             }
         }
         if from == EngineKind::Sqlite && *src_ty == NeutralType::Any && !dst.is_binary() {
@@ -249,6 +258,7 @@ impl<'a> Converted<'a> {
             let cur: &[u8] = owned.as_deref().unwrap_or(v);
             let next: Option<Vec<u8>> = match step {
                 Step::Latin1 => (!cur.is_ascii()).then(|| latin1_to_utf8(cur)),
+                Step::Decode(cs) => cs.decode(cur)?,
                 Step::Utf8 => {
                     if std::str::from_utf8(cur).is_err() {
                         return Err(
@@ -658,6 +668,11 @@ mod tests {
         );
         assert_eq!(
             steps(Mysql, &text("cp1251_general_ci"), Sqlite),
+            vec![Step::Decode(mysql_charset("cp1251").unwrap())]
+        );
+        assert_eq!(steps(Mysql, &text("gbk_chinese_ci"), Mysql), vec![]);
+        assert_eq!(
+            steps(Mysql, &text("utf32_general_ci"), Postgres),
             vec![Step::Utf8]
         );
         assert_eq!(steps(Mysql, &text("utf8mb4_general_ci"), Sqlite), vec![]);

@@ -31,25 +31,25 @@ fn same_rows(
     }
 }
 
-/// pgloader's MySQL fixture into PostgreSQL and SQLite. Its gbk column
-/// (`funny_string`) is not UTF-8 and stops the load, named; the rest moves
-/// with the zero dates named as NULL.
+/// pgloader's MySQL fixture into PostgreSQL and SQLite, with the zero dates
+/// named as NULL; its gbk column (`funny_string`) decoded to UTF-8.
 #[test]
 fn pgloader_mysql_fixture_moves() {
     let dir = tempdir();
     let src = my_fixture("haul_xe_pgl_my", "cross/pgloader_my.sql");
+    // More gbk text than the fixture's one value (bytes A380).
+    src.sql("INSERT INTO funny_string VALUES (UNHEX('C4E3BAC3')), (UNHEX('D6D0')), ('ab'), (NULL)");
     let columns = my_columns(&src);
     assert_eq!(columns.len(), 16, "{columns:?}");
     let a = dir.path().join("my.haul");
     // Two of its tables are MyISAM: the dump says they are not in the snapshot.
     let r = haul(&["dump", &src.url(), "-o", a.to_str().unwrap()]).expect(8);
     assert!(r.stderr.contains("races (MyISAM)"), "{}", r.stderr);
-    let keep = ["--exclude-tables", "funny_string"];
     // `geom` is PostGIS there (tests/cli/crossengine/spatial.rs).
     let compared = only(&columns, &["funny_string", "geom"]);
 
     let pg = PgDb::new("haul_xe_pgl_pg");
-    let r = restore(&a, &pg.url(), &keep).expect(8);
+    let r = restore(&a, &pg.url(), &[]).expect(8);
     for said in [
         "table races, column date: 2 zero date(s) ('0000-00-00') loaded as NULL",
         "table countdata_template, column flags: default b'0' left out",
@@ -76,7 +76,7 @@ fn pgloader_mysql_fixture_moves() {
         "POINT(1 1)|12\n"
     );
     let pg2 = PgDb::new("haul_xe_pgl_pg2");
-    haul(&["copy", &src.url(), &pg2.url(), keep[0], keep[1]]).expect(8);
+    haul(&["copy", &src.url(), &pg2.url()]).expect(8);
     same_rows(
         "mysql -> postgres (copy)",
         &compared,
@@ -92,7 +92,7 @@ fn pgloader_mysql_fixture_moves() {
     );
 
     let lite = SqliteDb::new("pgl_my");
-    restore(&a, &lite.url(), &keep).expect(8);
+    restore(&a, &lite.url(), &[]).expect(8);
     same_rows(
         "mysql -> sqlite",
         &only(&columns, &["funny_string", "races"]),
@@ -100,7 +100,7 @@ fn pgloader_mysql_fixture_moves() {
         |t, c| lite_table(&lite, t, c),
     );
     let lite2 = SqliteDb::new("pgl_my_copy");
-    haul(&["copy", &src.url(), &lite2.url(), keep[0], keep[1]]).expect(8);
+    haul(&["copy", &src.url(), &lite2.url()]).expect(8);
     same_rows(
         "mysql -> sqlite (copy)",
         &only(&columns, &["funny_string", "races"]),
@@ -108,15 +108,55 @@ fn pgloader_mysql_fixture_moves() {
         |t, c| lite_table(&lite2, t, c),
     );
 
-    // The gbk text stops the load, named.
+    // funny_string, against MariaDB's own reading of it as UTF-8.
+    let mut want = sorted(&src.sql(
+        "SELECT COALESCE(HEX(CONVERT(s USING utf8mb4)), 'NULL') FROM funny_string \
+         WHERE HEX(s) <> 'A380' OR s IS NULL",
+    ));
+    assert!(want.contains(&hex::encode_upper("你好")), "{want:?}");
+    // A380 is in GBK's user-defined area: MariaDB reads it as '?',
+    // GB18030 (encoding_rs, Python's gb18030 codec) as U+E5C5.
+    assert_eq!(
+        src.sql("SELECT HEX(CONVERT(s USING utf8mb4)) FROM funny_string WHERE HEX(s) = 'A380'"),
+        "3F\n"
+    );
+    want.push(hex::encode_upper("\u{e5c5}"));
+    want.sort();
+    let pg_funny =
+        "SELECT COALESCE(upper(encode(convert_to(s, 'UTF8'), 'hex')), 'NULL') FROM funny_string";
+    let lite_funny = "SELECT CASE WHEN s IS NULL THEN 'NULL' ELSE hex(s) END FROM funny_string";
+    assert_eq!(sorted(&pg.sql(pg_funny)), want, "mysql -> postgres");
+    assert_eq!(sorted(&pg2.sql(pg_funny)), want, "mysql -> postgres (copy)");
+    for (db, stage) in [
+        (&lite, "mysql -> sqlite"),
+        (&lite2, "mysql -> sqlite (copy)"),
+    ] {
+        let mut got = sqlite_rows(&db.conn(), lite_funny);
+        got.sort();
+        assert_eq!(got, want, "{stage}");
+    }
+
+    // A value that is not valid in its character set stops the load, named
+    // (MariaDB takes any byte in a single-byte set; C0 is not ISO-8859-8).
+    let bad = MyDb::new("haul_xe_pgl_bad");
+    bad.sql("CREATE TABLE bad_text (s varchar(4) CHARACTER SET hebrew); INSERT INTO bad_text VALUES (UNHEX('E0C0'))");
+    assert_eq!(bad.sql("SELECT HEX(s) FROM bad_text"), "E0C0\n");
     let pg3 = PgDb::new("haul_xe_pgl_pg3");
-    let r = restore(&a, &pg3.url(), &["--tables", "funny_string"]).expect(1);
+    let r = haul(&["copy", &bad.url(), &pg3.url()]).expect(1);
+    let e = error_line(&r);
     assert!(
-        error_line(&r).contains("table funny_string")
-            && error_line(&r).contains("column s: the value is not UTF-8"),
+        e.contains("table bad_text")
+            && e.contains("chunk")
+            && e.contains("column s: the value is not valid hebrew text"),
         "{}",
         r.stderr
     );
+}
+
+fn sorted(lines: &str) -> Vec<String> {
+    let mut v: Vec<String> = lines.lines().map(String::from).collect();
+    v.sort();
+    v
 }
 
 /// The comparison kind of a SQLite column, by its declared type.
