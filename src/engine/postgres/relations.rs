@@ -358,8 +358,8 @@ async fn triggers(
     Ok(())
 }
 
-/// Rules of the dumped tables and of views, and the state of those not
-/// simply enabled.
+/// Rules of the dumped tables and of views (not an extension's: they come
+/// with it), and the state of those not simply enabled.
 async fn rules(
     client: &Client,
     nsp: &str,
@@ -377,6 +377,9 @@ async fn rules(
                    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
                   WHERE r.rulename <> '_RETURN'
                     AND ({rel} = ANY($1) OR (c.relkind IN ('v', 'm') AND {}))
+                    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                     WHERE d.classid = 'pg_class'::regclass
+                                       AND d.objid = c.oid AND d.deptype = 'e')
                   ORDER BY r.oid",
                 dumped_sql("c.relnamespace", 2),
                 rel = rel_sql("c"),

@@ -231,8 +231,9 @@ fn postgis_database_round_trip() {
         .collect();
     assert_eq!(tables, ["site"], "{m}");
     let pg = PgDb::new("haul_xe_gis_pgdst");
-    let r = restore(&a, &pg.url(), &[]);
-    assert!(matches!(r.code, 0 | 8), "{}", r.stderr);
+    // Nothing of the extension's own (its tables, its views' rules) is
+    // dumped or warned about: the restore is clean.
+    restore(&a, &pg.url(), &[]).ok();
     let q = "SELECT id, ST_AsEWKT(at), ST_AsText(area), format_type(atttypid, atttypmod)
                FROM site, pg_attribute WHERE attrelid = 'site'::regclass AND attname = 'at' ORDER BY id";
     assert_eq!(pg.sql(q), src.sql(q));
