@@ -110,6 +110,15 @@ pub(super) fn trigger_table(ddl: &str) -> Option<String> {
     Some(name.rsplit('.').next().unwrap_or(&name).to_string())
 }
 
+/// The settings `SHOW CREATE PROCEDURE|FUNCTION|TRIGGER` reports beside
+/// the statement, by column.
+const ROUTINE_SETTINGS: &[(&str, usize)] = &[
+    ("sql_mode", 1),
+    ("character_set_client", 3),
+    ("collation_connection", 4),
+    ("collation_database", 5),
+];
+
 /// One object's `SHOW CREATE` row read into a [`NativeObject`]: its text
 /// in column `text`, the named settings in the given columns.
 struct Shown<'a> {
@@ -216,12 +225,7 @@ pub(super) async fn extras(
             table: None,
             definer: cell(r, 2),
             text: 2,
-            settings: &[
-                ("sql_mode", 1),
-                ("character_set_client", 3),
-                ("collation_connection", 4),
-                ("collation_database", 5),
-            ],
+            settings: ROUTINE_SETTINGS,
         };
         match shown.read(conn).await? {
             Some(o) => out.objects.push(o),
@@ -299,12 +303,7 @@ pub(super) async fn extras(
             table: Some(table),
             definer: cell(r, 2),
             text: 2,
-            settings: &[
-                ("sql_mode", 1),
-                ("character_set_client", 3),
-                ("collation_connection", 4),
-                ("collation_database", 5),
-            ],
+            settings: ROUTINE_SETTINGS,
         };
         match shown.read(conn).await? {
             Some(o) => out.objects.push(o),
