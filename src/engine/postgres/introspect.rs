@@ -567,22 +567,28 @@ pub(super) async fn refuse_unsupported(
     let column_ctx = ctx("column");
     for r in client
         .query(
-            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), cn.nspname::text,
+            // The dumped tables' columns first, on their own: joined in one
+            // go, the planner nests a scan of every table's row type per
+            // column (seconds with a thousand tables).
+            "WITH cols AS MATERIALIZED (
+               SELECT c.relname, a.attname, a.atttypid, a.atttypmod, cn.nspname
+                 FROM pg_attribute a
+                 JOIN pg_class c ON c.oid = a.attrelid
+                 JOIN pg_namespace cn ON cn.oid = c.relnamespace
+                WHERE cn.nspname = ANY($1) AND c.relkind IN ('r', 'p')
+                  AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped)
+             SELECT a.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.nspname::text,
                     CASE WHEN tc.relkind IS NOT NULL AND tc.relkind <> 'c'
                          THEN 'the row type of ' || tc.relname::text || ', which haul cannot restore yet'
                          ELSE CASE coalesce(et.typtype, t.typtype) WHEN 'd' THEN 'a domain'
                                    WHEN 'c' THEN 'a composite' WHEN 'e' THEN 'an enum' ELSE 'a range' END
                               || ' type of schema ' || n.nspname::text || ', which the dump leaves out' END
-               FROM pg_attribute a
-               JOIN pg_class c ON c.oid = a.attrelid
-               JOIN pg_namespace cn ON cn.oid = c.relnamespace
+               FROM cols a
                JOIN pg_type t ON t.oid = a.atttypid
                LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
                JOIN pg_namespace n ON n.oid = coalesce(et.typnamespace, t.typnamespace)
                LEFT JOIN pg_class tc ON tc.oid = coalesce(et.typrelid, t.typrelid)
-              WHERE cn.nspname = ANY($1) AND c.relkind IN ('r', 'p')
-                AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
-                AND coalesce(et.typtype, t.typtype) IN ('d', 'c', 'e', 'r', 'm')
+              WHERE coalesce(et.typtype, t.typtype) IN ('d', 'c', 'e', 'r', 'm')
                 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                 AND (n.nspname <> ALL($1) OR (tc.relkind IS NOT NULL AND tc.relkind <> 'c'))
               ORDER BY 4, 1, 2",
