@@ -1,8 +1,10 @@
 //! Restoring rows: one archive chunk through `COPY ... FROM STDIN`,
-//! re-encoded as COPY text in the stream (or, with `HAUL_PG_COPY=csv`, as
-//! CSV when the chunk reads the same that way).
+//! re-encoded in the stream as COPY binary where every column's type
+//! allows, else as COPY text (`HAUL_PG_COPY` chooses otherwise, see
+//! [`Wire`]).
 
 use super::conn::{describe, Pool};
+use super::copy_binary::{self, BinKind};
 use super::{column_list, qtable};
 use crate::archive::codec::{tag, Field};
 use crate::engine::{ChunkErrors, ChunkMark, EngineError};
@@ -10,6 +12,8 @@ use crate::model::Table;
 use crate::stream::Rows;
 use bytes::Bytes;
 use futures_util::SinkExt;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Whether an archive chunk reads the same in COPY's CSV mode (with `\N` as
 /// NULL) as in haul's format: no field starts with a backslash other than a
@@ -28,17 +32,73 @@ fn plain_csv(csv: &[u8]) -> bool {
     })
 }
 
-/// Whether chunks of plain values go to COPY's CSV mode as they are
-/// (`HAUL_PG_COPY=csv`) rather than re-encoded as COPY text, the default:
-/// the server parses text with less CPU, and a restore is bound by the
-/// server's CPU (`bench/pg.sh` measures both).
-fn csv_passthrough() -> bool {
-    static CSV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CSV.get_or_init(|| std::env::var("HAUL_PG_COPY").is_ok_and(|v| v == "csv"))
+/// How chunks are sent to COPY (`HAUL_PG_COPY`): by default binary where
+/// every column's type allows, else text; `text` always text; `csv` plain
+/// chunks as they are in COPY's CSV mode. The server parses binary with
+/// the least CPU and CSV with the most, and a restore is bound by the
+/// server's CPU (`bench/pg.sh` measures each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Binary,
+    Text,
+    Csv,
+}
+
+fn wire() -> Wire {
+    static WIRE: std::sync::OnceLock<Wire> = std::sync::OnceLock::new();
+    *WIRE.get_or_init(|| match std::env::var("HAUL_PG_COPY").as_deref() {
+        Ok("csv") => Wire::Csv,
+        Ok("text") => Wire::Text,
+        _ => Wire::Binary,
+    })
 }
 
 /// How much COPY data is sent at once.
 const FLUSH: usize = 1 << 20;
+
+/// Chunks smaller than this go as text: looking up the table's column
+/// types would cost more than binary saves.
+const BINARY_MIN: usize = 64 << 10;
+
+/// Each target table's column types (name to type oid), read once per
+/// restore for binary COPY.
+#[derive(Default)]
+pub(super) struct ColumnTypes(std::sync::Mutex<HashMap<String, Arc<HashMap<String, u32>>>>);
+
+impl ColumnTypes {
+    async fn of(
+        &self,
+        client: &tokio_postgres::Client,
+        table: &str,
+    ) -> Result<Arc<HashMap<String, u32>>, String> {
+        if let Some(t) = self.0.lock().ok().and_then(|m| m.get(table).cloned()) {
+            return Ok(t);
+        }
+        let rows = client
+            .query(
+                "SELECT attname::text, atttypid FROM pg_attribute
+                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+                &[&qtable(table)],
+            )
+            .await
+            .map_err(|e| format!("reading the column types: {}", describe(&e)))?;
+        let mut types = HashMap::new();
+        for r in rows {
+            let name: String = r
+                .try_get(0)
+                .map_err(|e| format!("reading the column types: {e}"))?;
+            let oid: u32 = r
+                .try_get(1)
+                .map_err(|e| format!("reading the column types: {e}"))?;
+            types.insert(name, oid);
+        }
+        let types = Arc::new(types);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(table.to_string(), Arc::clone(&types));
+        }
+        Ok(types)
+    }
+}
 
 /// Append `v` to a COPY text buffer, escaped.
 #[inline]
@@ -63,6 +123,7 @@ fn push_copy_text(out: &mut Vec<u8>, mut v: &[u8]) {
 /// with a `mark`, the chunk is recorded in the same transaction.
 pub(super) async fn load_chunk(
     pool: &Pool,
+    types: &ColumnTypes,
     table: &Table,
     columns: &[String],
     rows: &mut dyn Rows,
@@ -78,29 +139,39 @@ pub(super) async fn load_chunk(
         chunk: label,
     };
     let load_err = |message: String| errs.load(message);
-    let codec_err = |source| errs.codec(source);
     if columns.is_empty() {
         return load_empty_rows(pool, table, rows, mark, &errs).await;
     }
     // A chunk of plain values goes to COPY's CSV mode as it is, without
     // decoding and re-encoding every field.
-    let passthrough = (csv_passthrough() && !binary.iter().any(|b| *b))
+    let passthrough = (wire() == Wire::Csv && !binary.iter().any(|b| *b))
         .then(|| rows.raw_csv())
         .flatten()
         .filter(|csv| plain_csv(csv))
         .map(Bytes::copy_from_slice);
-    let sql = format!(
-        "COPY {} ({}) FROM STDIN{}",
-        qtable(&table.name),
-        column_list(columns),
-        if passthrough.is_some() {
-            " WITH (FORMAT csv, NULL '\\N')"
-        } else {
-            ""
-        }
-    );
     let client = pool.get().await?;
     let result = async {
+        let size = rows.csv_len();
+        let kinds = if wire() == Wire::Binary && (size == 0 || size >= BINARY_MIN) {
+            copy_binary::kinds(
+                columns,
+                &*types.of(&client, &table.name).await.map_err(load_err)?,
+            )
+        } else {
+            None
+        };
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN{}",
+            qtable(&table.name),
+            column_list(columns),
+            if passthrough.is_some() {
+                " WITH (FORMAT csv, NULL '\\N')"
+            } else if kinds.is_some() {
+                " WITH (FORMAT binary)"
+            } else {
+                ""
+            }
+        );
         if mark.is_some() {
             client
                 .batch_execute("BEGIN")
@@ -121,72 +192,10 @@ pub(super) async fn load_chunk(
                     .map_err(|e| load_err(describe(&e)))?;
                 at = end;
             }
-        }
-        let mut buf: Vec<u8> = Vec::with_capacity(if passthrough.is_some() { 0 } else { FLUSH });
-        let width = rows.width();
-        while passthrough.is_none() && rows.next_row().map_err(codec_err)? {
-            for i in 0..width {
-                if i > 0 {
-                    buf.push(b'\t');
-                }
-                let field = rows.field(i).map_err(codec_err)?;
-                // A value larger than a buffer goes in pieces, so memory
-                // stays a buffer whatever one value's size.
-                let (prefix, big, escape): (&[u8], &[u8], bool) = match field {
-                    Field::Value(v) if binary[i] => (b"\\\\x", v, false),
-                    Field::Tagged(tag::BLOB, hex) if binary[i] => (b"\\\\x", hex, false),
-                    Field::Value(v) | Field::Tagged(_, v) => (b"", v, true),
-                    Field::Null => (b"", b"", false),
-                };
-                if big.len() > FLUSH && !matches!(field, Field::Tagged(tag::BLOB, _) if !binary[i])
-                {
-                    buf.extend_from_slice(prefix);
-                    for piece in big.chunks(FLUSH) {
-                        if escape {
-                            push_copy_text(&mut buf, piece);
-                        } else {
-                            buf.extend_from_slice(piece);
-                        }
-                        let full = std::mem::replace(&mut buf, Vec::with_capacity(FLUSH));
-                        sink.send(Bytes::from(full))
-                            .await
-                            .map_err(|e| load_err(describe(&e)))?;
-                    }
-                    continue;
-                }
-                match field {
-                    Field::Null => buf.extend_from_slice(b"\\N"),
-                    Field::Value(v) if binary[i] => {
-                        buf.extend_from_slice(b"\\\\x");
-                        buf.extend_from_slice(v);
-                    }
-                    Field::Value(v) => push_copy_text(&mut buf, v),
-                    Field::Tagged(tag::BLOB, hex) if binary[i] => {
-                        buf.extend_from_slice(b"\\\\x");
-                        buf.extend_from_slice(hex);
-                    }
-                    Field::Tagged(tag::BLOB, _) => {
-                        return Err(load_err(format!(
-                            "row {}, column {}: a binary value in a non-binary column",
-                            rows.row_number(),
-                            columns[i]
-                        )))
-                    }
-                    Field::Tagged(_, v) => push_copy_text(&mut buf, v),
-                }
-            }
-            buf.push(b'\n');
-            if buf.len() >= FLUSH {
-                let full = std::mem::replace(&mut buf, Vec::with_capacity(FLUSH));
-                sink.send(Bytes::from(full))
-                    .await
-                    .map_err(|e| load_err(describe(&e)))?;
-            }
-        }
-        if !buf.is_empty() {
-            sink.send(Bytes::from(buf))
-                .await
-                .map_err(|e| load_err(describe(&e)))?;
+        } else if let Some(kinds) = &kinds {
+            send_binary(sink.as_mut(), rows, columns, kinds, &errs).await?;
+        } else {
+            send_text(sink.as_mut(), rows, columns, &binary, &errs).await?;
         }
         let n = sink
             .as_mut()
@@ -206,6 +215,145 @@ pub(super) async fn load_chunk(
         pool.put(client).await;
     }
     result
+}
+
+type Sink<'a> = std::pin::Pin<&'a mut tokio_postgres::CopyInSink<Bytes>>;
+
+/// Send a full buffer and start a new one.
+async fn flush(
+    sink: &mut Sink<'_>,
+    buf: &mut Vec<u8>,
+    errs: &ChunkErrors<'_>,
+) -> Result<(), EngineError> {
+    let full = std::mem::replace(buf, Vec::with_capacity(FLUSH));
+    sink.send(Bytes::from(full))
+        .await
+        .map_err(|e| errs.load(describe(&e)))
+}
+
+/// The chunk's rows as COPY text.
+async fn send_text(
+    mut sink: Sink<'_>,
+    rows: &mut dyn Rows,
+    columns: &[String],
+    binary: &[bool],
+    errs: &ChunkErrors<'_>,
+) -> Result<(), EngineError> {
+    let codec_err = |source| errs.codec(source);
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH);
+    let width = rows.width();
+    while rows.next_row().map_err(codec_err)? {
+        for i in 0..width {
+            if i > 0 {
+                buf.push(b'\t');
+            }
+            let field = rows.field(i).map_err(codec_err)?;
+            // A value larger than a buffer goes in pieces, so memory
+            // stays a buffer whatever one value's size.
+            let (prefix, big, escape): (&[u8], &[u8], bool) = match field {
+                Field::Value(v) if binary[i] => (b"\\\\x", v, false),
+                Field::Tagged(tag::BLOB, hex) if binary[i] => (b"\\\\x", hex, false),
+                Field::Value(v) | Field::Tagged(_, v) => (b"", v, true),
+                Field::Null => (b"", b"", false),
+            };
+            if big.len() > FLUSH && !matches!(field, Field::Tagged(tag::BLOB, _) if !binary[i]) {
+                buf.extend_from_slice(prefix);
+                for piece in big.chunks(FLUSH) {
+                    if escape {
+                        push_copy_text(&mut buf, piece);
+                    } else {
+                        buf.extend_from_slice(piece);
+                    }
+                    flush(&mut sink, &mut buf, errs).await?;
+                }
+                continue;
+            }
+            match field {
+                Field::Null => buf.extend_from_slice(b"\\N"),
+                Field::Value(v) if binary[i] => {
+                    buf.extend_from_slice(b"\\\\x");
+                    buf.extend_from_slice(v);
+                }
+                Field::Value(v) => push_copy_text(&mut buf, v),
+                Field::Tagged(tag::BLOB, hex) if binary[i] => {
+                    buf.extend_from_slice(b"\\\\x");
+                    buf.extend_from_slice(hex);
+                }
+                Field::Tagged(tag::BLOB, _) => {
+                    return Err(errs.load(format!(
+                        "row {}, column {}: a binary value in a non-binary column",
+                        rows.row_number(),
+                        columns[i]
+                    )))
+                }
+                Field::Tagged(_, v) => push_copy_text(&mut buf, v),
+            }
+        }
+        buf.push(b'\n');
+        if buf.len() >= FLUSH {
+            flush(&mut sink, &mut buf, errs).await?;
+        }
+    }
+    if !buf.is_empty() {
+        flush(&mut sink, &mut buf, errs).await?;
+    }
+    Ok(())
+}
+
+/// The chunk's rows in COPY's binary format, every column of a kind
+/// [`copy_binary`] writes.
+async fn send_binary(
+    mut sink: Sink<'_>,
+    rows: &mut dyn Rows,
+    columns: &[String],
+    kinds: &[BinKind],
+    errs: &ChunkErrors<'_>,
+) -> Result<(), EngineError> {
+    let codec_err = |source| errs.codec(source);
+    let bad = |rows: &dyn Rows, i: usize, why: String| {
+        errs.load(format!(
+            "row {}, column {}: {why}",
+            rows.row_number(),
+            columns[i]
+        ))
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH);
+    buf.extend_from_slice(copy_binary::HEADER);
+    let start = copy_binary::row_start(kinds.len()).map_err(|m| errs.load(m))?;
+    while rows.next_row().map_err(codec_err)? {
+        buf.extend_from_slice(&start);
+        for (i, kind) in kinds.iter().enumerate() {
+            let v = match rows.field(i).map_err(codec_err)? {
+                Field::Null => {
+                    buf.extend_from_slice(copy_binary::NULL);
+                    continue;
+                }
+                Field::Tagged(tag::BLOB, _) => {
+                    return Err(bad(rows, i, "a binary value in a non-binary column".into()))
+                }
+                Field::Value(v) | Field::Tagged(_, v) => v,
+            };
+            if *kind != BinKind::Text {
+                copy_binary::push_int(&mut buf, *kind, v).map_err(|m| bad(rows, i, m))?;
+                continue;
+            }
+            buf.extend_from_slice(&copy_binary::length(v.len()).map_err(|m| bad(rows, i, m))?);
+            if v.len() > FLUSH {
+                // In pieces, so memory stays a buffer whatever one value's size.
+                for piece in v.chunks(FLUSH) {
+                    buf.extend_from_slice(piece);
+                    flush(&mut sink, &mut buf, errs).await?;
+                }
+            } else {
+                buf.extend_from_slice(v);
+            }
+        }
+        if buf.len() >= FLUSH {
+            flush(&mut sink, &mut buf, errs).await?;
+        }
+    }
+    buf.extend_from_slice(copy_binary::TRAILER);
+    flush(&mut sink, &mut buf, errs).await
 }
 
 /// Rows of a table without data columns (none, or only generated ones):

@@ -9,6 +9,7 @@
 mod acl;
 mod admin;
 mod conn;
+mod copy_binary;
 mod copy_text;
 mod ddl;
 mod depend;

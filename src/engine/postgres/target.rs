@@ -7,7 +7,7 @@ use super::ddl::{
     reset_sequence_sql,
 };
 use super::introspect::{dumped_schemas, introspect};
-use super::load::load_chunk;
+use super::load::{load_chunk, ColumnTypes};
 use super::postgis::postgis;
 use super::qtable;
 use super::replay::{create_objects, create_roles, drop_objects, role_names};
@@ -29,6 +29,8 @@ pub struct PgTarget {
     /// The session holding the restore lock, once taken.
     lock: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
     target: String,
+    /// Column types of the tables loaded, for binary COPY.
+    types: ColumnTypes,
 }
 
 /// The first key of the restore lock (`pg_try_advisory_lock(int, int)`):
@@ -43,6 +45,7 @@ impl PgTarget {
             pool: open_pool(spec).await?,
             lock: tokio::sync::Mutex::new(None),
             target: spec.to_string(),
+            types: ColumnTypes::default(),
         })
     }
 
@@ -351,7 +354,7 @@ impl BulkLoad for PgTarget {
         label: &str,
         mark: Option<ChunkMark>,
     ) -> Result<u64, EngineError> {
-        load_chunk(&self.pool, table, columns, rows, label, mark).await
+        load_chunk(&self.pool, &self.types, table, columns, rows, label, mark).await
     }
 
     async fn load_large_objects(
