@@ -5,6 +5,11 @@
 #   bench/mysql.sh                 # 4 tables x 500k rows, 2 jobs
 #   ROWS=50000 bench/mysql.sh      # a quick run
 #
+# mydumper and myloader connect without TLS unless given --ssl; haul uses
+# TLS whenever the server offers it. Both are measured each way: "plain"
+# runs haul with ssl-mode=DISABLED, "--ssl" runs mydumper with TLS. mydumper
+# writes uncompressed files unless given -c (gzip, in the Debian build).
+#
 # Prints seconds, peak RSS and ratios (haul / peer). Needs sysbench, zstd,
 # mysqldump, mysql, mydumper, myloader and a server on MYHOST:MYPORT that
 # lets MYUSER (no password) create databases.
@@ -41,10 +46,15 @@ source bench/lib.sh
 ROUNDS=${ROUNDS:-2}
 echo "== dump ($ROUNDS rounds, alternating)"
 for round in $(seq 1 "$ROUNDS"); do
-  if [ $((round % 2)) -eq 1 ]; then order="haul l3 mydumper mysqldump"; else order="mysqldump mydumper l3 haul"; fi
+  if [ $((round % 2)) -eq 1 ]; then order="haul plain l3 mydumper mydumperssl mydumperc mysqldump"; else order="mysqldump mydumperc mydumperssl mydumper l3 plain haul"; fi
   for who in $order; do
     case $who in
       haul) run "haul dump" "$HAUL dump $URL/$SRC -o $WORK/a.haul -j $JOBS -q" ;;
+      plain) run "haul dump, plain" "$HAUL dump '$URL/$SRC?ssl-mode=DISABLED' -o $WORK/p.haul -j $JOBS -q" ;;
+      mydumperc) rm -rf "$WORK/mydumperc"
+        run "mydumper -t $JOBS -c" "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS -c -o $WORK/mydumperc" ;;
+      mydumperssl) rm -rf "$WORK/mydumperssl"
+        run "mydumper -t $JOBS --ssl" "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS --ssl -o $WORK/mydumperssl" ;;
       l3) run "haul dump --level 3" "$HAUL dump $URL/$SRC -o $WORK/b.haul -j $JOBS -q --level 3" ;;
       mydumper) rm -rf "$WORK/mydumper"
         run "mydumper -t $JOBS" "mydumper -h $MYHOST -P $MYPORT -u $MYUSER -B $SRC -t $JOBS -o $WORK/mydumper" ;;
@@ -52,16 +62,19 @@ for round in $(seq 1 "$ROUNDS"); do
     esac
   done
 done
+printf "   %-28s %12d bytes\n" "mydumper -c/" "$(du -sb "$WORK/mydumperc" | cut -f1)"
+rm -rf "$WORK/mydumperssl" "$WORK/mydumperc" "$WORK/p.haul"
 for f in "$WORK"/a.* "$WORK"/b.haul; do printf "   %-28s %12d bytes\n" "$(basename "$f")" "$(stat -c %s "$f")"; done
 printf "   %-28s %12d bytes\n" "mydumper/" "$(du -sb "$WORK/mydumper" | cut -f1)"
 
 echo "== restore, each into a fresh database ($ROUNDS rounds, alternating)"
 for round in $(seq 1 "$ROUNDS"); do
-  if [ $((round % 2)) -eq 1 ]; then order="haul myloader"; else order="myloader haul"; fi
+  if [ $((round % 2)) -eq 1 ]; then order="haul plain myloader"; else order="myloader plain haul"; fi
   for who in $order; do
     fresh "$DST"
     case $who in
       haul) run "haul restore" "$HAUL restore $WORK/a.haul $URL/$DST -j $JOBS -q" ;;
+      plain) run "haul restore, plain" "$HAUL restore $WORK/a.haul '$URL/$DST?ssl-mode=DISABLED' -j $JOBS -q" ;;
       myloader) run "myloader -t $JOBS" "myloader -h $MYHOST -P $MYPORT -u $MYUSER -d $WORK/mydumper -B $DST -t $JOBS -o" ;;
     esac
   done
@@ -74,10 +87,15 @@ fresh "$DST"; "$HAUL" restore "$WORK/a.haul" "$URL/$DST" -j "$JOBS" -q
 
 echo "== ratios (haul / peer; lower is better)"
 echo "   dump:    $(ratio 'haul dump' 'mysqldump | zstd')x mysqldump|zstd (target < 0.8),  $(ratio 'haul dump' "mydumper -t $JOBS")x mydumper -t $JOBS"
+echo "            $(ratio 'haul dump, plain' "mydumper -t $JOBS")x mydumper -t $JOBS, both without TLS (target <= 1.0)"
+echo "            $(ratio 'haul dump' "mydumper -t $JOBS --ssl")x mydumper -t $JOBS --ssl, both with TLS"
+echo "            $(ratio 'haul dump' "mydumper -t $JOBS -c")x mydumper -t $JOBS -c, both compressing (mydumper: gzip)"
 echo "            $(ratio 'haul dump --level 3' "mydumper -t $JOBS")x mydumper -t $JOBS with haul at zstd level 3 (default 1)"
-echo "   restore: $(ratio 'haul restore' "myloader -t $JOBS")x myloader -t $JOBS (target < 0.8),  $(ratio 'haul restore' 'zstd -dc | mysql')x zstd -dc|mysql"
+echo "   restore: $(ratio 'haul restore' "myloader -t $JOBS")x myloader -t $JOBS (target <= 0.6),  $(ratio 'haul restore' 'zstd -dc | mysql')x zstd -dc|mysql"
+echo "            $(ratio 'haul restore, plain' "myloader -t $JOBS")x myloader -t $JOBS, both without TLS"
 echo "   peak RSS: dump $(( ${RSS[haul dump]} / 1024 )) MiB, restore $(( ${RSS[haul restore]} / 1024 )) MiB (target < 150)"
 
 my -e "DROP DATABASE IF EXISTS $SRC; DROP DATABASE IF EXISTS $DST"
-table "haul dump" "haul dump --level 3" "mysqldump | zstd" "mydumper -t $JOBS" "haul restore" "zstd -dc | mysql" "myloader -t $JOBS"
+table "haul dump" "haul dump, plain" "haul dump --level 3" "mysqldump | zstd" "mydumper -t $JOBS" "mydumper -t $JOBS --ssl" "mydumper -t $JOBS -c" \
+  "haul restore" "haul restore, plain" "zstd -dc | mysql" "myloader -t $JOBS"
 
