@@ -103,5 +103,22 @@ for name in "pg dump" "pg restore" "mysql dump" "mysql restore" "mysql->pg copy"
   done
   echo "$line"
 done
+# The fixed cost (1,000 small tables, the catalog) flatters the line above;
+# the cost of each further million rows shows whether big tables grow
+# linearly.
+echo "== seconds per further million rows, between consecutive sizes"
+for name in "pg dump" "pg restore" "mysql dump" "mysql restore" "mysql->pg copy"; do
+  [ -n "${SECS[$name $first]:-}" ] || continue
+  line="   $(printf '%-16s' "$name")"
+  prev=""
+  for rows in $SIZES; do
+    if [ -n "$prev" ]; then
+      line+="  $prev..$rows: $(awk -v a="${SECS[$name $prev]}" -v b="${SECS[$name $rows]}" -v n="$prev" -v m="$rows" \
+        'BEGIN { printf "%.2f", (b - a) / ((m - n) / 1000000) }') s"
+    fi
+    prev=$rows
+  done
+  echo "$line"
+done
 fresh pg "$DST"; pg postgres -c "DROP DATABASE IF EXISTS $SRC WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DST WITH (FORCE)"
 my -e "DROP DATABASE IF EXISTS $SRC; DROP DATABASE IF EXISTS $DST"
