@@ -1,7 +1,9 @@
 //! COPY's binary format, written from archive fields for tables whose every
-//! loaded column has a type this encoder knows (integers and character
-//! types): the server parses it with less CPU than text, and a restore is
-//! bound by the server's CPU. Any other table goes as COPY text.
+//! loaded column has a type this encoder knows (integers, floats, booleans,
+//! character types, bytea): the server parses it with less CPU than text,
+//! and a restore is bound by the server's CPU. Any other table goes as COPY
+//! text. Values are read as PostgreSQL's own input functions read them; a
+//! value they would refuse is refused here, naming it.
 
 use std::collections::HashMap;
 
@@ -18,9 +20,14 @@ pub(super) enum BinKind {
     Int2,
     Int4,
     Int8,
+    Bool,
+    Float4,
+    Float8,
     /// `text`, `varchar`, `char`: the value's bytes as they are (the server
     /// checks the encoding and, for `char(n)`, pads as text input does).
     Text,
+    /// `bytea`, from the archive's hex.
+    Bytea,
 }
 
 impl BinKind {
@@ -30,7 +37,11 @@ impl BinKind {
             21 => Some(BinKind::Int2),
             23 => Some(BinKind::Int4),
             20 => Some(BinKind::Int8),
+            16 => Some(BinKind::Bool),
+            700 => Some(BinKind::Float4),
+            701 => Some(BinKind::Float8),
             25 | 1042 | 1043 => Some(BinKind::Text),
+            17 => Some(BinKind::Bytea),
             _ => None,
         }
     }
@@ -40,17 +51,34 @@ impl BinKind {
             BinKind::Int2 => "smallint",
             BinKind::Int4 => "integer",
             BinKind::Int8 => "bigint",
+            BinKind::Bool => "boolean",
+            BinKind::Float4 => "real",
+            BinKind::Float8 => "double precision",
             BinKind::Text => "text",
+            BinKind::Bytea => "bytea",
         }
     }
 }
 
-/// The kinds of `columns` given a table's column types (name to type oid),
-/// or `None` when one of them has a type the encoder does not know.
-pub(super) fn kinds(columns: &[String], types: &HashMap<String, u32>) -> Option<Vec<BinKind>> {
+/// The kinds of `columns` given a table's column types (name to type oid)
+/// and which columns the archive holds as hex, or `None` when one of them
+/// has a type the encoder does not know (or is a `bytea` the archive does
+/// not hold as hex).
+pub(super) fn kinds(
+    columns: &[String],
+    types: &HashMap<String, u32>,
+    hex: &[bool],
+) -> Option<Vec<BinKind>> {
     columns
         .iter()
-        .map(|c| types.get(c).copied().and_then(BinKind::from_oid))
+        .zip(hex)
+        .map(|(c, &hex)| {
+            types
+                .get(c)
+                .copied()
+                .and_then(BinKind::from_oid)
+                .filter(|k| (*k == BinKind::Bytea) == hex)
+        })
         .collect()
 }
 
@@ -81,9 +109,108 @@ fn parse_int(v: &[u8]) -> Option<i64> {
     }
 }
 
+/// Read a boolean as PostgreSQL's `boolin` does: `t`/`f`, `true`/`false`,
+/// `yes`/`no` or a prefix of one, `on`/`off`, `1`/`0`, any case, white
+/// space around.
+fn parse_bool(v: &[u8]) -> Option<bool> {
+    let t = v.trim_ascii().to_ascii_lowercase();
+    let prefix = |word: &[u8]| !t.is_empty() && word.starts_with(&t);
+    match t.first()? {
+        b't' if prefix(b"true") => Some(true),
+        b'f' if prefix(b"false") => Some(false),
+        b'y' if prefix(b"yes") => Some(true),
+        b'n' if prefix(b"no") => Some(false),
+        b'o' if t.len() >= 2 && prefix(b"on") => Some(true),
+        b'o' if t.len() >= 2 && prefix(b"off") => Some(false),
+        b'1' if t.len() == 1 => Some(true),
+        b'0' if t.len() == 1 => Some(false),
+        _ => None,
+    }
+}
+
+/// Read a float as PostgreSQL's `float4in`/`float8in` do: white space
+/// around, `NaN` and `Infinity` spelled any case, and a value out of the
+/// type's range refused (never rounded to zero or infinity).
+fn parse_float<F: std::str::FromStr + Copy + PartialEq + Default>(
+    v: &[u8],
+    infinite: impl Fn(F) -> bool,
+) -> Option<F> {
+    let t = std::str::from_utf8(v.trim_ascii()).ok()?;
+    let f: F = t.parse().ok()?;
+    let unsigned = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    let spelled_inf = unsigned == "inf" || unsigned == "infinity";
+    if infinite(f) && !spelled_inf {
+        return None;
+    }
+    let mantissa = unsigned.split('e').next().unwrap_or("");
+    if f == F::default() && mantissa.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+        return None;
+    }
+    Some(f)
+}
+
+/// Append the bytes of a `bytea` in PostgreSQL's escape format (what
+/// `byteain` reads, text starting with `\x` being hex): `\\` is a
+/// backslash, `\ooo` an octal byte; false for any other backslash.
+pub(super) fn unescape_bytea(v: &[u8], out: &mut Vec<u8>) -> bool {
+    if let Some(hex) = v.strip_prefix(b"\\x") {
+        return crate::archive::codec::unhex_into(hex, out);
+    }
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] != b'\\' {
+            out.push(v[i]);
+            i += 1;
+        } else if v.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+        } else {
+            match v.get(i + 1..i + 4) {
+                Some([a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7']) => {
+                    out.push(((a - b'0') << 6) | ((b - b'0') << 3) | (c - b'0'));
+                    i += 4;
+                }
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Append one fixed-size field (length and value) of `kind` (an integer,
+/// float or boolean); the reason when `v` is not a value of that type.
+pub(super) fn push_fixed(out: &mut Vec<u8>, kind: BinKind, v: &[u8]) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "{:?} is not a value of type {}",
+            String::from_utf8_lossy(&v[..v.len().min(64)]),
+            kind.name()
+        )
+    };
+    match kind {
+        BinKind::Bool => {
+            let b = parse_bool(v).ok_or_else(bad)?;
+            out.extend_from_slice(&1i32.to_be_bytes());
+            out.push(u8::from(b));
+        }
+        BinKind::Float4 => {
+            let f = parse_float::<f32>(v, f32::is_infinite).ok_or_else(bad)?;
+            out.extend_from_slice(&4i32.to_be_bytes());
+            out.extend_from_slice(&f.to_be_bytes());
+        }
+        BinKind::Float8 => {
+            let f = parse_float::<f64>(v, f64::is_infinite).ok_or_else(bad)?;
+            out.extend_from_slice(&8i32.to_be_bytes());
+            out.extend_from_slice(&f.to_be_bytes());
+        }
+        _ => return push_int(out, kind, v),
+    }
+    Ok(())
+}
+
 /// Append one integer field (length and value) of `kind`; the reason when
 /// `v` is not an integer that fits.
-pub(super) fn push_int(out: &mut Vec<u8>, kind: BinKind, v: &[u8]) -> Result<(), String> {
+fn push_int(out: &mut Vec<u8>, kind: BinKind, v: &[u8]) -> Result<(), String> {
     let bad = || {
         format!(
             "{:?} is not a value of type {}",
@@ -107,7 +234,7 @@ pub(super) fn push_int(out: &mut Vec<u8>, kind: BinKind, v: &[u8]) -> Result<(),
             out.extend_from_slice(&8i32.to_be_bytes());
             out.extend_from_slice(&n.to_be_bytes());
         }
-        BinKind::Text => return Err("not an integer column".into()),
+        _ => return Err(format!("{} is not an integer type", kind.name())),
     }
     Ok(())
 }
@@ -146,9 +273,9 @@ mod tests {
     #[test]
     fn integer_fields_are_sized_by_type() {
         let mut out = Vec::new();
-        push_int(&mut out, BinKind::Int2, b"-2").unwrap();
-        push_int(&mut out, BinKind::Int4, b"2147483647").unwrap();
-        push_int(&mut out, BinKind::Int8, b"-1").unwrap();
+        push_fixed(&mut out, BinKind::Int2, b"-2").unwrap();
+        push_fixed(&mut out, BinKind::Int4, b"2147483647").unwrap();
+        push_fixed(&mut out, BinKind::Int8, b"-1").unwrap();
         assert_eq!(
             out,
             [
@@ -158,20 +285,92 @@ mod tests {
             ]
             .concat()
         );
-        let e = push_int(&mut out, BinKind::Int2, b"40000").unwrap_err();
+        let e = push_fixed(&mut out, BinKind::Int2, b"40000").unwrap_err();
         assert!(e.contains("smallint"), "{e}");
-        assert!(push_int(&mut out, BinKind::Int4, b"2147483648").is_err());
+        assert!(push_fixed(&mut out, BinKind::Int4, b"2147483648").is_err());
+        out.clear();
+        push_fixed(&mut out, BinKind::Bool, b"t").unwrap();
+        push_fixed(&mut out, BinKind::Float8, b"1").unwrap();
+        assert_eq!(
+            out,
+            [&[0, 0, 0, 1, 1][..], &[0, 0, 0, 8], &1f64.to_be_bytes()].concat()
+        );
     }
 
     #[test]
     fn only_known_types_are_binary() {
-        let types: HashMap<String, u32> =
-            [("a".into(), 23), ("b".into(), 1043), ("c".into(), 1700)].into();
+        let types: HashMap<String, u32> = [
+            ("a".into(), 23),
+            ("b".into(), 1043),
+            ("c".into(), 1700),
+            ("d".into(), 17),
+        ]
+        .into();
+        let (no, yes) = (false, true);
         assert_eq!(
-            kinds(&["b".into(), "a".into()], &types),
-            Some(vec![BinKind::Text, BinKind::Int4])
+            kinds(
+                &["b".into(), "a".into(), "d".into()],
+                &types,
+                &[no, no, yes]
+            ),
+            Some(vec![BinKind::Text, BinKind::Int4, BinKind::Bytea])
         );
-        assert_eq!(kinds(&["a".into(), "c".into()], &types), None, "numeric");
-        assert_eq!(kinds(&["z".into()], &types), None, "unknown column");
+        assert_eq!(
+            kinds(&["a".into(), "c".into()], &types, &[no, no]),
+            None,
+            "numeric"
+        );
+        assert_eq!(kinds(&["z".into()], &types, &[no]), None, "unknown column");
+        assert_eq!(
+            kinds(&["d".into()], &types, &[no]),
+            None,
+            "bytea not as hex"
+        );
+        assert_eq!(kinds(&["b".into()], &types, &[yes]), None, "hex into text");
+    }
+
+    #[test]
+    fn booleans_read_as_boolin_reads_them() {
+        for t in ["t", "TRUE", " tr ", "y", "yes", "on", "ON", "1"] {
+            assert_eq!(parse_bool(t.as_bytes()), Some(true), "{t}");
+        }
+        for f in ["f", "False", "n", "no", "of", "off", "0"] {
+            assert_eq!(parse_bool(f.as_bytes()), Some(false), "{f}");
+        }
+        for bad in ["", "o", "2", "10", "truex", "yess", "onn", "nah"] {
+            assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn floats_read_as_float8in_reads_them() {
+        let f8 = |v: &str| parse_float::<f64>(v.as_bytes(), f64::is_infinite);
+        assert_eq!(f8("0.1"), Some(0.1));
+        assert_eq!(f8(" -0 ").map(f64::to_bits), Some((-0.0f64).to_bits()));
+        assert_eq!(f8("1.7976931348623157e308"), Some(f64::MAX));
+        assert_eq!(f8("4.9e-324"), Some(4.9e-324), "subnormal");
+        assert_eq!(f8("-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(f8("NaN").is_some_and(f64::is_nan));
+        assert_eq!(f8("1e400"), None, "overflow");
+        assert_eq!(f8("1e-400"), None, "underflow");
+        assert_eq!(f8("0e-400"), Some(0.0));
+        assert_eq!(f8("1,5"), None);
+        let f4 = |v: &str| parse_float::<f32>(v.as_bytes(), f32::is_infinite);
+        assert_eq!(f4("3.4028235e38"), Some(f32::MAX));
+        assert_eq!(f4("1e39"), None, "over real's range");
+        assert_eq!(f4("0.1"), Some(0.1f32), "read as a real, not rounded twice");
+    }
+
+    #[test]
+    fn bytea_escape_format() {
+        let mut out = Vec::new();
+        assert!(unescape_bytea(b"a\\\\b\\000\\377", &mut out));
+        assert_eq!(out, b"a\\b\0\xff");
+        out.clear();
+        assert!(unescape_bytea(b"\\x4142", &mut out));
+        assert_eq!(out, b"AB");
+        for bad in [&b"\\"[..], b"\\x4", b"\\400", b"\\12"] {
+            assert!(!unescape_bytea(bad, &mut Vec::new()), "{bad:?}");
+        }
     }
 }

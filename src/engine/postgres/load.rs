@@ -6,7 +6,7 @@
 use super::conn::{describe, Pool};
 use super::copy_binary::{self, BinKind};
 use super::{column_list, qtable};
-use crate::archive::codec::{tag, Field};
+use crate::archive::codec::{tag, unhex_into, Field};
 use crate::engine::{ChunkErrors, ChunkMark, EngineError};
 use crate::model::Table;
 use crate::stream::Rows;
@@ -156,6 +156,7 @@ pub(super) async fn load_chunk(
             copy_binary::kinds(
                 columns,
                 &*types.of(&client, &table.name).await.map_err(load_err)?,
+                &binary,
             )
         } else {
             None
@@ -301,7 +302,7 @@ async fn send_text(
 }
 
 /// The chunk's rows in COPY's binary format, every column of a kind
-/// [`copy_binary`] writes.
+/// [`copy_binary`] writes; memory stays a buffer plus one value.
 async fn send_binary(
     mut sink: Sink<'_>,
     rows: &mut dyn Rows,
@@ -310,42 +311,80 @@ async fn send_binary(
     errs: &ChunkErrors<'_>,
 ) -> Result<(), EngineError> {
     let codec_err = |source| errs.codec(source);
-    let bad = |rows: &dyn Rows, i: usize, why: String| {
-        errs.load(format!(
-            "row {}, column {}: {why}",
-            rows.row_number(),
-            columns[i]
-        ))
+    let bad = |row: u64, i: usize, why: String| {
+        errs.load(format!("row {row}, column {}: {why}", columns[i]))
     };
     let mut buf: Vec<u8> = Vec::with_capacity(FLUSH);
     buf.extend_from_slice(copy_binary::HEADER);
     let start = copy_binary::row_start(kinds.len()).map_err(|m| errs.load(m))?;
     while rows.next_row().map_err(codec_err)? {
         buf.extend_from_slice(&start);
+        let row = rows.row_number();
         for (i, kind) in kinds.iter().enumerate() {
-            let v = match rows.field(i).map_err(codec_err)? {
+            let field = rows.field(i).map_err(codec_err)?;
+            let v = match field {
                 Field::Null => {
                     buf.extend_from_slice(copy_binary::NULL);
                     continue;
                 }
-                Field::Tagged(tag::BLOB, _) => {
-                    return Err(bad(rows, i, "a binary value in a non-binary column".into()))
+                Field::Tagged(tag::BLOB, _) if *kind != BinKind::Bytea => {
+                    return Err(bad(row, i, "a binary value in a non-binary column".into()))
                 }
                 Field::Value(v) | Field::Tagged(_, v) => v,
             };
-            if *kind != BinKind::Text {
-                copy_binary::push_int(&mut buf, *kind, v).map_err(|m| bad(rows, i, m))?;
-                continue;
-            }
-            buf.extend_from_slice(&copy_binary::length(v.len()).map_err(|m| bad(rows, i, m))?);
-            if v.len() > FLUSH {
-                // In pieces, so memory stays a buffer whatever one value's size.
-                for piece in v.chunks(FLUSH) {
-                    buf.extend_from_slice(piece);
-                    flush(&mut sink, &mut buf, errs).await?;
+            match kind {
+                BinKind::Text => {
+                    buf.extend_from_slice(
+                        &copy_binary::length(v.len()).map_err(|m| bad(row, i, m))?,
+                    );
+                    if v.len() > FLUSH {
+                        // In pieces, so memory stays a buffer whatever one
+                        // value's size.
+                        for piece in v.chunks(FLUSH) {
+                            buf.extend_from_slice(piece);
+                            flush(&mut sink, &mut buf, errs).await?;
+                        }
+                    } else {
+                        buf.extend_from_slice(v);
+                    }
                 }
-            } else {
-                buf.extend_from_slice(v);
+                // Hex in the archive (a column it holds as binary, or a
+                // value tagged as a blob).
+                BinKind::Bytea
+                    if matches!(field, Field::Value(_) | Field::Tagged(tag::BLOB, _)) =>
+                {
+                    let invalid = || bad(row, i, "the archive's hex is not valid hex".into());
+                    if v.len() % 2 != 0 {
+                        return Err(invalid());
+                    }
+                    buf.extend_from_slice(
+                        &copy_binary::length(v.len() / 2).map_err(|m| bad(row, i, m))?,
+                    );
+                    // In pieces of a buffer (an even number of hex digits).
+                    for piece in v.chunks(FLUSH) {
+                        if !unhex_into(piece, &mut buf) {
+                            return Err(invalid());
+                        }
+                        if buf.len() >= FLUSH {
+                            flush(&mut sink, &mut buf, errs).await?;
+                        }
+                    }
+                }
+                // Another storage class's text, read as bytea input reads it.
+                BinKind::Bytea => {
+                    let at = buf.len();
+                    buf.extend_from_slice(&[0; 4]);
+                    if !copy_binary::unescape_bytea(v, &mut buf) {
+                        return Err(bad(
+                            row,
+                            i,
+                            "not a bytea value in escape or hex format".into(),
+                        ));
+                    }
+                    let n = copy_binary::length(buf.len() - at - 4).map_err(|m| bad(row, i, m))?;
+                    buf[at..at + 4].copy_from_slice(&n);
+                }
+                _ => copy_binary::push_fixed(&mut buf, *kind, v).map_err(|m| bad(row, i, m))?,
             }
         }
         if buf.len() >= FLUSH {
