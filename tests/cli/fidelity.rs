@@ -209,28 +209,33 @@ fn pg_hard_values_round_trip() {
     );
 }
 
-/// Tables of integers, floats, booleans, character types and bytea go to
-/// COPY in its binary format: extremes, escapes, padding, NaN and
-/// infinities, NULLs, empty values and values over the send buffer arrive
-/// as they were, the same as through COPY text.
+/// Tables of integers, floats, booleans, character types, bytea, uuid and
+/// json go to COPY in its binary format: extremes, escapes, padding, NaN
+/// and infinities, NULLs, empty values and values over the send buffer
+/// arrive as they were, the same as through COPY text.
 #[test]
 fn pg_binary_copy_round_trips() {
     let src = PgDb::new("haul_bin_src");
     src.sql(
         "CREATE TABLE plain (id int PRIMARY KEY, s smallint, b bigint, t text, v varchar(50), c char(10),
-                             ok boolean, r real, d double precision, bin bytea);
+                             ok boolean, r real, d double precision, bin bytea,
+                             u uuid, j json, jb jsonb);
          INSERT INTO plain VALUES
            (1, -32768, -9223372036854775808, E'tab\\there\\nnew\\rline \\\\ back', 'ünïcödé 😀', 'pad',
-            true, 3.4028235e38, 1.7976931348623157e308, '\\x00ff5c'),
-           (2, 32767, 9223372036854775807, '', '', '', false, '-0', '-0', ''),
-           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-           (4, 0, 0, '\\N', 'NULL', 'x         ', true, 'NaN', 'NaN', '\\x5c4e'),
+            true, 3.4028235e38, 1.7976931348623157e308, '\\x00ff5c',
+            'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{ \"a\" : [1, 2.50, \"\\u00e9\\t\"] }', '{\"b\": {\"c\": null}, \"a\": 1.50}'),
+           (2, 32767, 9223372036854775807, '', '', '', false, '-0', '-0', '',
+            '00000000-0000-0000-0000-000000000000', '\"\"', '[]'),
+           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+           (4, 0, 0, '\\N', 'NULL', 'x         ', true, 'NaN', 'NaN', '\\x5c4e',
+            'ffffffff-ffff-ffff-ffff-ffffffffffff', 'null', '\"\\\\N\"'),
            (5, 1, 1, repeat('long value ', 200000), 'v', 'c', false, 'Infinity', '-Infinity',
-            decode(repeat('00ff10', 400000), 'hex')),
-           (6, 2, 2, 'x', 'y', 'z', true, 1e-45, 4.9e-324, '\\x'),
-           (7, 3, 3, 'x', 'y', 'z', false, 1.17549435e-38, 0.1, 'plain');
+            decode(repeat('00ff10', 400000), 'hex'), NULL, '123', '{\"k\": \"😀\"}'),
+           (6, 2, 2, 'x', 'y', 'z', true, 1e-45, 4.9e-324, '\\x', NULL, NULL, NULL),
+           (7, 3, 3, 'x', 'y', 'z', false, 1.17549435e-38, 0.1, 'plain', NULL, NULL, NULL);
          INSERT INTO plain SELECT g, g % 30000, g::bigint * 1000003, 'row ' || g, md5(g::text), left(md5(g::text), 10),
-                                  g % 2 = 0, g / 7.0, g / 3.0, decode(md5(g::text), 'hex')
+                                  g % 2 = 0, g / 7.0, g / 3.0, decode(md5(g::text), 'hex'),
+                                  md5(g::text)::uuid, json_build_object('g', g), jsonb_build_object('g', g)
            FROM generate_series(8, 20000) g;",
     );
     let dir = tempdir();

@@ -1,6 +1,6 @@
 //! COPY's binary format, written from archive fields for tables whose every
 //! loaded column has a type this encoder knows (integers, floats, booleans,
-//! character types, bytea): the server parses it with less CPU than text,
+//! character types, bytea, uuid, json): the server parses it with less CPU than text,
 //! and a restore is bound by the server's CPU. Any other table goes as COPY
 //! text. Values are read as PostgreSQL's own input functions read them; a
 //! value they would refuse is refused here, naming it.
@@ -28,6 +28,11 @@ pub(super) enum BinKind {
     Text,
     /// `bytea`, from the archive's hex.
     Bytea,
+    Uuid,
+    /// `json`: its text, which the server checks.
+    Json,
+    /// `jsonb`: a version byte, then its text.
+    Jsonb,
 }
 
 impl BinKind {
@@ -42,6 +47,9 @@ impl BinKind {
             701 => Some(BinKind::Float8),
             25 | 1042 | 1043 => Some(BinKind::Text),
             17 => Some(BinKind::Bytea),
+            2950 => Some(BinKind::Uuid),
+            114 => Some(BinKind::Json),
+            3802 => Some(BinKind::Jsonb),
             _ => None,
         }
     }
@@ -56,6 +64,9 @@ impl BinKind {
             BinKind::Float8 => "double precision",
             BinKind::Text => "text",
             BinKind::Bytea => "bytea",
+            BinKind::Uuid => "uuid",
+            BinKind::Json => "json",
+            BinKind::Jsonb => "jsonb",
         }
     }
 }
@@ -149,6 +160,29 @@ fn parse_float<F: std::str::FromStr + Copy + PartialEq + Default>(
     Some(f)
 }
 
+/// Read a uuid as PostgreSQL's `uuid_in` does: 32 hex digits, a hyphen
+/// allowed after any group of four but the last, braces around allowed.
+fn parse_uuid(v: &[u8]) -> Option<[u8; 16]> {
+    let mut src = match v {
+        [b'{', inner @ .., b'}'] => inner,
+        _ => v,
+    };
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        let (h, l) = match src {
+            [h, l, ..] => (*h, *l),
+            _ => return None,
+        };
+        let hex = |c: u8| (c as char).to_digit(16);
+        *byte = (hex(h)? << 4 | hex(l)?) as u8;
+        src = &src[2..];
+        if src.first() == Some(&b'-') && i % 2 == 1 && i < 15 {
+            src = &src[1..];
+        }
+    }
+    src.is_empty().then_some(out)
+}
+
 /// Append the bytes of a `bytea` in PostgreSQL's escape format (what
 /// `byteain` reads, text starting with `\x` being hex): `\\` is a
 /// backslash, `\ooo` an octal byte; false for any other backslash.
@@ -202,6 +236,11 @@ pub(super) fn push_fixed(out: &mut Vec<u8>, kind: BinKind, v: &[u8]) -> Result<(
             let f = parse_float::<f64>(v, f64::is_infinite).ok_or_else(bad)?;
             out.extend_from_slice(&8i32.to_be_bytes());
             out.extend_from_slice(&f.to_be_bytes());
+        }
+        BinKind::Uuid => {
+            let u = parse_uuid(v).ok_or_else(bad)?;
+            out.extend_from_slice(&16i32.to_be_bytes());
+            out.extend_from_slice(&u);
         }
         _ => return push_int(out, kind, v),
     }
@@ -359,6 +398,34 @@ mod tests {
         assert_eq!(f4("3.4028235e38"), Some(f32::MAX));
         assert_eq!(f4("1e39"), None, "over real's range");
         assert_eq!(f4("0.1"), Some(0.1f32), "read as a real, not rounded twice");
+    }
+
+    #[test]
+    fn uuids_read_as_uuid_in_reads_them() {
+        let want = [
+            0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38,
+            0x0a, 0x11,
+        ];
+        for ok in [
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+            "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+            "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+        ] {
+            assert_eq!(parse_uuid(ok.as_bytes()), Some(want), "{ok}");
+        }
+        for bad in [
+            "",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-",
+            "a0eebc9-99c0b-4ef8-bb6d-6bb9bd380a11",
+            " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        ] {
+            assert_eq!(parse_uuid(bad.as_bytes()), None, "{bad}");
+        }
     }
 
     #[test]

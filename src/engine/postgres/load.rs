@@ -333,10 +333,15 @@ async fn send_binary(
                 Field::Value(v) | Field::Tagged(_, v) => v,
             };
             match kind {
-                BinKind::Text => {
+                BinKind::Text | BinKind::Json | BinKind::Jsonb => {
+                    let version = u8::from(*kind == BinKind::Jsonb);
                     buf.extend_from_slice(
-                        &copy_binary::length(v.len()).map_err(|m| bad(row, i, m))?,
+                        &copy_binary::length(v.len() + usize::from(version))
+                            .map_err(|m| bad(row, i, m))?,
                     );
+                    if *kind == BinKind::Jsonb {
+                        buf.push(version);
+                    }
                     if v.len() > FLUSH {
                         // In pieces, so memory stays a buffer whatever one
                         // value's size.
