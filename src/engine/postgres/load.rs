@@ -81,15 +81,12 @@ impl ColumnTypes {
                 &[&qtable(table)],
             )
             .await
-            .map_err(|e| format!("reading the column types: {}", describe(&e)))?;
+            .map_err(|e| describe(&e));
+        let failed = |e: String| format!("reading the column types: {e}");
         let mut types = HashMap::new();
-        for r in rows {
-            let name: String = r
-                .try_get(0)
-                .map_err(|e| format!("reading the column types: {e}"))?;
-            let oid: u32 = r
-                .try_get(1)
-                .map_err(|e| format!("reading the column types: {e}"))?;
+        for r in rows.map_err(failed)? {
+            let name: String = r.try_get(0).map_err(|e| failed(e.to_string()))?;
+            let oid: u32 = r.try_get(1).map_err(|e| failed(e.to_string()))?;
             types.insert(name, oid);
         }
         let types = Arc::new(types);
@@ -97,6 +94,13 @@ impl ColumnTypes {
             m.insert(table.to_string(), Arc::clone(&types));
         }
         Ok(types)
+    }
+
+    /// Forget `table`'s types (it was dropped; it may come back otherwise).
+    pub(super) fn forget(&self, table: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(table);
+        }
     }
 }
 
@@ -220,16 +224,29 @@ pub(super) async fn load_chunk(
 
 type Sink<'a> = std::pin::Pin<&'a mut tokio_postgres::CopyInSink<Bytes>>;
 
+/// Send `data` to COPY.
+async fn send(
+    sink: &mut Sink<'_>,
+    data: Vec<u8>,
+    errs: &ChunkErrors<'_>,
+) -> Result<(), EngineError> {
+    sink.send(Bytes::from(data))
+        .await
+        .map_err(|e| errs.load(describe(&e)))
+}
+
 /// Send a full buffer and start a new one.
 async fn flush(
     sink: &mut Sink<'_>,
     buf: &mut Vec<u8>,
     errs: &ChunkErrors<'_>,
 ) -> Result<(), EngineError> {
-    let full = std::mem::replace(buf, Vec::with_capacity(FLUSH));
-    sink.send(Bytes::from(full))
-        .await
-        .map_err(|e| errs.load(describe(&e)))
+    send(
+        sink,
+        std::mem::replace(buf, Vec::with_capacity(FLUSH)),
+        errs,
+    )
+    .await
 }
 
 /// The chunk's rows as COPY text.
@@ -296,7 +313,7 @@ async fn send_text(
         }
     }
     if !buf.is_empty() {
-        flush(&mut sink, &mut buf, errs).await?;
+        send(&mut sink, buf, errs).await?;
     }
     Ok(())
 }
@@ -397,7 +414,7 @@ async fn send_binary(
         }
     }
     buf.extend_from_slice(copy_binary::TRAILER);
-    flush(&mut sink, &mut buf, errs).await
+    send(&mut sink, buf, errs).await
 }
 
 /// Rows of a table without data columns (none, or only generated ones):

@@ -220,6 +220,7 @@ impl Ddl for PgTarget {
                 format!("table {table}: dropping it"),
             )
             .await?;
+        self.types.forget(table);
         // Its ON UPDATE CURRENT_TIMESTAMP triggers went with it, not their
         // functions.
         for f in super::ddl::orphan_on_update_functions(&self.pool).await? {
